@@ -1,0 +1,49 @@
+// swift-tools-version: 6.1
+//
+// Perceptron: neural-network building blocks for Swift on the CPU, backed by
+// OpenBLAS through CBLAS.
+//
+// The manifest is split the way the sources are: the public library, the C
+// boundaries it is built on, and what only tests and benchmarks use. Library
+// users resolve no package dependency at all: the benchmark's helpers are
+// targets of this package, not packages of their own.
+
+import PackageDescription
+
+let package = Package(
+    name: "Perceptron",
+    products: [
+        // Public API.
+        .library(name: "Perceptron", targets: ["Perceptron"]),
+        // The benchmark: what BLAS buys over a naive matrix multiply.
+        .executable(name: "perceptron-bench", targets: ["perceptron-bench"]),
+    ],
+    targets: [
+        // MARK: Public API
+        .target(
+            name: "Perceptron",
+            dependencies: ["COpenBLAS"]
+        ),
+
+        // MARK: Implementation (the C boundary)
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+
+        // MARK: Benchmarks
+        .executableTarget(
+            name: "perceptron-bench",
+            dependencies: ["Perceptron"],
+            path: "Benchmarks/perceptron-bench"
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "PerceptronTests",
+            dependencies: ["Perceptron"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

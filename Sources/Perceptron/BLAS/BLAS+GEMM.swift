@@ -1,0 +1,58 @@
+// The single place where Perceptron's sizes meet OpenBLAS's.
+//
+// OpenBLAS here is built with a 32-bit `blasint`: a size above Int32.max would
+// wrap silently inside the library. Every size therefore passes through
+// `BLAS.dimension(_:_:)`, which throws before anything reaches C, and the
+// routines below take only `Int32`s produced that way.
+
+extension BLAS {
+    /// The largest size OpenBLAS accepts: its integers are 32-bit.
+    @usableFromInline
+    static let maximumDimension = Int(Int32.max)
+
+    /// Converts a size to OpenBLAS's integer type, or throws naming `what` it is.
+    @inlinable
+    static func dimension(_ value: Int, _ what: @autoclosure () -> String) throws(PerceptronError) -> Int32 {
+        guard value >= 0, value <= maximumDimension else {
+            throw .dimensionTooLarge(what: what(), value: value, limit: maximumDimension)
+        }
+        return Int32(truncatingIfNeeded: value)
+    }
+
+    /// `C ← α·op(A)·op(B) + β·C` on dense row-major buffers.
+    ///
+    /// `op(A)` is `m × k` and `op(B)` is `k × n`; each operand is stored
+    /// contiguously, so its leading dimension follows from its shape. Empty
+    /// products are handled here rather than in OpenBLAS, which rejects a
+    /// leading dimension of 0 (an inner size `k = 0` leaves `C ← β·C`).
+    @inlinable
+    static func gemm<Scalar: BLASScalar>(
+        transposeA: Bool = false, transposeB: Bool = false,
+        m: Int32, n: Int32, k: Int32,
+        alpha: Scalar = 1,
+        _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>,
+        beta: Scalar, _ c: UnsafeMutablePointer<Scalar>
+    ) {
+        guard m > 0, n > 0 else { return }
+        guard k > 0 else {
+            scale(c, count: Int(m) * Int(n), by: beta)
+            return
+        }
+        Scalar._gemm(
+            transposeA: transposeA, transposeB: transposeB,
+            m: m, n: n, k: k,
+            alpha: alpha, a: a, lda: transposeA ? m : k,
+            b: b, ldb: transposeB ? k : n,
+            beta: beta, c: c, ldc: n)
+    }
+
+    /// `x ← β·x`, where β = 0 writes zeros even over NaN, as BLAS does.
+    @inlinable
+    static func scale<Scalar: BLASScalar>(_ x: UnsafeMutablePointer<Scalar>, count: Int, by beta: Scalar) {
+        if beta == 0 {
+            x.update(repeating: 0, count: count)
+        } else if beta != 1 {
+            for i in 0..<count { x[i] *= beta }
+        }
+    }
+}

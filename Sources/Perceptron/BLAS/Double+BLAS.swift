@@ -1,0 +1,37 @@
+import COpenBLAS
+
+// Double computes with OpenBLAS's single-letter "d" routines. Each wrapper is
+// @_transparent so that a generic caller specialised for Double compiles to the
+// bare CBLAS call, with nothing in between.
+extension Double: BLASScalar {
+    /// Calls `cblas_dgemm` in row-major order; see ``BLASScalar/_gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+    @_transparent
+    public static func _gemm(
+        transposeA: Bool, transposeB: Bool,
+        m: Int32, n: Int32, k: Int32,
+        alpha: Double, a: UnsafePointer<Double>, lda: Int32,
+        b: UnsafePointer<Double>, ldb: Int32,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int32
+    ) {
+        cblas_dgemm(
+            CblasRowMajor,
+            transposeA ? CblasTrans : CblasNoTrans,
+            transposeB ? CblasTrans : CblasNoTrans,
+            m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    /// Calls `cblas_dgemv` in row-major order; see ``BLASScalar/_gemv(transpose:m:n:alpha:a:lda:x:beta:y:)``.
+    @_transparent
+    public static func _gemv(
+        transpose: Bool, m: Int32, n: Int32,
+        alpha: Double, a: UnsafePointer<Double>, lda: Int32,
+        x: UnsafePointer<Double>, beta: Double, y: UnsafeMutablePointer<Double>
+    ) {
+        cblas_dgemv(
+            CblasRowMajor, transpose ? CblasTrans : CblasNoTrans,
+            m, n, alpha, a, lda, x, 1, beta, y, 1)
+    }
+
+    /// `"d"`, the prefix of the OpenBLAS routines for Double.
+    public static var _blasPrefix: String { "d" }
+}

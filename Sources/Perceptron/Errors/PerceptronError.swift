@@ -1,0 +1,60 @@
+/// An error thrown by Perceptron when input does not fit what an operation expects.
+///
+/// Every case carries what was expected and what came, and ``description``
+/// spells both out, so that a message alone is enough to find the mistake.
+/// Programming errors that Swift conventionally traps on (an index out of
+/// range, a negative size passed to a non-throwing initializer) trap instead,
+/// with a message of the same kind.
+public enum PerceptronError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A tensor was given `actual` scalars for a shape whose product is `expected`.
+    case scalarCountMismatch(shape: [Int], expected: Int, actual: Int)
+
+    /// A shape has a negative dimension at `axis`.
+    case negativeDimension(shape: [Int], axis: Int)
+
+    /// The number of scalars (or bytes) of a shape does not fit in `Int`.
+    case shapeOverflow(shape: [Int])
+
+    /// The rows given to ``Tensor/init(_:)`` are not all of one length.
+    case raggedRows(row: Int, expected: Int, actual: Int)
+
+    /// A tensor of the wrong rank: `expected` describes the ranks accepted.
+    case rankMismatch(what: String, expected: String, shape: [Int])
+
+    /// An input whose last dimension is not the layer's number of input features.
+    case featureMismatch(expected: Int, actual: Int, shape: [Int])
+
+    /// A tensor whose shape must equal another one's did not.
+    case shapeMismatch(what: String, expected: [Int], actual: [Int])
+
+    /// `backward` was called on a layer that has not run `forward` since it
+    /// was made (or since its cache was cleared).
+    case backwardBeforeForward(layer: String)
+
+    /// A size that OpenBLAS receives as a 32-bit integer exceeds `Int32.max`.
+    case dimensionTooLarge(what: String, value: Int, limit: Int)
+
+    /// A human-readable sentence naming what was expected and what came.
+    public var description: String {
+        switch self {
+        case let .scalarCountMismatch(shape, expected, actual):
+            return "shape \(shape) needs \(expected) scalars, but \(actual) were given"
+        case let .negativeDimension(shape, axis):
+            return "shape \(shape) has a negative dimension \(shape[axis]) at axis \(axis); dimensions must be ≥ 0"
+        case let .shapeOverflow(shape):
+            return "shape \(shape) has more elements than fit in memory addressable by Int"
+        case let .raggedRows(row, expected, actual):
+            return "rows must all have \(expected) scalars (the length of row 0), but row \(row) has \(actual)"
+        case let .rankMismatch(what, expected, shape):
+            return "\(what) must be \(expected), but has shape \(shape)"
+        case let .featureMismatch(expected, actual, shape):
+            return "input must have \(expected) features in its last dimension, but has shape \(shape) (last dimension \(actual))"
+        case let .shapeMismatch(what, expected, actual):
+            return "\(what) must have shape \(expected), but has shape \(actual)"
+        case let .backwardBeforeForward(layer):
+            return "\(layer).backward was called before any forward pass; run forward first"
+        case let .dimensionTooLarge(what, value, limit):
+            return "\(what) is \(value), but OpenBLAS accepts sizes up to \(limit) (32-bit BLAS integers)"
+        }
+    }
+}

@@ -1,0 +1,249 @@
+/// A fully connected layer: `Z = XW + b`, with the gradients that backpropagation needs.
+///
+/// The input `X` holds one sample per row and `inputFeatures` (f) features per
+/// column; the weight `W` is `f × m`, each column the weights of one of the
+/// `outputFeatures` (m) neurons; the bias `b` has `m` entries and is added to
+/// every row of `XW`.
+///
+/// ```swift
+/// let layer = Linear<Float>(inputFeatures: 3, outputFeatures: 2)
+/// let z = try layer(x)                          // x: [n, 3] → z: [n, 2]
+/// let inputGradient = try layer.backward(g)     // g = ∂E/∂Z, shape [n, 2]
+/// // layer.weightGradient = Xᵀg, layer.biasGradient = column sums of g
+/// ```
+///
+/// Each pass is one or two calls to OpenBLAS's GEMM on the tensors' own
+/// buffers:
+///
+/// | result | GEMM | transposes | β |
+/// |---|---|---|---|
+/// | `Z = XW + b` | `X · W` into `Z` pre-filled with `b` in every row | none | 1 (0 without bias) |
+/// | `∇W = XᵀG` | `Xᵀ · G` | A | 0, or 1 to accumulate |
+/// | `∇X = GWᵀ` | `G · Wᵀ` | B | 0 |
+///
+/// and `∇b`, the column sums of `G`, is one pass over `G`.
+///
+/// A layer keeps its last input (for ``backward(_:accumulate:)``) and reuses
+/// the buffers of its results once the caller has let go of them, so a
+/// training loop at a fixed batch size allocates nothing after its first step.
+/// Because it holds that state, a layer is not `Sendable`: use one instance
+/// from one task at a time.
+public final class Linear<Scalar: BLASScalar> {
+    /// The number of features each input sample has (f).
+    public let inputFeatures: Int
+
+    /// The number of neurons, and so of outputs per sample (m).
+    public let outputFeatures: Int
+
+    /// The weight matrix `W`, of shape `[inputFeatures, outputFeatures]`.
+    ///
+    /// Assign a tensor of that shape; any other shape makes the next
+    /// ``forward(_:)`` or ``backward(_:accumulate:)`` throw.
+    public var weight: Tensor<Scalar>
+
+    /// The bias vector `b`, of shape `[outputFeatures]`, or `nil` for a layer without bias.
+    public var bias: Tensor<Scalar>?
+
+    /// `∇W = XᵀG`, of shape `[inputFeatures, outputFeatures]`, from the last
+    /// ``backward(_:accumulate:)`` (zeros before it).
+    public private(set) var weightGradient: Tensor<Scalar>
+
+    /// `∇b`, the column sums of `G`, of shape `[outputFeatures]`; `nil` when the layer has no bias.
+    public private(set) var biasGradient: Tensor<Scalar>?
+
+    /// The last input, kept for the backward pass.
+    private var input: Tensor<Scalar>?
+
+    /// The last output: its shape is what a gradient must have, and its buffer
+    /// is reused by the next forward pass if the caller has let go of it.
+    private var output: Tensor<Scalar>?
+
+    /// The last input gradient, reused the same way.
+    private var inputGradient: Tensor<Scalar>?
+
+    /// Creates a layer initialised as PyTorch's `nn.Linear` is: every weight
+    /// and bias uniform in `±1/√inputFeatures`, from the system's generator.
+    ///
+    /// A negative feature count is a programming error and traps.
+    public convenience init(inputFeatures: Int, outputFeatures: Int, bias: Bool = true) {
+        var generator = SystemRandomNumberGenerator()
+        self.init(inputFeatures: inputFeatures, outputFeatures: outputFeatures, bias: bias, using: &generator)
+    }
+
+    /// Creates a layer initialised as PyTorch's `nn.Linear` is, drawing from
+    /// `generator`: pass a ``SeededRandomNumberGenerator`` for reproducible weights.
+    ///
+    /// The weight is drawn first, row by row, then the bias. A negative
+    /// feature count is a programming error and traps.
+    public init<G: RandomNumberGenerator>(
+        inputFeatures: Int, outputFeatures: Int, bias: Bool = true, using generator: inout G
+    ) {
+        precondition(
+            inputFeatures >= 0 && outputFeatures >= 0,
+            "Linear: feature counts must be ≥ 0, got inputFeatures \(inputFeatures), outputFeatures \(outputFeatures)")
+        // PyTorch: kaiming_uniform_(a: √5) for W, which is U(±1/√fan_in), and U(±1/√fan_in) for b.
+        let bound: Scalar = inputFeatures > 0 ? 1 / Scalar(inputFeatures).squareRoot() : 0
+        self.inputFeatures = inputFeatures
+        self.outputFeatures = outputFeatures
+        self.weight = Tensor(shape: [inputFeatures, outputFeatures], randomIn: -bound...bound, using: &generator)
+        self.bias = bias ? Tensor(shape: [outputFeatures], randomIn: -bound...bound, using: &generator) : nil
+        self.weightGradient = Tensor(shape: [inputFeatures, outputFeatures])
+        self.biasGradient = bias ? Tensor(shape: [outputFeatures]) : nil
+    }
+
+    /// Creates a layer with the given parameters: `weight` of shape `[f, m]`
+    /// and `bias` of shape `[m]` (or `nil` for none).
+    ///
+    /// - Throws: ``PerceptronError/rankMismatch(what:expected:shape:)`` when
+    ///   `weight` is not a matrix, ``PerceptronError/shapeMismatch(what:expected:actual:)``
+    ///   when `bias` is not `[m]`.
+    public init(weight: Tensor<Scalar>, bias: Tensor<Scalar>?) throws(PerceptronError) {
+        guard weight.rank == 2 else {
+            throw .rankMismatch(what: "Linear weight", expected: "a matrix [inputFeatures, outputFeatures]", shape: weight.shape)
+        }
+        let (f, m) = (weight.shape[0], weight.shape[1])
+        if let bias, !bias.hasShape([m]) {
+            throw .shapeMismatch(what: "Linear bias", expected: [m], actual: bias.shape)
+        }
+        self.inputFeatures = f
+        self.outputFeatures = m
+        self.weight = weight
+        self.bias = bias
+        self.weightGradient = Tensor(shape: [f, m])
+        self.biasGradient = bias == nil ? nil : Tensor(shape: [m])
+    }
+
+    /// Computes `Z = XW + b` for `input` of shape `[f]` (one sample, giving
+    /// `[m]`) or `[…, f]` (leading dimensions are the batch, giving `[…, m]`),
+    /// and keeps `input` for ``backward(_:accumulate:)``.
+    ///
+    /// An empty batch gives an empty result. NaN and infinity propagate as in
+    /// IEEE arithmetic.
+    ///
+    /// - Throws: ``PerceptronError/featureMismatch(expected:actual:shape:)``
+    ///   when the last dimension is not ``inputFeatures``, a rank error for a
+    ///   scalar input, a parameter-shape error if ``weight`` or ``bias`` were
+    ///   replaced by tensors of the wrong shape, and
+    ///   ``PerceptronError/dimensionTooLarge(what:value:limit:)`` when a size
+    ///   exceeds what OpenBLAS accepts.
+    public func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
+        guard let features = input.shape.last else {
+            throw .rankMismatch(
+                what: "Linear input", expected: "of rank 1 or more, with \(inputFeatures) features last",
+                shape: input.shape)
+        }
+        guard features == inputFeatures else {
+            throw .featureMismatch(expected: inputFeatures, actual: features, shape: input.shape)
+        }
+        try checkParameters()
+        let rows = input.shape.dropLast().reduce(1, *)
+        let n = try BLAS.dimension(rows, "Linear batch size (rows of X)")
+        let f = try BLAS.dimension(inputFeatures, "Linear inputFeatures")
+        let m = try BLAS.dimension(outputFeatures, "Linear outputFeatures")
+
+        let z = try Tensor.reusing(&output, shape: input.shape, lastDimension: outputFeatures)
+        let beta: Scalar
+        if let bias {
+            // Broadcast b into every row of Z, then let GEMM add XW on top (β = 1).
+            let zBase = z.mutableBase
+            for row in 0..<rows {
+                (zBase + row * outputFeatures).update(from: bias.base, count: outputFeatures)
+            }
+            beta = 1
+        } else {
+            beta = 0
+        }
+        BLAS.gemm(m: n, n: m, k: f, input.base, weight.base, beta: beta, z.mutableBase)
+
+        self.input = input
+        self.output = z
+        return z
+    }
+
+    /// The same as ``forward(_:)``.
+    public func callAsFunction(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
+        try forward(input)
+    }
+
+    /// Given `outputGradient` `G = ∂E/∂Z` for the last forward pass, sets
+    /// ``weightGradient`` to `XᵀG` and ``biasGradient`` to the column sums of
+    /// `G`, and returns `∂E/∂X = GWᵀ`, shaped like the last input.
+    ///
+    /// - Parameter accumulate: when `true`, adds to the stored gradients
+    ///   instead of replacing them, as PyTorch's `.grad` does; call
+    ///   ``zeroGradients()`` to start again from zero.
+    /// - Throws: ``PerceptronError/backwardBeforeForward(layer:)`` before any
+    ///   forward pass, ``PerceptronError/shapeMismatch(what:expected:actual:)``
+    ///   when `G`'s shape is not the last output's, and a parameter-shape error
+    ///   if ``weight`` or ``bias`` were replaced by tensors of the wrong shape.
+    public func backward(_ outputGradient: Tensor<Scalar>, accumulate: Bool = false) throws(PerceptronError) -> Tensor<Scalar> {
+        guard let input, let output else { throw .backwardBeforeForward(layer: "Linear") }
+        guard outputGradient.shape == output.shape else {
+            throw .shapeMismatch(what: "Linear output gradient", expected: output.shape, actual: outputGradient.shape)
+        }
+        try checkParameters()
+        // Sizes were validated by the forward pass that produced `output`.
+        let rows = output.count / Swift.max(outputFeatures, 1)
+        let n = Int32(truncatingIfNeeded: output.shape.dropLast().reduce(1, *))
+        let f = Int32(truncatingIfNeeded: inputFeatures)
+        let m = Int32(truncatingIfNeeded: outputFeatures)
+        let g = outputGradient.base
+        let beta: Scalar = accumulate ? 1 : 0
+
+        // ∇W = XᵀG: (f × n)(n × m).
+        weightGradient.makeUnique()
+        BLAS.gemm(transposeA: true, m: f, n: m, k: n, input.base, g, beta: beta, weightGradient.mutableBase)
+
+        // ∇b = Σ over rows of G.
+        if bias == nil {
+            biasGradient = nil
+        } else {
+            if biasGradient == nil { biasGradient = Tensor(shape: [outputFeatures]) }
+            biasGradient!.makeUnique()
+            Self.columnSums(
+                of: g, rows: rows, columns: outputFeatures,
+                into: biasGradient!.mutableBase, accumulate: accumulate)
+        }
+
+        // ∇X = GWᵀ: (n × m)(m × f).
+        let dx = try Tensor.reusing(&inputGradient, shape: input.shape)
+        BLAS.gemm(transposeB: true, m: n, n: f, k: m, g, weight.base, beta: 0, dx.mutableBase)
+        inputGradient = dx
+        return dx
+    }
+
+    /// Sets ``weightGradient`` and ``biasGradient`` to zero, in place.
+    public func zeroGradients() {
+        weightGradient.makeUnique()
+        BLAS.scale(weightGradient.mutableBase, count: weightGradient.count, by: 0)
+        if biasGradient != nil {
+            biasGradient!.makeUnique()
+            BLAS.scale(biasGradient!.mutableBase, count: outputFeatures, by: 0)
+        }
+    }
+
+    /// Throws if ``weight`` or ``bias`` was replaced by a tensor of the wrong shape.
+    private func checkParameters() throws(PerceptronError) {
+        // Compared entry by entry: this runs every pass, and an array literal would allocate.
+        let w = weight.shape
+        guard w.count == 2, w[0] == inputFeatures, w[1] == outputFeatures else {
+            throw .shapeMismatch(what: "Linear weight", expected: [inputFeatures, outputFeatures], actual: weight.shape)
+        }
+        if let b = bias?.shape, b.count != 1 || b[0] != outputFeatures {
+            throw .shapeMismatch(what: "Linear bias", expected: [outputFeatures], actual: b)
+        }
+    }
+
+    /// `sums[j] (+)= Σᵢ g[i, j]`, one pass over `g` in memory order; the inner
+    /// loop runs along a contiguous row and vectorises.
+    private static func columnSums(
+        of g: UnsafePointer<Scalar>, rows: Int, columns: Int,
+        into sums: UnsafeMutablePointer<Scalar>, accumulate: Bool
+    ) {
+        if !accumulate { sums.update(repeating: 0, count: columns) }
+        for row in 0..<rows {
+            let values = g + row * columns
+            for column in 0..<columns { sums[column] += values[column] }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+/// The benchmark's command line.
+struct Options {
+    enum DType: String { case float, double }
+
+    var dtype = DType.float
+    var quick = false
+    var jsonPath: String?
+    var threads: Int?
+
+    static let usage = """
+        usage: perceptron-bench [--dtype float|double] [--quick] [--threads N] [--json PATH]
+
+          --dtype float|double  precision to measure (default float)
+          --quick               fewer sizes and repetitions: about 20 seconds
+          --threads N           OpenBLAS threads (default: OpenBLAS's own choice)
+          --json PATH           write results as JSON to PATH and a chart to PATH with .svg
+          --help                show this text
+        """
+
+    /// Parses `arguments` (without the program name), or returns a message saying what is wrong.
+    static func parse(_ arguments: [String]) -> Result<Options, OptionsError> {
+        var options = Options()
+        var remaining = arguments[...]
+        func value(for flag: String) throws(OptionsError) -> String {
+            guard let next = remaining.popFirst() else { throw OptionsError("\(flag) needs a value") }
+            return next
+        }
+        do throws(OptionsError) {
+            while let argument = remaining.popFirst() {
+                switch argument {
+                case "--dtype":
+                    let text = try value(for: argument)
+                    guard let dtype = DType(rawValue: text) else {
+                        throw OptionsError("--dtype must be float or double, got \(text)")
+                    }
+                    options.dtype = dtype
+                case "--quick":
+                    options.quick = true
+                case "--json":
+                    options.jsonPath = try value(for: argument)
+                case "--threads":
+                    let text = try value(for: argument)
+                    guard let count = Int(text), count >= 1 else {
+                        throw OptionsError("--threads must be a whole number ≥ 1, got \(text)")
+                    }
+                    options.threads = count
+                case "--help", "-h":
+                    throw OptionsError(nil)
+                default:
+                    throw OptionsError("unknown option \(argument)")
+                }
+            }
+        } catch {
+            return .failure(error)
+        }
+        return .success(options)
+    }
+}
+
+/// A command-line mistake, or a request for help (no message).
+struct OptionsError: Error {
+    var message: String?
+    init(_ message: String?) { self.message = message }
+}

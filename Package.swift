@@ -22,10 +22,16 @@ let package = Package(
         // MARK: Public API
         .target(
             name: "Perceptron",
-            dependencies: ["COpenBLAS"]
+            dependencies: ["COpenBLAS", "CPerceptronCPU"]
         ),
 
-        // MARK: Implementation (the C boundary)
+        // MARK: Implementation (the C boundaries)
+        // CPU features, and switching OpenBLAS's kernel in a running process.
+        .target(
+            name: "CPerceptronCPU",
+            linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]
+        ),
+        // OpenBLAS itself, found by pkg-config.
         .systemLibrary(
             name: "COpenBLAS",
             pkgConfig: "openblas",

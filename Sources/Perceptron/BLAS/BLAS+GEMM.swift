@@ -33,6 +33,7 @@ extension BLAS {
         _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>,
         beta: Scalar, _ c: UnsafeMutablePointer<Scalar>
     ) {
+        prepare()
         guard m > 0, n > 0 else { return }
         guard k > 0 else {
             scale(c, count: Int(m) * Int(n), by: beta)

@@ -1,31 +1,82 @@
 import COpenBLAS
 
-/// The OpenBLAS library underneath Perceptron: which one runs, and with how many threads.
+/// The OpenBLAS library underneath Perceptron: which version and kernel run,
+/// how the kernel was chosen, and with how many threads.
+///
+/// Before its first BLAS call, Perceptron makes sure OpenBLAS runs the best
+/// kernel the CPU allows (see ``KernelSelection``); reading anything here also
+/// triggers that one-time set-up.
 public enum BLAS {
+    /// How the running OpenBLAS kernel was chosen.
+    public struct KernelSelection: Sendable, Equatable, CustomStringConvertible {
+        /// Who chose the kernel.
+        public enum Source: String, Sendable, Equatable {
+            /// OpenBLAS's own CPU detection, left as it was.
+            case openBLAS
+            /// Perceptron, which replaced a weaker kernel OpenBLAS had chosen.
+            case perceptron
+            /// The environment: `OPENBLAS_CORETYPE`, or `PERCEPTRON_BLAS_CORETYPE` naming a kernel.
+            case environment
+        }
+
+        /// Who chose the kernel.
+        public var source: Source
+        /// The kernel OpenBLAS had chosen, when it was replaced.
+        public var replacedCore: String?
+        /// Why this kernel runs, in words.
+        public var reason: String
+
+        /// For example `chosen by Perceptron (OpenBLAS chose Prescott, but the CPU supports SkylakeX)`.
+        public var description: String {
+            let who = switch source {
+            case .openBLAS: "OpenBLAS"
+            case .perceptron: "Perceptron"
+            case .environment: "the environment"
+            }
+            return "chosen by \(who) (\(reason))"
+        }
+    }
+
     /// What the running OpenBLAS reports about itself.
     public struct Configuration: Sendable, Equatable, CustomStringConvertible {
-        /// The library's version string, for example `"0.3.21"`.
+        /// The library's version, for example `"0.3.21"`.
         public var version: String
         /// The build configuration OpenBLAS reports (`openblas_get_config()`).
         public var buildConfiguration: String
         /// The name of the compute kernel in use (`openblas_get_corename()`), for example `"SkylakeX"`.
         public var coreName: String
+        /// How that kernel was chosen.
+        public var kernelSelection: KernelSelection
         /// The number of threads OpenBLAS uses for large operations.
         public var threadCount: Int
 
-        /// One line naming version, kernel and threads.
+        /// One line naming version, kernel, how it was chosen, and threads.
         public var description: String {
-            "OpenBLAS \(version), kernel \(coreName), \(threadCount) thread\(threadCount == 1 ? "" : "s")"
+            "OpenBLAS \(version), kernel \(coreName) \(kernelSelection), \(threadCount) thread\(threadCount == 1 ? "" : "s")"
         }
+    }
+
+    /// The outcome of the one-time kernel selection. Swift runs a static
+    /// property's initializer exactly once, thread-safely, on first access;
+    /// every BLAS entry point of the library reads this first.
+    @usableFromInline
+    static let kernelSelection: KernelSelection = Perceptron.KernelSelection.run()
+
+    /// Ensures the one-time set-up has run; cheap after the first call.
+    @inlinable @inline(__always)
+    static func prepare() {
+        _ = kernelSelection
     }
 
     /// The configuration of the OpenBLAS library this process runs.
     public static var configuration: Configuration {
+        let selection = kernelSelection
         let config = String(cString: openblas_get_config())
         return Configuration(
             version: versionNumber(in: config),
             buildConfiguration: config,
             coreName: String(cString: openblas_get_corename()),
+            kernelSelection: selection,
             threadCount: Int(openblas_get_num_threads()))
     }
 
@@ -33,8 +84,14 @@ public enum BLAS {
     ///
     /// Values below 1 are treated as 1.
     public static var threadCount: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(clamping: max(1, newValue))) }
+        get {
+            prepare()
+            return Int(openblas_get_num_threads())
+        }
+        set {
+            prepare()
+            openblas_set_num_threads(Int32(clamping: max(1, newValue)))
+        }
     }
 
     /// Extracts `"0.3.21"` from a configuration string such as `"OpenBLAS 0.3.21 DYNAMIC_ARCH …"`.

@@ -1,0 +1,96 @@
+/*
+ * CPerceptronCPU: x86-64 CPU feature detection, and switching the kernel set of a
+ * DYNAMIC_ARCH OpenBLAS build (such as Debian 12's 0.3.21) in a running process.
+ * Which kernel to choose is decided in Swift (KernelSelection.swift); this file
+ * only reports facts and carries out the switch.
+ *
+ * Why: OpenBLAS 0.3.21 does not know newer Intel server models (Sapphire /
+ * Emerald Rapids, family 6 model 0x8F / 0xCF), and its model table maps them to
+ * the generic "Prescott" SSE3 kernels — about 5x slower for SGEMM than the AVX-512
+ * "SkylakeX"/"Cooperlake" kernels that are compiled into the same library.
+ *
+ * Everything OpenBLAS-related is resolved at run time with dlsym(RTLD_DEFAULT),
+ * so this target does not need to link OpenBLAS itself and degrades to
+ * PERCEPTRON_SWITCH_UNSUPPORTED with a BLAS that lacks the entry points.
+ *
+ * Pure C11 plus GNU inline asm / <cpuid.h>; compiles with gcc 12 and clang 21.
+ */
+#ifndef CPERCEPTRON_CPU_H
+#define CPERCEPTRON_CPU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- CPU ---- */
+
+enum {
+    PERCEPTRON_CPU_VENDOR_OTHER = 0,
+    PERCEPTRON_CPU_VENDOR_INTEL = 1,
+    PERCEPTRON_CPU_VENDOR_AMD   = 2,
+};
+
+/*
+ * Every SIMD flag is true only if the CPU advertises the instruction set (CPUID)
+ * AND the operating system saves the matching register state (XCR0 via XGETBV):
+ *   AVX/AVX2/FMA/F16C need XCR0 bits 1|2 (XMM, YMM);
+ *   AVX-512 flags additionally need bits 5|6|7 (opmask, ZMM_Hi256, Hi16_ZMM).
+ */
+typedef struct perceptron_cpu_features_t {
+    int      vendor;            /* PERCEPTRON_CPU_VENDOR_* */
+    char     vendor_string[13]; /* "GenuineIntel", "AuthenticAMD", ... */
+    unsigned family;            /* display family (base + extended), e.g. 6, 0x17, 0x19 */
+    unsigned model;             /* display model (incl. extended model) */
+    unsigned stepping;
+    bool     is_amd_zen;        /* AMD family >= 0x17 (Zen 1..5) */
+    bool     hypervisor;        /* CPUID.1:ECX[31], running under a VM */
+
+    bool os_avx_state;          /* XCR0[2:1] == 11b */
+    bool os_avx512_state;       /* XCR0[7:5] == 111b (and AVX state) */
+
+    bool avx, avx2, fma, f16c;
+    bool avx512f, avx512cd, avx512bw, avx512dq, avx512vl;
+    bool avx512_vnni, avx512_bf16, avx512_fp16;
+} perceptron_cpu_features_t;
+
+/* Detects once (thread-safe, cached) and returns a copy. */
+perceptron_cpu_features_t perceptron_cpu_features(void);
+
+/* ----------------------------------------------------------- OpenBLAS ---- */
+
+enum {
+    PERCEPTRON_SWITCH_OK                 =  0, /* core is now `name` */
+    PERCEPTRON_SWITCH_UNSUPPORTED        = -1, /* no gotoblas_dynamic_init/quit or
+                                                  openblas_get_corename in process */
+    PERCEPTRON_SWITCH_BAD_ARGUMENT       = -2,
+    PERCEPTRON_SWITCH_CPU_LACKS_FEATURES = -3, /* refusing: kernel would SIGILL */
+    PERCEPTRON_SWITCH_NOT_IN_BUILD       = -4, /* no gotoblas_<NAME> table exported */
+    PERCEPTRON_SWITCH_MISMATCH           = -5, /* OpenBLAS picked another core;
+                                                  previous core was restored */
+};
+
+/* Current core name (openblas_get_corename()), or NULL if unavailable. */
+const char *perceptron_openblas_core_name(void);
+
+/* True if this OpenBLAS exports the kernel table gotoblas_<NAME> (case-insensitive). */
+bool perceptron_openblas_has_core(const char *name);
+
+/*
+ * Switches the kernel set of a DYNAMIC_ARCH OpenBLAS in the running process.
+ * `previous` (may be NULL) receives the core name that was active before.
+ * Sets OPENBLAS_CORETYPE only for the duration of gotoblas_dynamic_init() and
+ * then restores its previous value (normally: unset).
+ *
+ * MUST be called while no other thread is inside OpenBLAS and no other thread
+ * calls getenv/setenv (ideally once, at start-up, before any BLAS work).
+ * Returns PERCEPTRON_SWITCH_*.
+ */
+int perceptron_openblas_switch_core(const char *name, char *previous, size_t previous_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CPERCEPTRON_CPU_H */

@@ -4,6 +4,7 @@
 // Perceptron) against plain triple loops: a square matmul sweep, and the
 // linear layer's forward, backward and full step at typical layer shapes.
 
+@preconcurrency import Glibc
 import Foundation
 import Perceptron
 
@@ -134,6 +135,9 @@ func cpuModel() -> String {
 }
 
 // MARK: - Entry point
+
+// Line-buffered output, so that a table piped to a file or `tee` appears row by row.
+setvbuf(stdout, nil, _IOLBF, 0)
 
 let options: Options
 switch Options.parse(Array(CommandLine.arguments.dropFirst())) {

@@ -34,6 +34,15 @@ public enum PerceptronError: Error, Equatable, Sendable, CustomStringConvertible
     /// A size that OpenBLAS receives as a 32-bit integer exceeds `Int32.max`.
     case dimensionTooLarge(what: String, value: Int, limit: Int)
 
+    /// Two things that must have the same count did not, for example labels and samples.
+    case countMismatch(what: String, expected: Int, actual: Int)
+
+    /// A class label outside `0..<classes`, at position `index`.
+    case labelOutOfRange(index: Int, label: Int, classes: Int)
+
+    /// An argument outside its domain, such as a learning rate that is not finite.
+    case invalidArgument(name: String, expected: String, actual: String)
+
     /// A human-readable sentence naming what was expected and what came.
     public var description: String {
         switch self {
@@ -55,6 +64,12 @@ public enum PerceptronError: Error, Equatable, Sendable, CustomStringConvertible
             return "\(layer).backward was called before any forward pass; run forward first"
         case let .dimensionTooLarge(what, value, limit):
             return "\(what) is \(value), but OpenBLAS accepts sizes up to \(limit) (32-bit BLAS integers)"
+        case let .countMismatch(what, expected, actual):
+            return "\(what) must be \(expected), but is \(actual)"
+        case let .labelOutOfRange(index, label, classes):
+            return "label \(label) at position \(index) is out of range 0..<\(classes)"
+        case let .invalidArgument(name, expected, actual):
+            return "\(name) must be \(expected), but is \(actual)"
         }
     }
 }

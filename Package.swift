@@ -39,16 +39,18 @@ let package = Package(
         ),
 
         // MARK: Benchmarks
+        // Counts heap allocations (replaces malloc): for the tests and the benchmark only.
+        .target(name: "CAllocationCounter"),
         .executableTarget(
             name: "perceptron-bench",
-            dependencies: ["Perceptron"],
+            dependencies: ["Perceptron", "CAllocationCounter"],
             path: "Benchmarks/perceptron-bench"
         ),
 
         // MARK: Tests
         .testTarget(
             name: "PerceptronTests",
-            dependencies: ["Perceptron"],
+            dependencies: ["Perceptron", "CAllocationCounter"],
             resources: [.copy("Fixtures")]
         ),
     ]

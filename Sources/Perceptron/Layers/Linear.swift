@@ -127,16 +127,18 @@ public final class Linear<Scalar: BLASScalar> {
     ///   ``PerceptronError/dimensionTooLarge(what:value:limit:)`` when a size
     ///   exceeds what OpenBLAS accepts.
     public func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
-        guard let features = input.shape.last else {
+        let rank = input.rank
+        guard rank > 0 else {
             throw .rankMismatch(
                 what: "Linear input", expected: "of rank 1 or more, with \(inputFeatures) features last",
                 shape: input.shape)
         }
+        let features = input.shape[rank - 1]
         guard features == inputFeatures else {
             throw .featureMismatch(expected: inputFeatures, actual: features, shape: input.shape)
         }
         try checkParameters()
-        let rows = input.shape.dropLast().reduce(1, *)
+        let rows = input.leadingCount
         let n = try BLAS.dimension(rows, "Linear batch size (rows of X)")
         let f = try BLAS.dimension(inputFeatures, "Linear inputFeatures")
         let m = try BLAS.dimension(outputFeatures, "Linear outputFeatures")
@@ -178,13 +180,13 @@ public final class Linear<Scalar: BLASScalar> {
     ///   if ``weight`` or ``bias`` were replaced by tensors of the wrong shape.
     public func backward(_ outputGradient: Tensor<Scalar>, accumulate: Bool = false) throws(PerceptronError) -> Tensor<Scalar> {
         guard let input, let output else { throw .backwardBeforeForward(layer: "Linear") }
-        guard outputGradient.shape == output.shape else {
+        guard outputGradient.hasShape(output.shape) else {
             throw .shapeMismatch(what: "Linear output gradient", expected: output.shape, actual: outputGradient.shape)
         }
         try checkParameters()
         // Sizes were validated by the forward pass that produced `output`.
-        let rows = output.count / Swift.max(outputFeatures, 1)
-        let n = Int32(truncatingIfNeeded: output.shape.dropLast().reduce(1, *))
+        let rows = output.leadingCount
+        let n = Int32(truncatingIfNeeded: rows)
         let f = Int32(truncatingIfNeeded: inputFeatures)
         let m = Int32(truncatingIfNeeded: outputFeatures)
         let g = outputGradient.base

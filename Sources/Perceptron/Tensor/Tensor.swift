@@ -235,15 +235,27 @@ extension Tensor {
     @inlinable
     internal var base: UnsafePointer<Scalar> { UnsafePointer(storage.base) }
 
-    /// Debug-build check that shape and storage agree.
+    /// Debug-build check that shape and storage agree. Plain loops: generic
+    /// algorithms would allocate in an unoptimised build, on the hot path.
     @inlinable @inline(__always)
     internal func checkInvariants() {
         #if DEBUG
-        assert(shape.allSatisfy { $0 >= 0 }, "Tensor invariant: negative dimension in \(shape)")
-        assert(
-            shape.reduce(1, *) == storage.count,
-            "Tensor invariant: shape \(shape) does not match \(storage.count) scalars")
+        var product = 1
+        for axis in 0..<shape.count {
+            assert(shape[axis] >= 0, "Tensor invariant: negative dimension in \(shape)")
+            product &*= shape[axis]
+        }
+        assert(product == storage.count, "Tensor invariant: shape \(shape) does not match \(storage.count) scalars")
         #endif
+    }
+
+    /// The product of all dimensions but the last: the number of rows when the
+    /// tensor is viewed as a matrix with the last dimension as columns.
+    @inlinable
+    internal var leadingCount: Int {
+        var product = 1
+        for axis in 0..<(shape.count - 1) { product &*= shape[axis] }
+        return product
     }
 }
 

@@ -28,6 +28,10 @@
 /// training loop at a fixed batch size allocates nothing after its first step.
 /// Because it holds that state, a layer is not `Sendable`: use one instance
 /// from one task at a time.
+///
+/// The passes are compiled specialised for `Float` and `Double`
+/// (`@_specialize`), so that a caller in another module, which sees only the
+/// generic entry point, still runs code with no generic dispatch per element.
 public final class Linear<Scalar: BLASScalar> {
     /// The number of features each input sample has (f).
     public let inputFeatures: Int
@@ -126,6 +130,8 @@ public final class Linear<Scalar: BLASScalar> {
     ///   replaced by tensors of the wrong shape, and
     ///   ``PerceptronError/dimensionTooLarge(what:value:limit:)`` when a size
     ///   exceeds what OpenBLAS accepts.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
         let rank = input.rank
         guard rank > 0 else {
@@ -178,6 +184,8 @@ public final class Linear<Scalar: BLASScalar> {
     ///   forward pass, ``PerceptronError/shapeMismatch(what:expected:actual:)``
     ///   when `G`'s shape is not the last output's, and a parameter-shape error
     ///   if ``weight`` or ``bias`` were replaced by tensors of the wrong shape.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ outputGradient: Tensor<Scalar>, accumulate: Bool = false) throws(PerceptronError) -> Tensor<Scalar> {
         guard let input, let output else { throw .backwardBeforeForward(layer: "Linear") }
         guard outputGradient.hasShape(output.shape) else {

@@ -43,6 +43,15 @@ public enum PerceptronError: Error, Equatable, Sendable, CustomStringConvertible
     /// An argument outside its domain, such as a learning rate that is not finite.
     case invalidArgument(name: String, expected: String, actual: String)
 
+    /// A file could not be read or written: `operation` names the step that
+    /// failed (such as "open" or "write") and `reason` what the system reported.
+    case fileError(path: String, operation: String, reason: String)
+
+    /// The `.npy` file at `path` (or bytes, with a placeholder path such as
+    /// `"<data>"`) is malformed, or holds an array this tensor type cannot
+    /// take; `reason` names what was expected and what came.
+    case invalidNPY(path: String, reason: String)
+
     /// A human-readable sentence naming what was expected and what came.
     public var description: String {
         switch self {
@@ -70,6 +79,10 @@ public enum PerceptronError: Error, Equatable, Sendable, CustomStringConvertible
             return "label \(label) at position \(index) is out of range 0..<\(classes)"
         case let .invalidArgument(name, expected, actual):
             return "\(name) must be \(expected), but is \(actual)"
+        case let .fileError(path, operation, reason):
+            return "could not \(operation) '\(path)': \(reason)"
+        case let .invalidNPY(path, reason):
+            return "cannot read '\(path)' as .npy: \(reason)"
         }
     }
 }

@@ -12,7 +12,7 @@ ARGS ?=
 BENCH_JSON ?= .build/bench/perceptron-bench.json
 APT_PACKAGES := libopenblas-dev pkg-config
 
-.PHONY: all setup build test bench clean
+.PHONY: all setup build test bench compare clean
 
 all: build
 
@@ -32,6 +32,11 @@ test: setup
 
 bench: setup
 	$(SWIFT) run -c release perceptron-bench --json $(BENCH_JSON) $(ARGS)
+
+# Perceptron's layer step against numpy's, side by side (needs python3, numpy, threadpoolctl).
+compare: setup
+	$(SWIFT) build -c release --product perceptron-bench
+	python3 Benchmarks/compare_numpy.py $(ARGS)
 
 clean:
 	rm -rf .build

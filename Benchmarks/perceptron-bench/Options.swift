@@ -6,13 +6,20 @@ struct Options {
     var quick = false
     var jsonPath: String?
     var threads: Int?
+    var vsRaw = false
+    var stepsOnly = false
 
     static let usage = """
-        usage: perceptron-bench [--dtype float|double] [--quick] [--threads N] [--json PATH]
+        usage: perceptron-bench [--dtype float|double] [--quick] [--threads N] [--vs-raw]
+                                [--steps] [--json PATH]
 
           --dtype float|double  precision to measure (default float)
-          --quick               fewer sizes and repetitions: about 20 seconds
+          --quick               fewer sizes and repetitions: about 10 seconds
           --threads N           OpenBLAS threads (default: OpenBLAS's own choice)
+          --vs-raw              also time the three bare GEMM calls of each layer step
+                                on the same buffers, and report the layer's overhead
+          --steps               only the layer step at the shapes compared with numpy
+                                (Benchmarks/compare_numpy.py runs this)
           --json PATH           write results as JSON to PATH and a chart to PATH with .svg
           --help                show this text
         """
@@ -44,6 +51,10 @@ struct Options {
                         throw OptionsError("--threads must be a whole number ≥ 1, got \(text)")
                     }
                     options.threads = count
+                case "--vs-raw":
+                    options.vsRaw = true
+                case "--steps":
+                    options.stepsOnly = true
                 case "--help", "-h":
                     throw OptionsError(nil)
                 default:

@@ -5,50 +5,82 @@
 // linear layer's forward, backward and full step at typical layer shapes.
 
 @preconcurrency import Glibc
+import CAllocationCounter
 import Foundation
 import Perceptron
 
-/// What one run measures, sized by `--quick`.
+/// What one run measures, sized by the options.
 struct Plan {
     var squareSizes: [Int]
+    var naiveSquareSizes: Bool
     var layerShapes: [(n: Int, f: Int, m: Int)]
+    var operations: [String]
     /// Naive runs above this many floating-point operations are skipped.
     var naiveFLOPLimit: Double
     var timer: Timer
     var naiveTimer: Timer
 
-    init(quick: Bool) {
-        layerShapes = [(32, 64, 64), (64, 256, 256), (256, 784, 128), (256, 512, 512), (1024, 1024, 1024)]
-        if quick {
+    /// The shapes at which the layer step is compared with numpy and PyTorch.
+    static let comparisonShapes = [(32, 64, 64), (64, 256, 256), (256, 512, 512), (1024, 1024, 1024), (8192, 784, 128)]
+
+    init(_ options: Options) {
+        operations = ["forward", "backward", "step"]
+        naiveSquareSizes = true
+        if options.stepsOnly {
+            squareSizes = [1024]
+            naiveSquareSizes = false
+            layerShapes = Self.comparisonShapes
+            operations = ["step"]
+            naiveFLOPLimit = 0
+            timer = Timer(budget: .seconds(1), minimumSamples: 9)
+        } else if options.quick {
             squareSizes = [64, 128, 256, 512, 1024]
+            layerShapes = [(32, 64, 64), (64, 256, 256), (256, 784, 128), (1024, 1024, 1024)]
             naiveFLOPLimit = 1.1e8
             timer = Timer(budget: .milliseconds(150), minimumSamples: 3)
-            naiveTimer = Timer(budget: .milliseconds(100), minimumSamples: 1)
         } else {
             squareSizes = [64, 128, 256, 512, 1024, 2048]
-            layerShapes.append((8192, 784, 128))
+            layerShapes = [(32, 64, 64), (64, 256, 256), (256, 784, 128), (256, 512, 512), (1024, 1024, 1024), (8192, 784, 128)]
             naiveFLOPLimit = 2.2e9
             timer = Timer(budget: .seconds(1), minimumSamples: 5)
-            naiveTimer = Timer(budget: .seconds(1), minimumSamples: 3)
         }
+        naiveTimer = options.quick
+            ? Timer(budget: .milliseconds(100), minimumSamples: 1)
+            : Timer(budget: .seconds(1), minimumSamples: 3)
     }
 
-    var taskCount: Int { squareSizes.count + 3 * layerShapes.count }
+    var taskCount: Int { squareSizes.count + operations.count * layerShapes.count }
 }
 
-func run<Scalar: BLASScalar>(_: Scalar.Type, options: Options) throws -> Report {
-    let plan = Plan(quick: options.quick)
-    let configuration = BLAS.configuration
-    var report = Report(
-        cpu: cpuModel(), cores: ProcessInfo.processInfo.activeProcessorCount,
-        blas: configuration.description, coreName: configuration.coreName,
-        threads: configuration.threadCount, dtype: options.dtype.rawValue, quick: options.quick)
-    report.printHeader()
-    Report.printTableHeader()
-    var progress = Progress(total: plan.taskCount)
+/// Runs the plan in one precision, printing each row as it is measured.
+struct Benchmark<Scalar: BLASScalar> {
+    let options: Options
+    let plan: Plan
+    var report: Report
+    var progress: Progress
     var generator = SeededRandomNumberGenerator(seed: 2026)
 
-    func record(_ comparison: Comparison) {
+    init(options: Options) {
+        self.options = options
+        plan = Plan(options)
+        let configuration = BLAS.configuration
+        report = Report(
+            cpu: cpuModel(), cores: ProcessInfo.processInfo.activeProcessorCount,
+            blas: configuration.description, coreName: configuration.coreName,
+            threads: configuration.threadCount, dtype: options.dtype.rawValue, quick: options.quick)
+        progress = Progress(total: plan.taskCount)
+    }
+
+    mutating func run() -> Report {
+        report.printHeader()
+        Report.printTableHeader()
+        for size in plan.squareSizes { matmul(size) }
+        for shape in plan.layerShapes { layer(shape) }
+        report.printFootnotes()
+        return report
+    }
+
+    private mutating func record(_ comparison: Comparison) {
         progress.clear()
         Report.printRow(comparison)
         report.comparisons.append(comparison)
@@ -56,73 +88,129 @@ func run<Scalar: BLASScalar>(_: Scalar.Type, options: Options) throws -> Report 
     }
 
     /// Times the naive version unless it would take too long.
-    func naive(_ flops: Double, _ body: () -> Void) -> (Measurement?, String?) {
+    private func naive(_ flops: Double, _ body: () -> Void) -> (Measurement?, String?) {
         guard flops <= plan.naiveFLOPLimit else {
-            return (nil, String(format: "%.2f GFLOP per run is over the %.2f GFLOP limit", flops / 1e9, plan.naiveFLOPLimit / 1e9))
+            let reason = plan.naiveFLOPLimit == 0
+                ? "not run in this mode"
+                : String(format: "%.2f GFLOP per run is over the %.2f GFLOP limit", flops / 1e9, plan.naiveFLOPLimit / 1e9)
+            return (nil, reason)
         }
         return (plan.naiveTimer.measure(body), nil)
     }
 
-    // Square matmul sweep.
-    for size in plan.squareSizes {
+    /// An n×n by n×n product: `matmul` against the naive loop on the same buffers.
+    private mutating func matmul(_ size: Int) {
         progress.start("matmul \(size)³")
         let a = Tensor<Scalar>(shape: [size, size], randomIn: -1...1, using: &generator)
         let b = Tensor<Scalar>(shape: [size, size], randomIn: -1...1, using: &generator)
         var c = Tensor<Scalar>(shape: [size, size])
         let flops = 2 * pow(Double(size), 3)
-        let blas = plan.timer.measure { try! matmul(a, b, into: &c) }
+        let blas = plan.timer.measure { try! Perceptron.matmul(a, b, into: &c) }
+        let limit = plan.naiveSquareSizes ? flops : .infinity
         let (naiveTime, skipped) = a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
                 c.withUnsafeMutableBufferPointer { c in
-                    naive(flops) { Naive.gemm(m: size, n: size, k: size, a.baseAddress!, b.baseAddress!, c.baseAddress!) }
+                    naive(limit) { Naive.gemm(m: size, n: size, k: size, a.baseAddress!, b.baseAddress!, c.baseAddress!) }
                 }
             }
         }
         record(Comparison(operation: "matmul", shape: [size], flops: flops, blas: blas, naive: naiveTime, naiveSkipped: skipped))
     }
 
-    // The layer at typical shapes: forward, backward, and the two together.
-    for (n, f, m) in plan.layerShapes {
+    /// The layer at one shape: forward, backward and the full step, each
+    /// against the naive loops; the step also against the bare GEMMs.
+    private mutating func layer(_ shape: (n: Int, f: Int, m: Int)) {
+        let (n, f, m) = shape
         let layer = Linear<Scalar>(inputFeatures: f, outputFeatures: m, using: &generator)
         let x = Tensor<Scalar>(shape: [n, f], randomIn: -1...1, using: &generator)
         let g = Tensor<Scalar>(shape: [n, m], randomIn: -1...1, using: &generator)
         let reference = NaiveLinear<Scalar>(n: n, f: f, m: m, weight: layer.weight.scalars, bias: layer.bias!.scalars)
         let product = 2 * Double(n) * Double(f) * Double(m)
-        let shape = [n, f, m]
+        let label = [n, f, m]
 
-        progress.start("forward \(shape)")
-        let forward = plan.timer.measure { _ = try! layer(x) }
-        let naiveForward = x.withUnsafeBufferPointer { x in naive(product) { reference.forward(x.baseAddress!) } }
-        record(Comparison(operation: "forward", shape: shape, flops: product + Double(n * m),
-                          blas: forward, naive: naiveForward.0, naiveSkipped: naiveForward.1))
-
-        progress.start("backward \(shape)")
-        _ = try layer(x)
-        let backward = plan.timer.measure { _ = try! layer.backward(g) }
-        let naiveBackward = x.withUnsafeBufferPointer { x in
-            g.withUnsafeBufferPointer { g in naive(2 * product) { reference.backward(x.baseAddress!, g.baseAddress!) } }
+        for operation in plan.operations {
+            progress.start("\(operation) \(label)")
+            var comparison: Comparison
+            switch operation {
+            case "forward":
+                let time = plan.timer.measure { _ = try! layer(x) }
+                let naiveTime = x.withUnsafeBufferPointer { x in naive(product) { reference.forward(x.baseAddress!) } }
+                comparison = Comparison(operation: operation, shape: label, flops: product + Double(n * m),
+                                        blas: time, naive: naiveTime.0, naiveSkipped: naiveTime.1)
+            case "backward":
+                _ = try! layer(x)
+                let time = plan.timer.measure { _ = try! layer.backward(g) }
+                let naiveTime = x.withUnsafeBufferPointer { x in
+                    g.withUnsafeBufferPointer { g in naive(2 * product) { reference.backward(x.baseAddress!, g.baseAddress!) } }
+                }
+                comparison = Comparison(operation: operation, shape: label, flops: 2 * product + Double(n * m),
+                                        blas: time, naive: naiveTime.0, naiveSkipped: naiveTime.1)
+            default:
+                let step = {
+                    _ = try! layer(x)
+                    _ = try! layer.backward(g)
+                }
+                let time = plan.timer.measure(step)
+                let naiveTime = x.withUnsafeBufferPointer { x in
+                    g.withUnsafeBufferPointer { g in
+                        naive(3 * product) {
+                            reference.forward(x.baseAddress!)
+                            reference.backward(x.baseAddress!, g.baseAddress!)
+                        }
+                    }
+                }
+                comparison = Comparison(operation: operation, shape: label, flops: 3 * product + 2 * Double(n * m),
+                                        blas: time, naive: naiveTime.0, naiveSkipped: naiveTime.1)
+                comparison.allocationsPerRun = allocationsPerRun(step)
+                if options.vsRaw || options.stepsOnly {
+                    comparison.raw = rawStep(layer: layer, x: x, g: g)
+                }
+            }
+            record(comparison)
         }
-        record(Comparison(operation: "backward", shape: shape, flops: 2 * product + Double(n * m),
-                          blas: backward, naive: naiveBackward.0, naiveSkipped: naiveBackward.1))
+    }
 
-        progress.start("step \(shape)")
-        let step = plan.timer.measure {
-            _ = try! layer(x)
-            _ = try! layer.backward(g)
-        }
-        let naiveStep = x.withUnsafeBufferPointer { x in
-            g.withUnsafeBufferPointer { g in
-                naive(3 * product) {
-                    reference.forward(x.baseAddress!)
-                    reference.backward(x.baseAddress!, g.baseAddress!)
+    /// The three GEMMs of a layer step, called bare on buffers of the same
+    /// shapes: `Z ← XW + Z`, `∇W ← XᵀG`, `∇X ← GWᵀ`.
+    private func rawStep(layer: Linear<Scalar>, x: Tensor<Scalar>, g: Tensor<Scalar>) -> Measurement {
+        let (n, f, m) = (Int32(x.shape[0]), Int32(layer.inputFeatures), Int32(layer.outputFeatures))
+        var z = Tensor<Scalar>(shape: [Int(n), Int(m)])
+        var dw = Tensor<Scalar>(shape: [Int(f), Int(m)])
+        var dx = Tensor<Scalar>(shape: [Int(n), Int(f)])
+        let w = layer.weight
+        return x.withUnsafeBufferPointer { x in
+            w.withUnsafeBufferPointer { w in
+                g.withUnsafeBufferPointer { g in
+                    z.withUnsafeMutableBufferPointer { z in
+                        dw.withUnsafeMutableBufferPointer { dw in
+                            dx.withUnsafeMutableBufferPointer { dx in
+                                let (x, w, g) = (x.baseAddress!, w.baseAddress!, g.baseAddress!)
+                                let (z, dw, dx) = (z.baseAddress!, dw.baseAddress!, dx.baseAddress!)
+                                return plan.timer.measure {
+                                    Scalar._gemm(transposeA: false, transposeB: false, m: n, n: m, k: f,
+                                                 alpha: 1, a: x, lda: f, b: w, ldb: m, beta: 1, c: z, ldc: m)
+                                    Scalar._gemm(transposeA: true, transposeB: false, m: f, n: m, k: n,
+                                                 alpha: 1, a: x, lda: f, b: g, ldb: m, beta: 0, c: dw, ldc: m)
+                                    Scalar._gemm(transposeA: false, transposeB: true, m: n, n: f, k: m,
+                                                 alpha: 1, a: g, lda: m, b: w, ldb: m, beta: 0, c: dx, ldc: f)
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
-        record(Comparison(operation: "step", shape: shape, flops: 3 * product + 2 * Double(n * m),
-                          blas: step, naive: naiveStep.0, naiveSkipped: naiveStep.1))
     }
-    report.printFootnotes()
-    return report
+
+    /// Heap allocations per run of `step`, counted over all threads after a warm-up.
+    private func allocationsPerRun(_ step: () -> Void) -> Double? {
+        guard allocation_counter_is_available() else { return nil }
+        step()
+        let runs = 10
+        allocation_counter_start_process()
+        for _ in 0..<runs { step() }
+        return Double(allocation_counter_stop_process()) / Double(runs)
+    }
 }
 
 /// The processor's model name, as the kernel reports it.
@@ -159,9 +247,14 @@ FileHandle.standardError.write(Data("warning: a debug build; timings mean little
 if let threads = options.threads { BLAS.threadCount = threads }
 
 do {
-    let report = switch options.dtype {
-    case .float: try run(Float.self, options: options)
-    case .double: try run(Double.self, options: options)
+    let report: Report
+    switch options.dtype {
+    case .float:
+        var benchmark = Benchmark<Float>(options: options)
+        report = benchmark.run()
+    case .double:
+        var benchmark = Benchmark<Double>(options: options)
+        report = benchmark.run()
     }
     if let path = options.jsonPath {
         let chartPath = (path.hasSuffix(".json") ? String(path.dropLast(5)) : path) + ".svg"

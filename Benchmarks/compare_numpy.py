@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Times Perceptron's layer step against numpy's identical step, side by side.
+
+The step at each shape (n, f, m), in numpy:
+
+    Z = X @ W + b;  dW = X.T @ G;  db = G.sum(0);  dX = G @ W.T
+
+and in Perceptron, `layer(x)` then `layer.backward(g)` (perceptron-bench
+--steps). Both run with the same dtype and OpenBLAS thread count (numpy's
+through threadpoolctl). The two alternate for several rounds, so that drift in
+the machine's speed hits both alike; each figure is the median over rounds.
+
+It also runs perceptron-bench once with OPENBLAS_CORETYPE=SkylakeX, to compare
+the library's own sgemm 1024³ with the fastest kernel this OpenBLAS offers
+when forced by the environment (set for that one child process only).
+
+Usage: python3 Benchmarks/compare_numpy.py [--dtype float|double] [--threads N] [--rounds R]
+(`make compare` builds the benchmark first and runs this.)
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import timeit
+
+SHAPES = [(32, 64, 64), (64, 256, 256), (256, 512, 512), (1024, 1024, 1024), (8192, 784, 128)]
+
+# Step time ÷ numpy's that the project aims for (Float, Double).
+TARGETS = {
+    "float": {(32, 64, 64): 0.5, (64, 256, 256): 0.5, (256, 512, 512): 0.75,
+              (1024, 1024, 1024): 0.8, (8192, 784, 128): 0.75},
+    "double": {(64, 256, 256): 0.75, (256, 512, 512): 0.8, (1024, 1024, 1024): 0.7},
+}
+
+BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "perceptron-bench")
+
+
+def perceptron_round(dtype, threads, environment=None):
+    """One run of perceptron-bench --steps; returns its JSON report."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "steps.json")
+        env = dict(os.environ)
+        env.update(environment or {})
+        subprocess.run([BENCH, "--steps", "--dtype", dtype, "--threads", str(threads), "--json", path],
+                       check=True, env=env, stdout=subprocess.DEVNULL)
+        with open(path) as report:
+            return json.load(report)
+
+
+def numpy_round(np, dtype, shape):
+    """Median seconds of numpy's step at one shape."""
+    n, f, m = shape
+    rng = np.random.default_rng(2026)
+    kind = np.float32 if dtype == "float" else np.float64
+    X = rng.uniform(-1, 1, (n, f)).astype(kind)
+    W = rng.uniform(-1, 1, (f, m)).astype(kind)
+    b = rng.uniform(-1, 1, m).astype(kind)
+    G = rng.uniform(-1, 1, (n, m)).astype(kind)
+
+    def step():
+        Z = X @ W + b
+        dW = X.T @ G
+        db = G.sum(0)
+        dX = G @ W.T
+        return Z, dW, db, dX
+
+    step()
+    timer = timeit.Timer(step)
+    number, _ = timer.autorange()
+    number = max(1, number // 2)
+    samples = [t / number for t in timer.repeat(repeat=9, number=number)]
+    return statistics.median(samples)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dtype", choices=["float", "double"], default="float")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    try:
+        import numpy as np
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError as error:
+        sys.exit(f"compare_numpy.py needs numpy and threadpoolctl ({error}); pip install numpy threadpoolctl")
+    if not os.path.exists(BENCH):
+        sys.exit(f"{BENCH} not found: run `swift build -c release` (or `make compare`)")
+
+    perceptron = {shape: [] for shape in SHAPES}
+    numpy_times = {shape: [] for shape in SHAPES}
+    overhead = {shape: [] for shape in SHAPES}
+    allocations = {}
+    sgemm = []
+    header = None
+    with threadpool_limits(limits=args.threads, user_api="blas"):
+        blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        for round_index in range(args.rounds):
+            print(f"round {round_index + 1}/{args.rounds}…", file=sys.stderr)
+            report = perceptron_round(args.dtype, args.threads)
+            header = header or report
+            for c in report["comparisons"]:
+                if c["operation"] == "step":
+                    shape = tuple(c["shape"])
+                    perceptron[shape].append(c["blas"]["medianSeconds"])
+                    overhead[shape].append(c["blas"]["medianSeconds"] / c["raw"]["medianSeconds"] - 1)
+                    allocations[shape] = c.get("allocationsPerRun")
+                elif c["operation"] == "matmul":
+                    sgemm.append(c["blas"]["medianSeconds"])
+            for shape in SHAPES:
+                numpy_times[shape].append(numpy_round(np, args.dtype, shape))
+        forced = perceptron_round(args.dtype, args.threads, {"OPENBLAS_CORETYPE": "SkylakeX"})
+    forced_sgemm = [c["blas"]["medianSeconds"] for c in forced["comparisons"] if c["operation"] == "matmul"][0]
+
+    print(f"Perceptron vs numpy {np.__version__}: one layer step, {args.dtype}, {args.threads} threads, "
+          f"median of {args.rounds} alternating rounds")
+    print(f"CPU:        {header['cpu']}, {header['cores']} cores")
+    print(f"Perceptron: {header['blas']}")
+    for info in blas:
+        print(f"numpy:      {info.get('internal_api')} {info.get('version')}, kernel {info.get('architecture')}, "
+              f"{info.get('num_threads')} threads")
+    print()
+    print(f"{'shape (n, f, m)':<20}{'Perceptron':>12}{'numpy':>12}{'ratio':>8}{'target':>8}{'':>6}"
+          f"{'vs raw GEMMs':>14}{'allocs/step':>13}")
+    targets = TARGETS[args.dtype]
+    for shape in SHAPES:
+        ours = statistics.median(perceptron[shape])
+        theirs = statistics.median(numpy_times[shape])
+        ratio = ours / theirs
+        target = targets.get(shape)
+        verdict = "" if target is None else ("met" if ratio <= target else "MISSED")
+        print(f"{str(shape):<20}{ours * 1e3:>10.3f}ms{theirs * 1e3:>10.3f}ms{ratio:>8.2f}"
+              f"{(f'≤{target}' if target else '–'):>8}{verdict:>6}"
+              f"{statistics.median(overhead[shape]) * 100:>+13.1f}%{allocations[shape]!s:>13}")
+    library = statistics.median(sgemm)
+    flops = 2 * 1024 ** 3
+    print()
+    print(f"{'s' if args.dtype == 'float' else 'd'}gemm 1024³: library {flops / library / 1e9:.0f} GFLOP/s "
+          f"({forced['blas'].split(',')[1].strip()} forced by OPENBLAS_CORETYPE: {flops / forced_sgemm / 1e9:.0f} GFLOP/s), "
+          f"ratio {forced_sgemm / library:.2f} (target ≥ 0.9)")
+
+
+if __name__ == "__main__":
+    main()

@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "CAllocationCounter"),
         .executableTarget(
             name: "perceptron-bench",
-            dependencies: ["Perceptron", "CAllocationCounter"],
+            dependencies: ["Perceptron", "CAllocationCounter", "COpenBLAS"],
             path: "Benchmarks/perceptron-bench"
         ),
 

@@ -6,6 +6,7 @@
 
 @preconcurrency import Glibc
 import CAllocationCounter
+@preconcurrency import COpenBLAS
 import Foundation
 import Perceptron
 
@@ -171,8 +172,13 @@ struct Benchmark<Scalar: BLASScalar> {
     }
 
     /// The three GEMMs of a layer step, called bare on buffers of the same
-    /// shapes: `Z ← XW + Z`, `∇W ← XᵀG`, `∇X ← GWᵀ`.
+    /// shapes: `Z ← XW + Z`, `∇W ← XᵀG`, `∇X ← GWᵀ`, with OpenBLAS's own
+    /// threading at the same thread count: what calling CBLAS directly gives.
     private func rawStep(layer: Linear<Scalar>, x: Tensor<Scalar>, g: Tensor<Scalar>) -> Measurement {
+        // Perceptron runs OpenBLAS single-threaded and splits large products
+        // itself; the bare calls get OpenBLAS's threads back for the comparison.
+        openblas_set_num_threads(Int32(BLAS.threadCount))
+        defer { openblas_set_num_threads(1) }
         let (n, f, m) = (Int32(x.shape[0]), Int32(layer.inputFeatures), Int32(layer.outputFeatures))
         var z = Tensor<Scalar>(shape: [Int(n), Int(m)])
         var dw = Tensor<Scalar>(shape: [Int(f), Int(m)])

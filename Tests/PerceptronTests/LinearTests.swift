@@ -26,6 +26,9 @@ struct LinearCase: Sendable, CustomTestStringConvertible {
         LinearCase(batch: [11], f: 7, m: 9, bias: false),
         LinearCase(batch: [2, 5], f: 3, m: 4, bias: false),
         LinearCase(batch: [129], f: 100, m: 67),
+        // Over BLAS.parallelThreshold: split by rows across threads.
+        LinearCase(batch: [151], f: 131, m: 117),
+        LinearCase(batch: [3, 61], f: 127, m: 109, bias: false),
     ]
 }
 
@@ -63,6 +66,37 @@ struct LinearReferenceTests {
         } else {
             #expect(layer.biasGradient == nil)
         }
+    }
+}
+
+@Suite("Parallel GEMM")
+struct ParallelTests {
+    /// A product large enough to be split, computed with 1, 2, 3 and 5 threads:
+    /// every split (even, uneven, more parts than cores) must match the reference.
+    @Test(arguments: [1, 2, 3, 5])
+    func rowSplitsMatchTheReference(threads: Int) throws {
+        let saved = BLAS.threadCount
+        defer { BLAS.threadCount = saved }
+        BLAS.threadCount = threads
+        #expect(BLAS.threadCount == threads)
+        let c = LinearCase(batch: [157], f: 137, m: 113)
+        var generator = SeededRandomNumberGenerator(seed: UInt64(threads))
+        let layer = Linear<Double>(inputFeatures: c.f, outputFeatures: c.m, using: &generator)
+        let x = Tensor<Double>(shape: c.inputShape, randomIn: -1...1, using: &generator)
+        let g = Tensor<Double>(shape: c.outputShape, randomIn: -1...1, using: &generator)
+        let z = try layer(x)
+        let dx = try layer.backward(g)
+        let (xd, wd, gd) = (x.doubles, layer.weight.doubles, g.doubles)
+        expectMatches(z, NaiveLinear.forward(x: xd, w: wd, b: layer.bias?.doubles, n: c.rows, f: c.f, m: c.m), "Z")
+        expectMatches(dx, NaiveLinear.inputGradient(g: gd, w: wd, n: c.rows, f: c.f, m: c.m), "∇X")
+        expectMatches(layer.weightGradient, NaiveLinear.weightGradient(x: xd, g: gd, n: c.rows, f: c.f, m: c.m), "∇W")
+    }
+
+    @Test func threadCountBelowOneMeansOne() {
+        let saved = BLAS.threadCount
+        defer { BLAS.threadCount = saved }
+        BLAS.threadCount = 0
+        #expect(BLAS.threadCount == 1)
     }
 }
 

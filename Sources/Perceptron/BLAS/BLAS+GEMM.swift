@@ -25,6 +25,8 @@ extension BLAS {
     /// contiguously, so its leading dimension follows from its shape. Empty
     /// products are handled here rather than in OpenBLAS, which rejects a
     /// leading dimension of 0 (an inner size `k = 0` leaves `C ← β·C`).
+    /// Large products are split by rows of `C` across threads
+    /// (`BLAS+Parallel.swift`).
     @inlinable
     static func gemm<Scalar: BLASScalar>(
         transposeA: Bool = false, transposeB: Bool = false,
@@ -39,12 +41,19 @@ extension BLAS {
             scale(c, count: Int(m) * Int(n), by: beta)
             return
         }
-        Scalar._gemm(
-            transposeA: transposeA, transposeB: transposeB,
-            m: m, n: n, k: k,
-            alpha: alpha, a: a, lda: transposeA ? m : k,
-            b: b, ldb: transposeB ? k : n,
-            beta: beta, c: c, ldc: n)
+        let parts = partCount(m: m, n: n, k: k)
+        guard parts > 1 else {
+            Scalar._gemm(
+                transposeA: transposeA, transposeB: transposeB,
+                m: m, n: n, k: k,
+                alpha: alpha, a: a, lda: transposeA ? m : k,
+                b: b, ldb: transposeB ? k : n,
+                beta: beta, c: c, ldc: n)
+            return
+        }
+        runPartitioned(GEMMPartition(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+            alpha: alpha, a: a, b: b, beta: beta, c: c, parts: parts))
     }
 
     /// `x ← β·x`, where β = 0 writes zeros even over NaN, as BLAS does.

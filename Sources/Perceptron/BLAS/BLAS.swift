@@ -47,7 +47,7 @@ public enum BLAS {
         public var coreName: String
         /// How that kernel was chosen.
         public var kernelSelection: KernelSelection
-        /// The number of threads OpenBLAS uses for large operations.
+        /// The number of threads large products are split across (``BLAS/threadCount``).
         public var threadCount: Int
 
         /// One line naming version, kernel, how it was chosen, and threads.
@@ -60,7 +60,11 @@ public enum BLAS {
     /// property's initializer exactly once, thread-safely, on first access;
     /// every BLAS entry point of the library reads this first.
     @usableFromInline
-    static let kernelSelection: KernelSelection = Perceptron.KernelSelection.run()
+    static let kernelSelection: KernelSelection = {
+        let selection = Perceptron.KernelSelection.run()
+        takeOverThreading()
+        return selection
+    }()
 
     /// Ensures the one-time set-up has run; cheap after the first call.
     @inlinable @inline(__always)
@@ -77,20 +81,25 @@ public enum BLAS {
             buildConfiguration: config,
             coreName: String(cString: openblas_get_corename()),
             kernelSelection: selection,
-            threadCount: Int(openblas_get_num_threads()))
+            threadCount: parallelism.load(ordering: .relaxed))
     }
 
-    /// The number of threads OpenBLAS uses; setting it affects the whole process.
+    /// The number of threads a large product is split across; setting it
+    /// affects the whole process. Values below 1 are treated as 1.
     ///
-    /// Values below 1 are treated as 1.
+    /// It starts as the number of threads OpenBLAS chose for itself (which
+    /// honours `OPENBLAS_NUM_THREADS`). Perceptron then runs OpenBLAS
+    /// single-threaded and splits large products by rows itself: with
+    /// OpenBLAS 0.3.21 that is faster at layer sizes and allocates nothing,
+    /// where OpenBLAS's own threading allocates on every call.
     public static var threadCount: Int {
         get {
             prepare()
-            return Int(openblas_get_num_threads())
+            return parallelism.load(ordering: .relaxed)
         }
         set {
             prepare()
-            openblas_set_num_threads(Int32(clamping: max(1, newValue)))
+            parallelism.store(max(1, newValue), ordering: .relaxed)
         }
     }
 

@@ -1,0 +1,95 @@
+import COpenBLAS
+import Synchronization
+
+// Who runs the threads: Perceptron, not OpenBLAS.
+//
+// OpenBLAS 0.3.21 as Debian builds it (pthreads, up to 64 threads) allocates a
+// 512 KiB job table with malloc on every multithreaded GEMM, and its threads
+// spin after each call. Measured here, two single-threaded GEMMs on the two
+// halves of C beat one two-threaded call at layer sizes. So, during its
+// one-time set-up, Perceptron reads the thread count OpenBLAS chose (which
+// honours OPENBLAS_NUM_THREADS), sets OpenBLAS itself to one thread, and
+// splits a large product by rows of C into that many single-threaded GEMMs
+// on a small pool of long-lived threads (WorkerPool). Small products, where waking a thread costs more
+// than it saves, run whole on the calling thread.
+
+extension BLAS {
+    /// The number of parts a product may be split into: `BLAS.threadCount`.
+    @usableFromInline
+    static let parallelism = Atomic<Int>(0)
+
+    /// Products with fewer multiply-adds than this (`m·n·k`) run on the calling
+    /// thread alone; measured with `perceptron-bench --steps` on the project's
+    /// 2-core machine (see README, Performance).
+    @usableFromInline
+    static var parallelThreshold: Double { 2_000_000 }
+
+    /// Hands the threading over from OpenBLAS to Perceptron; part of the one-time set-up.
+    static func takeOverThreading() {
+        parallelism.store(max(1, Int(openblas_get_num_threads())), ordering: .relaxed)
+        openblas_set_num_threads(1)
+    }
+
+    /// How many row blocks to split an `m × n × k` product into.
+    @inlinable
+    static func partCount(m: Int32, n: Int32, k: Int32) -> Int {
+        let threads = parallelism.load(ordering: .relaxed)
+        guard threads > 1, Double(m) * Double(n) * Double(k) >= parallelThreshold else { return 1 }
+        return min(threads, Int(m))
+    }
+
+    /// Runs the parts of `job` on the worker pool.
+    @usableFromInline
+    static func runPartitioned(_ job: GEMMPartition) {
+        WorkerPool.shared.run(job)
+    }
+}
+
+/// One GEMM split by rows of C into `parts` independent GEMMs: a plain value,
+/// so that handing it to another thread allocates nothing.
+///
+/// `@unchecked Sendable`: every part reads A and B and writes its own rows of
+/// C, which no other part touches, and the submitter waits for all parts.
+@usableFromInline
+struct GEMMPartition: @unchecked Sendable {
+    @usableFromInline let isDouble: Bool
+    @usableFromInline let transposeA: Bool, transposeB: Bool
+    @usableFromInline let m: Int32, n: Int32, k: Int32
+    @usableFromInline let alpha: Double, beta: Double
+    @usableFromInline let a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutableRawPointer
+    @usableFromInline let parts: Int
+
+    @inlinable
+    init<Scalar: BLASScalar>(
+        transposeA: Bool, transposeB: Bool, m: Int32, n: Int32, k: Int32,
+        alpha: Scalar, a: UnsafePointer<Scalar>, b: UnsafePointer<Scalar>,
+        beta: Scalar, c: UnsafeMutablePointer<Scalar>, parts: Int
+    ) {
+        precondition(Scalar.self == Float.self || Scalar.self == Double.self, "BLAS: only Float and Double")
+        isDouble = Scalar.self == Double.self
+        (self.transposeA, self.transposeB, self.m, self.n, self.k) = (transposeA, transposeB, m, n, k)
+        // Float → Double → Float is exact, so α and β travel as Double.
+        (self.alpha, self.beta) = (Double(alpha), Double(beta))
+        (self.a, self.b, self.c) = (UnsafeRawPointer(a), UnsafeRawPointer(b), UnsafeMutableRawPointer(c))
+        self.parts = parts
+    }
+
+    /// Computes rows `r0..<r1` of C: rows `r0..<r1` of op(A) times op(B). A
+    /// row of op(A) is a row of A (offset `r·k`), or, transposed, a column of
+    /// A (offset `r`) with A's leading dimension `m` unchanged.
+    func run(part: Int) {
+        if isDouble { run(part: part, Double.self) } else { run(part: part, Float.self) }
+    }
+
+    private func run<Scalar: BLASScalar>(part: Int, _: Scalar.Type) {
+        let r0 = Int(m) * part / parts, r1 = Int(m) * (part + 1) / parts
+        guard r1 > r0 else { return }
+        Scalar._gemm(
+            transposeA: transposeA, transposeB: transposeB,
+            m: Int32(r1 - r0), n: n, k: k,
+            alpha: Scalar(alpha), a: a.assumingMemoryBound(to: Scalar.self) + r0 * (transposeA ? 1 : Int(k)),
+            lda: transposeA ? m : k,
+            b: b.assumingMemoryBound(to: Scalar.self), ldb: transposeB ? k : n,
+            beta: Scalar(beta), c: c.assumingMemoryBound(to: Scalar.self) + r0 * Int(n), ldc: n)
+    }
+}

@@ -29,4 +29,13 @@ where RawSignificand: FixedWidthInteger {
 
     /// The name of the BLAS precision prefix: `"s"` for `Float`, `"d"` for `Double`.
     static var _blasPrefix: String { get }
+
+    /// `eˣ`, from the C library (`expf` or `exp`).
+    static func _exp(_ x: Self) -> Self
+
+    /// The natural logarithm, from the C library (`logf` or `log`).
+    static func _log(_ x: Self) -> Self
+
+    /// The hyperbolic tangent, from the C library (`tanhf` or `tanh`).
+    static func _tanh(_ x: Self) -> Self
 }

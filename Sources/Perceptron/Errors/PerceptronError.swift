@@ -27,8 +27,8 @@ public enum PerceptronError: Error, Equatable, Sendable, CustomStringConvertible
     /// A tensor whose shape must equal another one's did not.
     case shapeMismatch(what: String, expected: [Int], actual: [Int])
 
-    /// `backward` was called on a layer that has not run `forward` since it
-    /// was made (or since its cache was cleared).
+    /// `backward` was called on a layer with no forward pass to serve: none
+    /// has run, or the last one was already used by a backward pass.
     case backwardBeforeForward(layer: String)
 
     /// A size that OpenBLAS receives as a 32-bit integer exceeds `Int32.max`.
@@ -70,7 +70,7 @@ public enum PerceptronError: Error, Equatable, Sendable, CustomStringConvertible
         case let .shapeMismatch(what, expected, actual):
             return "\(what) must have shape \(expected), but has shape \(actual)"
         case let .backwardBeforeForward(layer):
-            return "\(layer).backward was called before any forward pass; run forward first"
+            return "\(layer).backward needs a forward pass first (each forward pass serves one backward pass)"
         case let .dimensionTooLarge(what, value, limit):
             return "\(what) is \(value), but OpenBLAS accepts sizes up to \(limit) (32-bit BLAS integers)"
         case let .countMismatch(what, expected, actual):

@@ -32,7 +32,7 @@
 /// The passes are compiled specialised for `Float` and `Double`
 /// (`@_specialize`), so that a caller in another module, which sees only the
 /// generic entry point, still runs code with no generic dispatch per element.
-public final class Linear<Scalar: BLASScalar> {
+public final class Linear<Scalar: BLASScalar>: Layer {
     /// The number of features each input sample has (f).
     public let inputFeatures: Int
 
@@ -55,7 +55,8 @@ public final class Linear<Scalar: BLASScalar> {
     /// `∇b`, the column sums of `G`, of shape `[outputFeatures]`; `nil` when the layer has no bias.
     public private(set) var biasGradient: Tensor<Scalar>?
 
-    /// The last input, kept for the backward pass.
+    /// The last input, kept for the backward pass and released by it, so that
+    /// the layer before can reuse the buffer it came in.
     private var input: Tensor<Scalar>?
 
     /// The last output: its shape is what a gradient must have, and its buffer
@@ -177,6 +178,10 @@ public final class Linear<Scalar: BLASScalar> {
     /// ``weightGradient`` to `XᵀG` and ``biasGradient`` to the column sums of
     /// `G`, and returns `∂E/∂X = GWᵀ`, shaped like the last input.
     ///
+    /// Each forward pass serves one backward pass: the kept input is released
+    /// here (as PyTorch frees what it saved), so that in a training loop every
+    /// buffer can be reused.
+    ///
     /// - Parameter accumulate: when `true`, adds to the stored gradients
     ///   instead of replacing them, as PyTorch's `.grad` does; call
     ///   ``zeroGradients()`` to start again from zero.
@@ -219,7 +224,18 @@ public final class Linear<Scalar: BLASScalar> {
         let dx = try Tensor.reusing(&inputGradient, shape: input.shape)
         BLAS.gemm(transposeB: true, m: n, n: f, k: m, g, weight.base, beta: 0, dx.mutableBase)
         inputGradient = dx
+        self.input = nil
         return dx
+    }
+
+    /// Visits `weight` and then, if the layer has one, `bias`, each with its gradient.
+    public func forEachParameter(
+        _ body: (_ name: String, _ value: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) throws(PerceptronError) -> Void
+    ) throws(PerceptronError) {
+        try body("weight", &weight, weightGradient)
+        if bias != nil, let biasGradient {
+            try body("bias", &bias!, biasGradient)
+        }
     }
 
     /// Sets ``weightGradient`` and ``biasGradient`` to zero, in place.

@@ -1,0 +1,63 @@
+/// The softmax over the last dimension: each row of the input becomes a
+/// probability distribution, `yᵢ = e^(xᵢ − max) / Σⱼ e^(xⱼ − max)`.
+///
+/// Subtracting the row's maximum keeps every exponential at most 1, so large
+/// inputs cannot overflow. For training a classifier, prefer
+/// ``SoftmaxCrossEntropy``, which fuses softmax and the loss and is stabler.
+public final class Softmax<Scalar: BLASScalar>: Layer {
+    private var cache = ElementwiseCache<Scalar>()
+
+    /// Creates the activation.
+    public init() {}
+
+    /// Normalises every row (the last dimension) of `input`.
+    ///
+    /// - Throws: a rank error for a rank-0 input.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
+        guard input.rank > 0 else {
+            throw .rankMismatch(what: "Softmax input", expected: "of rank 1 or more", shape: input.shape)
+        }
+        let columns = input.shape[input.rank - 1]
+        return try cache.forward(input) { x, y, count in
+            guard columns > 0 else { return }
+            var row = 0
+            while row < count {
+                Self.normalise(x + row, into: y + row, count: columns)
+                row += columns
+            }
+        }
+    }
+
+    /// `∂E/∂xᵢ = yᵢ (∂E/∂yᵢ − Σⱼ ∂E/∂yⱼ yⱼ)`, row by row, from the kept output.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func backward(_ outputGradient: Tensor<Scalar>, accumulate: Bool = false) throws(PerceptronError) -> Tensor<Scalar> {
+        let columns = cache.outputRowLength
+        return try cache.backward(outputGradient, layer: "Softmax") { _, y, g, dx, count in
+            guard columns > 0 else { return }
+            var row = 0
+            while row < count {
+                var dot: Scalar = 0
+                for j in row..<(row + columns) { dot += g[j] * y[j] }
+                for j in row..<(row + columns) { dx[j] = y[j] * (g[j] - dot) }
+                row += columns
+            }
+        }
+    }
+
+    /// Writes the softmax of `count` scalars at `x` to `y`.
+    @inline(__always)
+    static func normalise(_ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count: Int) {
+        var maximum = x[0]
+        for j in 1..<max(count, 1) where !(x[j] <= maximum) { maximum = x[j] }   // NaN wins, and propagates
+        var sum: Scalar = 0
+        for j in 0..<count {
+            y[j] = Scalar._exp(x[j] - maximum)
+            sum += y[j]
+        }
+        let scale = 1 / sum
+        for j in 0..<count { y[j] *= scale }
+    }
+}

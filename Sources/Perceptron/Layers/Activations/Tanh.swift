@@ -1,0 +1,25 @@
+/// The hyperbolic tangent, elementwise.
+public final class Tanh<Scalar: BLASScalar>: Layer {
+    private var cache = ElementwiseCache<Scalar>()
+
+    /// Creates the activation.
+    public init() {}
+
+    /// Computes `tanh(x)` for every element.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
+        try cache.forward(input) { x, y, count in
+            for i in 0..<count { y[i] = Scalar._tanh(x[i]) }
+        }
+    }
+
+    /// `∂E/∂x = ∂E/∂y · (1 − y²)`, from the kept output.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func backward(_ outputGradient: Tensor<Scalar>, accumulate: Bool = false) throws(PerceptronError) -> Tensor<Scalar> {
+        try cache.backward(outputGradient, layer: "Tanh") { _, y, g, dx, count in
+            for i in 0..<count { dx[i] = g[i] * (1 - y[i] * y[i]) }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+/// Layers applied one after another: the output of each is the input of the next.
+///
+/// ```swift
+/// let model = Sequential<Float>([
+///     Linear(inputFeatures: 64, outputFeatures: 64), ReLU(),
+///     Linear(inputFeatures: 64, outputFeatures: 10),
+/// ])
+/// ```
+///
+/// Parameters are named by position, as PyTorch's `nn.Sequential` names them:
+/// `0.weight`, `0.bias`, `2.weight`, …
+public final class Sequential<Scalar: BLASScalar>: Layer {
+    /// The layers, in the order they are applied.
+    public let layers: [any Layer<Scalar>]
+
+    /// Creates a network applying `layers` in order.
+    public init(_ layers: [any Layer<Scalar>]) {
+        self.layers = layers
+    }
+
+    /// Runs every layer's forward pass in turn.
+    public func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
+        var x = input
+        for layer in layers {
+            x = try layer.forward(x)
+        }
+        return x
+    }
+
+    /// Runs every layer's backward pass in reverse order, returning `∂E/∂input`.
+    public func backward(_ outputGradient: Tensor<Scalar>, accumulate: Bool = false) throws(PerceptronError) -> Tensor<Scalar> {
+        var g = outputGradient
+        for index in stride(from: layers.count - 1, through: 0, by: -1) {
+            g = try layers[index].backward(g, accumulate: accumulate)
+        }
+        return g
+    }
+
+    /// Visits each layer's parameters, their names prefixed with the layer's index.
+    public func forEachParameter(
+        _ body: (_ name: String, _ value: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) throws(PerceptronError) -> Void
+    ) throws(PerceptronError) {
+        for index in layers.indices {
+            try layers[index].forEachParameter { name, value, gradient throws(PerceptronError) in
+                try body("\(index).\(name)", &value, gradient)
+            }
+        }
+    }
+
+    /// Clears every layer's parameter gradients.
+    public func zeroGradients() {
+        for layer in layers { layer.zeroGradients() }
+    }
+}

@@ -21,8 +21,10 @@ public final class Sequential<Scalar: BLASScalar>: Layer {
     /// Runs every layer's forward pass in turn.
     public func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
         var x = input
-        for layer in layers {
-            x = try layer.forward(x)
+        // Index loops, here and below: iterating the array through its
+        // iterator allocates in an unoptimised build.
+        for index in 0..<layers.count {
+            x = try layers[index].forward(x)
         }
         return x
     }
@@ -30,7 +32,9 @@ public final class Sequential<Scalar: BLASScalar>: Layer {
     /// Runs every layer's backward pass in reverse order, returning `∂E/∂input`.
     public func backward(_ outputGradient: Tensor<Scalar>, accumulate: Bool = false) throws(PerceptronError) -> Tensor<Scalar> {
         var g = outputGradient
-        for index in stride(from: layers.count - 1, through: 0, by: -1) {
+        var index = layers.count
+        while index > 0 {
+            index -= 1
             g = try layers[index].backward(g, accumulate: accumulate)
         }
         return g
@@ -40,7 +44,7 @@ public final class Sequential<Scalar: BLASScalar>: Layer {
     public func forEachParameter(
         _ body: (_ name: String, _ value: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) throws(PerceptronError) -> Void
     ) throws(PerceptronError) {
-        for index in layers.indices {
+        for index in 0..<layers.count {
             try layers[index].forEachParameter { name, value, gradient throws(PerceptronError) in
                 try body("\(index).\(name)", &value, gradient)
             }

@@ -56,15 +56,16 @@ public final class Adam<Scalar: BLASScalar> {
         try validate(beta2, "beta2", below: 1)
         try validate(epsilon, "epsilon")
         try validate(weightDecay, "weightDecay")
-        stepCount += 1
         // Bias corrections in Double: β₂ᵗ is close to 1 for many steps.
-        let t = Double(stepCount)
+        let t = Double(stepCount + 1)
         let correction1 = Scalar(1 - pow(Double(beta1), t))
         let correction2 = Scalar(1 - pow(Double(beta2), t))
         try state.forEachParameter(of: model) { theta, gradient, buffers, count, _ in
             update(theta, gradient, m: buffers[0], v: buffers[1], count: count,
                    corrections: (correction1, correction2))
         }
+        // Counted only once the step has gone through: a step that throws changes nothing.
+        stepCount += 1
     }
 
     /// The update of one parameter, compiled for `Float` and `Double`.

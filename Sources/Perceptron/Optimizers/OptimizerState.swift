@@ -19,34 +19,56 @@ struct OptimizerState<Scalar: BLASScalar> {
     ///
     /// `update(parameter, gradient, buffers, count, isNew)`: `buffers` points to
     /// `buffersPerParameter` buffer pointers.
+    ///
+    /// Two passes: the first checks every parameter and changes nothing, so a
+    /// step that throws leaves the model and the optimizer as they were; the
+    /// second updates.
     mutating func forEachParameter(
         of model: some Layer<Scalar>,
         _ update: (UnsafeMutablePointer<Scalar>, UnsafePointer<Scalar>, UnsafePointer<UnsafeMutablePointer<Scalar>>, Int, Bool) -> Void
     ) throws(PerceptronError) {
-        var index = 0
         let firstStep = names.isEmpty
-        try model.forEachParameter { name, value, gradient throws(PerceptronError) in
-            guard gradient.hasShape(value.shape) else {
-                throw .shapeMismatch(what: "gradient of \(name)", expected: value.shape, actual: gradient.shape)
-            }
-            let isNew = firstStep
-            if firstStep {
-                names.append(name)
-                for _ in 0..<buffersPerParameter { buffers.append(Tensor(shape: value.shape)) }
-            } else {
-                guard index < names.count, names[index] == name else {
-                    throw .invalidArgument(
-                        name: "model", expected: "the model this optimizer first stepped (parameters \(names))",
-                        actual: "a model with parameter \(name) at position \(index)")
-                }
-            }
-            let first = index * buffersPerParameter
-            guard buffers[first].hasShape(value.shape) else {
-                throw .shapeMismatch(what: "parameter \(name)", expected: buffers[first].shape, actual: value.shape)
-            }
+        if firstStep {
+            try adopt(model)
+        } else {
+            try check(model)
+        }
+        var index = 0
+        try model.forEachParameter { _, value, gradient throws(PerceptronError) in
             value.makeUnique()
-            try withBufferPointers(from: first) { pointers throws(PerceptronError) in
-                update(value.mutableBase, gradient.base, pointers, value.count, isNew)
+            try withBufferPointers(from: index * buffersPerParameter) { pointers throws(PerceptronError) in
+                update(value.mutableBase, gradient.base, pointers, value.count, firstStep)
+            }
+            index += 1
+        }
+    }
+
+    /// On the first step: records the model's parameter names and makes zeroed buffers.
+    private mutating func adopt(_ model: some Layer<Scalar>) throws(PerceptronError) {
+        var newNames: [String] = []
+        var newBuffers: [Tensor<Scalar>] = []
+        let perParameter = buffersPerParameter
+        try model.forEachParameter { name, value, gradient throws(PerceptronError) in
+            try Self.checkGradient(name, value, gradient)
+            newNames.append(name)
+            for _ in 0..<perParameter { newBuffers.append(Tensor(shape: value.shape)) }
+        }
+        (names, buffers) = (newNames, newBuffers)
+    }
+
+    /// On later steps: checks that `model` has the parameters the optimizer adopted.
+    private func check(_ model: some Layer<Scalar>) throws(PerceptronError) {
+        var index = 0
+        try model.forEachParameter { name, value, gradient throws(PerceptronError) in
+            try Self.checkGradient(name, value, gradient)
+            guard index < names.count, names[index] == name else {
+                throw .invalidArgument(
+                    name: "model", expected: "the model this optimizer first stepped (parameters \(names))",
+                    actual: "a model with parameter \(name) at position \(index)")
+            }
+            let buffer = buffers[index * buffersPerParameter]
+            guard buffer.hasShape(value.shape) else {
+                throw .shapeMismatch(what: "parameter \(name)", expected: buffer.shape, actual: value.shape)
             }
             index += 1
         }
@@ -54,6 +76,14 @@ struct OptimizerState<Scalar: BLASScalar> {
             throw .invalidArgument(
                 name: "model", expected: "the model this optimizer first stepped (\(names.count) parameters)",
                 actual: "a model with \(index) parameters")
+        }
+    }
+
+    private static func checkGradient(
+        _ name: String, _ value: Tensor<Scalar>, _ gradient: Tensor<Scalar>
+    ) throws(PerceptronError) {
+        guard gradient.hasShape(value.shape) else {
+            throw .shapeMismatch(what: "gradient of \(name)", expected: value.shape, actual: gradient.shape)
         }
     }
 

@@ -18,11 +18,21 @@ extension BLAS {
     @usableFromInline
     static let parallelism = Atomic<Int>(0)
 
-    /// Products with fewer multiply-adds than this (`m·n·k`) run on the calling
-    /// thread alone; measured with `perceptron-bench --steps` on the project's
-    /// 2-core machine (see README, Performance).
+    /// The stored ``parallelThreshold``.
     @usableFromInline
-    static var parallelThreshold: Double { 2_000_000 }
+    static let threshold = Atomic<Int>(1 << 21)
+
+    /// Products with fewer multiply-adds than this (`m·n·k`) run whole on the
+    /// calling thread; larger ones are split across ``threadCount`` threads.
+    ///
+    /// The default, 2²¹ ≈ 2.1 million (a 128³ product), is where splitting
+    /// started to pay on the project's 2-core machine: `perceptron-bench
+    /// --threading` measures the crossover on yours. Setting it affects the
+    /// whole process; values below 0 are treated as 0.
+    public static var parallelThreshold: Int {
+        get { threshold.load(ordering: .relaxed) }
+        set { threshold.store(max(0, newValue), ordering: .relaxed) }
+    }
 
     /// Hands the threading over from OpenBLAS to Perceptron; part of the one-time set-up.
     static func takeOverThreading() {
@@ -34,7 +44,9 @@ extension BLAS {
     @inlinable
     static func partCount(m: Int32, n: Int32, k: Int32) -> Int {
         let threads = parallelism.load(ordering: .relaxed)
-        guard threads > 1, Double(m) * Double(n) * Double(k) >= parallelThreshold else { return 1 }
+        guard threads > 1, Double(m) * Double(n) * Double(k) >= Double(threshold.load(ordering: .relaxed)) else {
+            return 1
+        }
         return min(threads, Int(m))
     }
 

@@ -8,10 +8,11 @@ struct Options {
     var threads: Int?
     var vsRaw = false
     var stepsOnly = false
+    var threading = false
 
     static let usage = """
         usage: perceptron-bench [--dtype float|double] [--quick] [--threads N] [--vs-raw]
-                                [--steps] [--json PATH]
+                                [--steps] [--threading] [--json PATH]
 
           --dtype float|double  precision to measure (default float)
           --quick               fewer sizes and repetitions: about 10 seconds
@@ -20,6 +21,8 @@ struct Options {
                                 on the same buffers, and report the layer's overhead
           --steps               only the layer step at the shapes compared with numpy
                                 (Benchmarks/compare_numpy.py runs this)
+          --threading           time products split across threads against whole, by
+                                size: where BLAS.parallelThreshold belongs
           --json PATH           write results as JSON to PATH and a chart to PATH with .svg
           --help                show this text
         """
@@ -55,6 +58,8 @@ struct Options {
                     options.vsRaw = true
                 case "--steps":
                     options.stepsOnly = true
+                case "--threading":
+                    options.threading = true
                 case "--help", "-h":
                     throw OptionsError(nil)
                 default:

@@ -252,6 +252,16 @@ FileHandle.standardError.write(Data("warning: a debug build; timings mean little
 
 if let threads = options.threads { BLAS.threadCount = threads }
 
+if options.threading {
+    let threads = options.threads ?? max(2, BLAS.threadCount)
+    let timer = Timer(budget: .milliseconds(options.quick ? 100 : 500), minimumSamples: 7)
+    switch options.dtype {
+    case .float: ThreadingSweep<Float>.run(threads: threads, timer: timer)
+    case .double: ThreadingSweep<Double>.run(threads: threads, timer: timer)
+    }
+    exit(0)
+}
+
 do {
     let report: Report
     switch options.dtype {

@@ -2,12 +2,13 @@ import Foundation
 import Perceptron
 import Testing
 
-/// Keeps the README's usage example honest: the code between the markers
-/// below must be the README's example to the letter, and it must run.
-@Suite("README example")
+/// Keeps the README's examples honest: the code between each pair of markers
+/// below must be the README's example of the same name to the letter, and it
+/// must run and do what the README says.
+@Suite("README examples")
 struct ReadmeExampleTests {
-    @Test func exampleRunsAndGivesTheDocumentedShapes() throws {
-        // BEGIN README EXAMPLE
+    @Test func layerExample() throws {
+        // BEGIN README EXAMPLE layer
         var generator = SeededRandomNumberGenerator(seed: 42)
         let layer = Linear<Float>(inputFeatures: 3, outputFeatures: 2, using: &generator)
 
@@ -19,7 +20,7 @@ struct ReadmeExampleTests {
         let dx = try layer.backward(z)             // ∂E/∂X = GWᵀ, shape [4, 3]
         print(layer.weightGradient.shape)          // ∂E/∂W = XᵀG: [3, 2]
         print(layer.biasGradient!.shape)           // ∂E/∂b = column sums of G: [2]
-        // END README EXAMPLE
+        // END README EXAMPLE layer
 
         #expect(z.shape == [4, 2] && dx.shape == [4, 3])
         #expect(layer.weightGradient.shape == [3, 2] && layer.biasGradient?.shape == [2])
@@ -27,17 +28,56 @@ struct ReadmeExampleTests {
             x: x.doubles, w: layer.weight.doubles, b: layer.bias?.doubles, n: 4, f: 3, m: 2), "Z")
     }
 
-    @Test func readmeShowsThisExample() throws {
+    @Test func trainingExample() throws {
+        var losses: [Float] = []
+        func print(_ line: String) { losses.append(Float(line.split(separator: " ").last!)!) }
+
+        // BEGIN README EXAMPLE training
+        var generator = SeededRandomNumberGenerator(seed: 7)
+        let model = Sequential<Float>([
+            Linear(inputFeatures: 2, outputFeatures: 16, using: &generator), Tanh(),
+            Linear(inputFeatures: 16, outputFeatures: 2, using: &generator),
+        ])
+        let loss = SoftmaxCrossEntropy<Float>()
+        let optimizer = Adam<Float>(learningRate: 0.01)
+
+        // XOR: the class is 1 when exactly one input is 1.
+        let x = try Tensor<Float>([[0, 0], [0, 1], [1, 0], [1, 1]])
+        let labels = [0, 1, 1, 0]
+        for epoch in 1...500 {
+            let value = try loss.forward(model(x), labels: labels)   // forward pass and mean loss
+            _ = try model.backward(loss.backward())                 // every parameter's gradient
+            try optimizer.step(model)                                // update the parameters
+            if epoch % 100 == 0 { print("epoch \(epoch): loss \(value)") }
+        }
+
+        // One .npy file per parameter: 0.weight.npy, 0.bias.npy, 2.weight.npy, 2.bias.npy.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("xor-model")
+        try model.saveParameters(to: directory)
+        try model.loadParameters(from: directory)
+        // END README EXAMPLE training
+
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(losses.count == 5)
+        #expect(losses.last! < 0.01, "\(losses)")
+        let probabilities = try #require(loss.lastProbabilities)
+        #expect((0..<4).allSatisfy { (probabilities[$0, 1] > 0.5 ? 1 : 0) == labels[$0] })
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        #expect(files == ["0.bias.npy", "0.weight.npy", "2.bias.npy", "2.weight.npy"])
+    }
+
+    @Test(arguments: ["layer", "training"])
+    func readmeShowsTheExample(name: String) throws {
         let testFile = URL(fileURLWithPath: #filePath)
         let readme = testFile.deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("README.md")
         let example = try Self.lines(of: String(contentsOf: testFile, encoding: .utf8),
-                                     from: "// BEGIN README EXAMPLE", to: "// END README EXAMPLE")
+                                     from: "// BEGIN README EXAMPLE \(name)", to: "// END README EXAMPLE \(name)")
         let shown = try Self.lines(of: String(contentsOf: readme, encoding: .utf8),
-                                   from: "<!-- BEGIN EXAMPLE -->", to: "<!-- END EXAMPLE -->")
+                                   from: "<!-- BEGIN EXAMPLE \(name) -->", to: "<!-- END EXAMPLE \(name) -->")
         #expect(!example.isEmpty)
-        // The README wraps the lines in a fence and `import Perceptron`.
-        #expect(shown.filter { !$0.hasPrefix("```") && $0 != "import Perceptron" && !$0.isEmpty }
+        // The README wraps the lines in a fence and imports.
+        #expect(shown.filter { !$0.hasPrefix("```") && !$0.hasPrefix("import ") && !$0.isEmpty }
             == example.filter { !$0.isEmpty })
     }
 

@@ -54,7 +54,7 @@ public final class SoftmaxCrossEntropy<Scalar: BLASScalar> {
             for j in 0..<classes { yRow[j] *= scale }
         }
         probabilities = p
-        self.labels = labels   // shares the caller's array: no copy
+        keep(labels)
         return total / Scalar(n)
     }
 
@@ -73,6 +73,18 @@ public final class SoftmaxCrossEntropy<Scalar: BLASScalar> {
         for row in 0..<n { out[row * classes + labels[row]] -= scale }
         gradient = g
         return g
+    }
+
+    /// Copies `labels` into the kept array, in place when the count is
+    /// unchanged: keeping a reference to the caller's array instead would make
+    /// the caller's next in-place refill copy it.
+    private func keep(_ labels: [Int]) {
+        if self.labels.count == labels.count {
+            for index in 0..<labels.count { self.labels[index] = labels[index] }
+        } else {
+            self.labels = []
+            self.labels.append(contentsOf: labels)
+        }
     }
 
     /// The softmax probabilities of the last forward pass, `[n, classes]`, or nil before it.

@@ -60,37 +60,43 @@ public final class Adam<Scalar: BLASScalar> {
         let t = Double(stepCount + 1)
         let correction1 = Scalar(1 - pow(Double(beta1), t))
         let correction2 = Scalar(1 - pow(Double(beta2), t))
-        try state.forEachParameter(of: model) { theta, gradient, buffers, count, _ in
-            update(theta, gradient, m: buffers[0], v: buffers[1], count: count,
-                   corrections: (correction1, correction2))
+        try state.forEachParameter(of: model) { theta, gradient, buffers, count in
+            adamUpdate(
+                theta, gradient, m: buffers[0], v: buffers[1], count: count,
+                learningRate: learningRate, betas: (beta1, beta2), epsilon: epsilon,
+                weightDecay: weightDecay, decoupled: decoupledWeightDecay, corrections: (correction1, correction2))
         }
         // Counted only once the step has gone through: a step that throws changes nothing.
         stepCount += 1
     }
+}
 
-    /// The update of one parameter, compiled for `Float` and `Double`.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    private func update(
-        _ theta: UnsafeMutablePointer<Scalar>, _ gradient: UnsafePointer<Scalar>,
-        m: UnsafeMutablePointer<Scalar>, v: UnsafeMutablePointer<Scalar>, count: Int,
-        corrections: (Scalar, Scalar)
-    ) {
-        let (lr, b1, b2, eps, decay) = (learningRate, beta1, beta2, epsilon, weightDecay)
-        let decoupled = decoupledWeightDecay
-        let (correction1, correction2) = corrections
-        for i in 0..<count {
-            var g = gradient[i]
-            if decoupled {
-                theta[i] -= lr * decay * theta[i]
-            } else if decay != 0 {
-                g += decay * theta[i]
-            }
-            m[i] = b1 * m[i] + (1 - b1) * g
-            v[i] = b2 * v[i] + (1 - b2) * g * g
-            let mHat = m[i] / correction1
-            let vHat = v[i] / correction2
-            theta[i] -= lr * mHat / (vHat.squareRoot() + eps)
+/// Adam's update of one parameter, on SIMD vectors (see `VectorAccess.swift`),
+/// compiled for `Float` and `Double`.
+@_specialize(exported: true, where Scalar == Float)
+@_specialize(exported: true, where Scalar == Double)
+func adamUpdate<Scalar: BLASScalar>(
+    _ theta: UnsafeMutablePointer<Scalar>, _ gradient: UnsafePointer<Scalar>,
+    m: UnsafeMutablePointer<Scalar>, v: UnsafeMutablePointer<Scalar>, count: Int,
+    learningRate lr: Scalar, betas: (Scalar, Scalar), epsilon eps: Scalar,
+    weightDecay decay: Scalar, decoupled: Bool, corrections: (Scalar, Scalar)
+) {
+    let (b1, b2) = betas
+    let (correction1, correction2) = corrections
+    let hasDecay = decay != 0
+    var i = 0
+    while i < count {
+        let t = loadVector(theta, i, count)
+        var g = loadVector(gradient, i, count)
+        var p = t
+        if hasDecay {
+            if decoupled { p -= lr * decay * t } else { g += decay * t }
         }
+        let first = b1 * loadVector(m, i, count) + (1 - b1) * g
+        let second = b2 * loadVector(v, i, count) + (1 - b2) * g * g
+        storeVector(first, m, i, count)
+        storeVector(second, v, i, count)
+        storeVector(p - lr * (first / correction1) / ((second / correction2).squareRoot() + eps), theta, i, count)
+        i += 8
     }
 }

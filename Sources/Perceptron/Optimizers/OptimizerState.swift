@@ -15,9 +15,9 @@ struct OptimizerState<Scalar: BLASScalar> {
     }
 
     /// Visits each parameter of `model` with pointers to its scalars, its
-    /// gradient, its buffers (zero on the first step) and the count.
+    /// gradient, its buffers (zero before the first step) and the count.
     ///
-    /// `update(parameter, gradient, buffers, count, isNew)`: `buffers` points to
+    /// `update(parameter, gradient, buffers, count)`: `buffers` points to
     /// `buffersPerParameter` buffer pointers.
     ///
     /// Two passes: the first checks every parameter and changes nothing, so a
@@ -25,10 +25,9 @@ struct OptimizerState<Scalar: BLASScalar> {
     /// second updates.
     mutating func forEachParameter(
         of model: some Layer<Scalar>,
-        _ update: (UnsafeMutablePointer<Scalar>, UnsafePointer<Scalar>, UnsafePointer<UnsafeMutablePointer<Scalar>>, Int, Bool) -> Void
+        _ update: (UnsafeMutablePointer<Scalar>, UnsafePointer<Scalar>, UnsafePointer<UnsafeMutablePointer<Scalar>>, Int) -> Void
     ) throws(PerceptronError) {
-        let firstStep = names.isEmpty
-        if firstStep {
+        if names.isEmpty {
             try adopt(model)
         } else {
             try check(model)
@@ -37,7 +36,7 @@ struct OptimizerState<Scalar: BLASScalar> {
         try model.forEachParameter { _, value, gradient throws(PerceptronError) in
             value.makeUnique()
             try withBufferPointers(from: index * buffersPerParameter) { pointers throws(PerceptronError) in
-                update(value.mutableBase, gradient.base, pointers, value.count, firstStep)
+                update(value.mutableBase, gradient.base, pointers, value.count)
             }
             index += 1
         }

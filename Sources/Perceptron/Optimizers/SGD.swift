@@ -41,27 +41,36 @@ public final class SGD<Scalar: BLASScalar> {
         if nesterov && momentum == 0 {
             throw .invalidArgument(name: "momentum", expected: "> 0 with Nesterov momentum", actual: "0")
         }
-        try state.forEachParameter(of: model) { theta, gradient, buffers, count, isNew in
-            update(theta, gradient, momentumBuffer: buffers[0], count: count, firstStep: isNew)
+        try state.forEachParameter(of: model) { theta, gradient, buffers, count in
+            sgdUpdate(
+                theta, gradient, momentumBuffer: buffers[0], count: count,
+                learningRate: learningRate, momentum: momentum, weightDecay: weightDecay, nesterov: nesterov)
         }
     }
+}
 
-    /// The update of one parameter, compiled for `Float` and `Double`.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    private func update(
-        _ theta: UnsafeMutablePointer<Scalar>, _ gradient: UnsafePointer<Scalar>,
-        momentumBuffer b: UnsafeMutablePointer<Scalar>, count: Int, firstStep: Bool
-    ) {
-        let (lr, mu, decay, nesterov) = (learningRate, momentum, weightDecay, nesterov)
-        for i in 0..<count {
-            var g = gradient[i]
-            if decay != 0 { g += decay * theta[i] }
-            if mu != 0 {
-                b[i] = firstStep ? g : mu * b[i] + g
-                g = nesterov ? g + mu * b[i] : b[i]
-            }
-            theta[i] -= lr * g
-        }
+/// SGD's update of one parameter, on SIMD vectors (see `VectorAccess.swift`),
+/// compiled for `Float` and `Double`.
+///
+/// The momentum buffer starts at zero, so `μ·0 + g` is exactly PyTorch's first
+/// `b = g`; without momentum the buffer is written but not used.
+@_specialize(exported: true, where Scalar == Float)
+@_specialize(exported: true, where Scalar == Double)
+func sgdUpdate<Scalar: BLASScalar>(
+    _ theta: UnsafeMutablePointer<Scalar>, _ gradient: UnsafePointer<Scalar>,
+    momentumBuffer b: UnsafeMutablePointer<Scalar>, count: Int,
+    learningRate lr: Scalar, momentum mu: Scalar, weightDecay decay: Scalar, nesterov: Bool
+) {
+    let (hasDecay, hasMomentum) = (decay != 0, mu != 0)
+    var i = 0
+    while i < count {
+        let t = loadVector(theta, i, count)
+        var g = loadVector(gradient, i, count)
+        if hasDecay { g += decay * t }
+        let buffer = mu * loadVector(b, i, count) + g
+        storeVector(buffer, b, i, count)
+        let direction = hasMomentum ? (nesterov ? g + mu * buffer : buffer) : g
+        storeVector(t - lr * direction, theta, i, count)
+        i += 8
     }
 }

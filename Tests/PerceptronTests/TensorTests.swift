@@ -101,6 +101,18 @@ struct TensorTests {
         #expect(ragged?.description == "rows must all have 2 scalars (the length of row 0), but row 1 has 1")
     }
 
+    @Test func isFinite() throws {
+        #expect(Tensor<Float>(shape: [0]).isFinite)
+        #expect(Tensor<Double>(shape: [3, 5], repeating: .greatestFiniteMagnitude).isFinite)
+        for bad in [Float.nan, .infinity, -.infinity, .signalingNaN] {
+            for position in [0, 6, 16] {
+                var values = [Float](repeating: 1, count: 17)
+                values[position] = bad
+                #expect(!(try Tensor(shape: [17], scalars: values)).isFinite, "\(bad) at \(position)")
+            }
+        }
+    }
+
     @Test func seededGeneratorIsReproducible() {
         var a = SeededRandomNumberGenerator(seed: 123)
         var b = SeededRandomNumberGenerator(seed: 123)

@@ -1,0 +1,16 @@
+extension Tensor {
+    /// Whether every scalar is finite: no NaN and no infinity.
+    ///
+    /// Perceptron's arithmetic propagates NaN and infinity as IEEE arithmetic
+    /// does rather than stopping on them; this is the cheap check to make
+    /// where a non-finite value should stop a computation (a loss, a gradient
+    /// before an optimizer step). One pass, no allocation.
+    public var isFinite: Bool {
+        let base = storage.base
+        // `x − x` is 0 for finite x and NaN for NaN or ±∞, and NaN survives the
+        // sum: a branch-free test that vectorises.
+        var probe: Scalar = 0
+        for i in 0..<count { probe += base[i] - base[i] }
+        return probe == 0
+    }
+}

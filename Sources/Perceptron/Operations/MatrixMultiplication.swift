@@ -25,15 +25,19 @@ public func matmul<Scalar: BLASScalar>(
     guard result.rank == 2, result.shape[0] == m, result.shape[1] == n else {
         throw .shapeMismatch(what: "matmul result", expected: [m, n], actual: result.shape)
     }
-    let (m32, k32, n32) = (
-        try BLAS.dimension(m, "matmul rows of a"),
-        try BLAS.dimension(k, "matmul columns of a"),
-        try BLAS.dimension(n, "matmul columns of b"))
+    // `productShape` has checked each size against BLAS's 32-bit limit.
     result.makeUnique()
-    BLAS.gemm(m: m32, n: n32, k: k32, a.base, b.base, beta: accumulate ? 1 : 0, result.mutableBase)
+    BLAS.gemm(
+        m: Int32(truncatingIfNeeded: m), n: Int32(truncatingIfNeeded: n), k: Int32(truncatingIfNeeded: k),
+        a.base, b.base, beta: accumulate ? 1 : 0, result.mutableBase)
 }
 
 /// The sizes `(m, k, n)` of `a · b`, or the error that says why there is no such product.
+///
+/// The sizes are checked against OpenBLAS's 32-bit limit here, before
+/// ``matmul(_:_:)`` allocates its result: empty operands can have huge
+/// dimensions (`[2³³, 0] · [0, 1]`), and the `m × n` result of such a product
+/// would otherwise be allocated (gigabytes, or a crash) only to be refused.
 private func productShape<Scalar>(
     _ a: Tensor<Scalar>, _ b: Tensor<Scalar>
 ) throws(PerceptronError) -> (Int, Int, Int) {
@@ -42,5 +46,9 @@ private func productShape<Scalar>(
     guard a.shape[1] == b.shape[0] else {
         throw .shapeMismatch(what: "matmul right operand", expected: [a.shape[1], b.shape[1]], actual: b.shape)
     }
-    return (a.shape[0], a.shape[1], b.shape[1])
+    let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
+    _ = try BLAS.dimension(m, "matmul rows of a")
+    _ = try BLAS.dimension(k, "matmul columns of a")
+    _ = try BLAS.dimension(n, "matmul columns of b")
+    return (m, k, n)
 }

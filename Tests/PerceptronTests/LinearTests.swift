@@ -69,7 +69,7 @@ struct LinearReferenceTests {
     }
 }
 
-@Suite("Parallel GEMM")
+@Suite("Parallel GEMM", .serialized)
 struct ParallelTests {
     /// A product large enough to be split, computed with 1, 2, 3 and 5 threads:
     /// every split (even, uneven, more parts than cores) must match the reference.

@@ -73,8 +73,8 @@ public final class Adam<Scalar: BLASScalar> {
 
 /// Adam's update of one parameter, on SIMD vectors (see `VectorAccess.swift`),
 /// compiled for `Float` and `Double`.
-@_specialize(exported: true, where Scalar == Float)
-@_specialize(exported: true, where Scalar == Double)
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 func adamUpdate<Scalar: BLASScalar>(
     _ theta: UnsafeMutablePointer<Scalar>, _ gradient: UnsafePointer<Scalar>,
     m: UnsafeMutablePointer<Scalar>, v: UnsafeMutablePointer<Scalar>, count: Int,

@@ -54,8 +54,8 @@ public final class SGD<Scalar: BLASScalar> {
 ///
 /// The momentum buffer starts at zero, so `μ·0 + g` is exactly PyTorch's first
 /// `b = g`; without momentum the buffer is written but not used.
-@_specialize(exported: true, where Scalar == Float)
-@_specialize(exported: true, where Scalar == Double)
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 func sgdUpdate<Scalar: BLASScalar>(
     _ theta: UnsafeMutablePointer<Scalar>, _ gradient: UnsafePointer<Scalar>,
     momentumBuffer b: UnsafeMutablePointer<Scalar>, count: Int,

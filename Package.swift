@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "Perceptron", targets: ["Perceptron"]),
         // The benchmark: what BLAS buys over a naive matrix multiply.
         .executable(name: "perceptron-bench", targets: ["perceptron-bench"]),
+        // The example: a digit classifier trained on the bundled UCI digits (`make train`).
+        .executable(name: "perceptron-digits", targets: ["perceptron-digits"]),
     ],
     targets: [
         // MARK: Public API
@@ -45,6 +47,30 @@ let package = Package(
             name: "perceptron-bench",
             dependencies: ["Perceptron", "CAllocationCounter", "COpenBLAS"],
             path: "Benchmarks/perceptron-bench"
+        ),
+
+        // MARK: Examples
+        // zlib, found by pkg-config: the example reads its gzip-compressed data set.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .executableTarget(
+            name: "perceptron-digits",
+            dependencies: ["Perceptron", "CZlib"],
+            // The attribution and licence note ship beside the data, as CC BY 4.0 asks.
+            resources: [.copy("Resources/digits.csv.gz"), .copy("Resources/README.md")]
+        ),
+
+        // MARK: Fuzzing
+        // The .npy reader's libFuzzer target (`make fuzz`); built normally, a corpus replayer.
+        // No product: it is a development tool, not something to install.
+        .executableTarget(
+            name: "perceptron-npy-fuzz",
+            dependencies: ["Perceptron"],
+            // libFuzzer's dictionary of .npy tokens, read by `make fuzz`, not built.
+            exclude: ["npy.dict"]
         ),
 
         // MARK: Tests

@@ -9,10 +9,11 @@ struct Options {
     var vsRaw = false
     var stepsOnly = false
     var threading = false
+    var soakSeconds: Double?
 
     static let usage = """
         usage: perceptron-bench [--dtype float|double] [--quick] [--threads N] [--vs-raw]
-                                [--steps] [--threading] [--json PATH]
+                                [--steps] [--threading] [--json PATH] [--soak SECONDS]
 
           --dtype float|double  precision to measure (default float)
           --quick               fewer sizes and repetitions: about 10 seconds
@@ -24,6 +25,10 @@ struct Options {
           --threading           time products split across threads against whole, by
                                 size: where BLAS.parallelThreshold belongs
           --json PATH           write results as JSON to PATH and a chart to PATH with .svg
+          --soak SECONDS        instead of the benchmark, train an MLP 784-256-10 for SECONDS,
+                                report resident memory at start and end and steps/s, then
+                                check that two fresh runs end bitwise identical; exits 1 if
+                                they differ or memory grew over max(5 MiB, 5%)
           --help                show this text
         """
 
@@ -58,6 +63,12 @@ struct Options {
                     options.vsRaw = true
                 case "--steps":
                     options.stepsOnly = true
+                case "--soak":
+                    let text = try value(for: argument)
+                    guard let seconds = Double(text), seconds.isFinite, seconds > 0 else {
+                        throw OptionsError("--soak must be a number of seconds > 0, got \(text)")
+                    }
+                    options.soakSeconds = seconds
                 case "--threading":
                     options.threading = true
                 case "--help", "-h":

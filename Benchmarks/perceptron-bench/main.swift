@@ -139,8 +139,8 @@ struct Benchmark<Scalar: BLASScalar> {
                 comparison = Comparison(operation: operation, shape: label, flops: product + Double(n * m),
                                         blas: time, naive: naiveTime.0, naiveSkipped: naiveTime.1)
             case "backward":
-                _ = try! layer(x)
-                let time = plan.timer.measure { _ = try! layer.backward(g) }
+                // Each forward pass serves one backward pass: run one, untimed, before each.
+                let time = plan.timer.measure(setup: { _ = try! layer(x) }) { _ = try! layer.backward(g) }
                 let naiveTime = x.withUnsafeBufferPointer { x in
                     g.withUnsafeBufferPointer { g in naive(2 * product) { reference.backward(x.baseAddress!, g.baseAddress!) } }
                 }
@@ -251,6 +251,8 @@ FileHandle.standardError.write(Data("warning: a debug build; timings mean little
 #endif
 
 if let threads = options.threads { BLAS.threadCount = threads }
+
+if let seconds = options.soakSeconds { exit(Soak.run(seconds: seconds, dtype: options.dtype)) }
 
 if options.threading {
     let threads = options.threads ?? max(2, BLAS.threadCount)

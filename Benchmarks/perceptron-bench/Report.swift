@@ -102,7 +102,7 @@ struct Report: Codable {
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
             <rect width="100%" height="100%" fill="white"/>
             <text x="\(width / 2)" y="22" text-anchor="middle" font-size="15">Square matmul, \(dtype): OpenBLAS against naive loops</text>
-            <text x="\(width / 2)" y="38" text-anchor="middle" fill="#555">\(escape(blas)) · \(escape(cpu))</text>
+            <text x="\(width / 2)" y="38" text-anchor="middle" fill="#555">OpenBLAS kernel \(escape(coreName)), \(threads) threads · \(escape(cpu)), \(cores) cores</text>
 
             """
         var decade = yMin

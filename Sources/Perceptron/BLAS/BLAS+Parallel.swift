@@ -20,14 +20,16 @@ extension BLAS {
 
     /// The stored ``parallelThreshold``.
     @usableFromInline
-    static let threshold = Atomic<Int>(1 << 21)
+    static let threshold = Atomic<Int>(1 << 19)
 
     /// Products with fewer multiply-adds than this (`m·n·k`) run whole on the
     /// calling thread; larger ones are split across ``threadCount`` threads.
     ///
-    /// The default, 2²¹ ≈ 2.1 million (a 128³ product), is where splitting
-    /// started to pay on the project's 2-core machine: `perceptron-bench
-    /// --threading` measures the crossover on yours. Setting it affects the
+    /// The default, 2¹⁹ = 524,288 multiply-adds (a 64 × 64 × 128 product), is
+    /// where splitting in two started to pay on the project's 2-core machine:
+    /// below it, waking a second thread costs about what it saves (32×64×64
+    /// ran 10 % slower split; 64×64×64 0–20 % faster; 64×128×128 and up 10–55 %
+    /// faster). `perceptron-bench --threading` measures the crossover on yours. Setting it affects the
     /// whole process; values below 0 are treated as 0.
     public static var parallelThreshold: Int {
         get { threshold.load(ordering: .relaxed) }

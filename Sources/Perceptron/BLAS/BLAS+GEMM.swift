@@ -56,6 +56,24 @@ extension BLAS {
             alpha: alpha, a: a, b: b, beta: beta, c: c, parts: parts))
     }
 
+    /// `y ← α·Aᵀx + β·y` for a dense row-major `m × n` matrix `A`: with `x`
+    /// all ones, the column sums of `A`. Sizes must already be validated; no
+    /// rows leaves `y ← β·y`.
+    @inlinable
+    static func gemvTransposed<Scalar: BLASScalar>(
+        m: Int32, n: Int32, alpha: Scalar = 1,
+        _ a: UnsafePointer<Scalar>, _ x: UnsafePointer<Scalar>,
+        beta: Scalar, _ y: UnsafeMutablePointer<Scalar>
+    ) {
+        prepare()
+        guard n > 0 else { return }
+        guard m > 0 else {
+            scale(y, count: Int(n), by: beta)
+            return
+        }
+        Scalar._gemv(transpose: true, m: m, n: n, alpha: alpha, a: a, lda: n, x: x, beta: beta, y: y)
+    }
+
     /// `x ← β·x`, where β = 0 writes zeros even over NaN, as BLAS does.
     @inlinable
     static func scale<Scalar: BLASScalar>(_ x: UnsafeMutablePointer<Scalar>, count: Int, by beta: Scalar) {

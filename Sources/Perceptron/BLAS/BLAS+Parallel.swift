@@ -10,8 +10,8 @@ import Synchronization
 // one-time set-up, Perceptron reads the thread count OpenBLAS chose (which
 // honours OPENBLAS_NUM_THREADS), sets OpenBLAS itself to one thread, and
 // splits a large product by rows of C into that many single-threaded GEMMs
-// on a small pool of long-lived threads (WorkerPool). Small products, where waking a thread costs more
-// than it saves, run whole on the calling thread.
+// on a small pool of long-lived threads (WorkerPool). Small products, where
+// waking a thread costs more than it saves, run whole on the calling thread.
 
 extension BLAS {
     /// The number of parts a product may be split into: `BLAS.threadCount`.
@@ -29,8 +29,8 @@ extension BLAS {
     /// where splitting in two started to pay on the project's 2-core machine:
     /// below it, waking a second thread costs about what it saves (32×64×64
     /// ran 10 % slower split; 64×64×64 0–20 % faster; 64×128×128 and up 10–55 %
-    /// faster). `perceptron-bench --threading` measures the crossover on yours. Setting it affects the
-    /// whole process; values below 0 are treated as 0.
+    /// faster). `perceptron-bench --threading` measures the crossover on yours.
+    /// Setting it affects the whole process; values below 0 are treated as 0.
     public static var parallelThreshold: Int {
         get { threshold.load(ordering: .relaxed) }
         set { threshold.store(max(0, newValue), ordering: .relaxed) }

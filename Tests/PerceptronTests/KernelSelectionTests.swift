@@ -24,6 +24,10 @@ struct KernelSelectionTests {
         var testDescription: String { name }
     }
 
+    /// OpenBLAS's variable, by the library's own constant: these cases only pass
+    /// dictionaries to a pure function; no test sets the real environment.
+    static let openBLAS = KernelSelection.openBLASVariable
+
     static let cases: [Case] = [
         Case(name: "Prescott on AVX-512 switches to SkylakeX", cpu: avx512, running: "Prescott",
              expected: .switchTo(core: "SkylakeX", source: .perceptron,
@@ -54,12 +58,12 @@ struct KernelSelectionTests {
              expected: .keep(source: .openBLAS, reason: "no AVX kernel applies to this CPU")),
         Case(name: "an unknown kernel is left alone", cpu: avx512, running: "Neoverse",
              expected: .keep(source: .openBLAS, reason: "OpenBLAS chose Neoverse, a kernel Perceptron does not rank")),
-        Case(name: "OPENBLAS_CORETYPE wins", cpu: avx512, running: "Prescott",
-             environment: ["OPENBLAS_CORETYPE": "Prescott"],
-             expected: .keep(source: .environment, reason: "OPENBLAS_CORETYPE=Prescott is set")),
-        Case(name: "OPENBLAS_CORETYPE wins over PERCEPTRON_BLAS_CORETYPE", cpu: avx512, running: "Haswell",
-             environment: ["OPENBLAS_CORETYPE": "Haswell", "PERCEPTRON_BLAS_CORETYPE": "SkylakeX"],
-             expected: .keep(source: .environment, reason: "OPENBLAS_CORETYPE=Haswell is set")),
+        Case(name: "OpenBLAS's variable wins", cpu: avx512, running: "Prescott",
+             environment: [openBLAS: "Prescott"],
+             expected: .keep(source: .environment, reason: "\(openBLAS)=Prescott is set")),
+        Case(name: "OpenBLAS's variable wins over PERCEPTRON_BLAS_CORETYPE", cpu: avx512, running: "Haswell",
+             environment: [openBLAS: "Haswell", "PERCEPTRON_BLAS_CORETYPE": "SkylakeX"],
+             expected: .keep(source: .environment, reason: "\(openBLAS)=Haswell is set")),
         Case(name: "keep turns selection off", cpu: avx512, running: "Prescott",
              environment: ["PERCEPTRON_BLAS_CORETYPE": "keep"],
              expected: .keep(source: .openBLAS, reason: "PERCEPTRON_BLAS_CORETYPE=keep")),
@@ -70,7 +74,7 @@ struct KernelSelectionTests {
              environment: ["PERCEPTRON_BLAS_CORETYPE": "haswell"],
              expected: .keep(source: .environment, reason: "PERCEPTRON_BLAS_CORETYPE=haswell, already running")),
         Case(name: "an empty variable is ignored", cpu: avx512, running: "Prescott",
-             environment: ["OPENBLAS_CORETYPE": "", "PERCEPTRON_BLAS_CORETYPE": ""],
+             environment: [openBLAS: "", "PERCEPTRON_BLAS_CORETYPE": ""],
              expected: .switchTo(core: "SkylakeX", source: .perceptron,
                                  reason: "OpenBLAS chose Prescott, but the CPU supports SkylakeX")),
     ]

@@ -27,9 +27,6 @@ where RawSignificand: FixedWidthInteger {
         alpha: Self, a: UnsafePointer<Self>, lda: Int32,
         x: UnsafePointer<Self>, beta: Self, y: UnsafeMutablePointer<Self>)
 
-    /// The name of the BLAS precision prefix: `"s"` for `Float`, `"d"` for `Double`.
-    static var _blasPrefix: String { get }
-
     /// `eˣ`, from the C library (`expf` or `exp`).
     static func _exp(_ x: Self) -> Self
 

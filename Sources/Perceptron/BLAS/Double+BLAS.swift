@@ -31,7 +31,4 @@ extension Double: BLASScalar {
             CblasRowMajor, transpose ? CblasTrans : CblasNoTrans,
             m, n, alpha, a, lda, x, 1, beta, y, 1)
     }
-
-    /// `"d"`, the prefix of the OpenBLAS routines for Double.
-    public static var _blasPrefix: String { "d" }
 }

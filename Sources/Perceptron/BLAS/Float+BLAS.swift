@@ -31,7 +31,4 @@ extension Float: BLASScalar {
             CblasRowMajor, transpose ? CblasTrans : CblasNoTrans,
             m, n, alpha, a, lda, x, 1, beta, y, 1)
     }
-
-    /// `"s"`, the prefix of the OpenBLAS routines for Float.
-    public static var _blasPrefix: String { "s" }
 }

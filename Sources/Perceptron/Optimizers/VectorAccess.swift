@@ -7,9 +7,6 @@
 // with zeros on load and only its real lanes are stored, so one formula
 // serves every element.
 
-/// The vector the update loops work on.
-typealias UpdateVector<Scalar: BLASScalar> = SIMD8<Scalar>
-
 /// The scalars at `base + index`, eight of them, or the `count − index` left
 /// followed by zeros.
 @inline(__always)

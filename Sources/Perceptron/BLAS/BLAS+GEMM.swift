@@ -43,17 +43,32 @@ extension BLAS {
         }
         let parts = partCount(m: m, n: n, k: k)
         guard parts > 1 else {
-            Scalar._gemm(
-                transposeA: transposeA, transposeB: transposeB,
-                m: m, n: n, k: k,
-                alpha: alpha, a: a, lda: transposeA ? m : k,
-                b: b, ldb: transposeB ? k : n,
-                beta: beta, c: c, ldc: n)
+            gemmRows(0..<Int(m), transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                     alpha: alpha, a, b, beta: beta, c)
             return
         }
         runPartitioned(GEMMPartition(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
             alpha: alpha, a: a, b: b, beta: beta, c: c, parts: parts))
+    }
+
+    /// Rows `rows` of the product above: rows of `op(A)` times `op(B)` into
+    /// the same rows of `C`. A row of `op(A)` is a row of A (offset `r·k`) or,
+    /// transposed, a column of A (offset `r`), with A's leading dimension
+    /// unchanged; the whole product is `0..<m`. Sizes are already checked.
+    @inlinable
+    static func gemmRows<Scalar: BLASScalar>(
+        _ rows: Range<Int>, transposeA: Bool, transposeB: Bool,
+        m: Int32, n: Int32, k: Int32,
+        alpha: Scalar, _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>,
+        beta: Scalar, _ c: UnsafeMutablePointer<Scalar>
+    ) {
+        Scalar._gemm(
+            transposeA: transposeA, transposeB: transposeB,
+            m: Int32(truncatingIfNeeded: rows.count), n: n, k: k,
+            alpha: alpha, a: a + rows.lowerBound * (transposeA ? 1 : Int(k)), lda: transposeA ? m : k,
+            b: b, ldb: transposeB ? k : n,
+            beta: beta, c: c + rows.lowerBound * Int(n), ldc: n)
     }
 
     /// `y ← α·Aᵀx + β·y` for a dense row-major `m × n` matrix `A`: with `x`

@@ -88,9 +88,7 @@ struct GEMMPartition: @unchecked Sendable {
         self.parts = parts
     }
 
-    /// Computes rows `r0..<r1` of C: rows `r0..<r1` of op(A) times op(B). A
-    /// row of op(A) is a row of A (offset `r·k`), or, transposed, a column of
-    /// A (offset `r`) with A's leading dimension `m` unchanged.
+    /// Computes this part's share of the rows of C.
     func run(part: Int) {
         if isDouble { run(part: part, Double.self) } else { run(part: part, Float.self) }
     }
@@ -98,12 +96,9 @@ struct GEMMPartition: @unchecked Sendable {
     private func run<Scalar: BLASScalar>(part: Int, _: Scalar.Type) {
         let r0 = Int(m) * part / parts, r1 = Int(m) * (part + 1) / parts
         guard r1 > r0 else { return }
-        Scalar._gemm(
-            transposeA: transposeA, transposeB: transposeB,
-            m: Int32(r1 - r0), n: n, k: k,
-            alpha: Scalar(alpha), a: a.assumingMemoryBound(to: Scalar.self) + r0 * (transposeA ? 1 : Int(k)),
-            lda: transposeA ? m : k,
-            b: b.assumingMemoryBound(to: Scalar.self), ldb: transposeB ? k : n,
-            beta: Scalar(beta), c: c.assumingMemoryBound(to: Scalar.self) + r0 * Int(n), ldc: n)
+        BLAS.gemmRows(
+            r0..<r1, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+            alpha: Scalar(alpha), a.assumingMemoryBound(to: Scalar.self), b.assumingMemoryBound(to: Scalar.self),
+            beta: Scalar(beta), c.assumingMemoryBound(to: Scalar.self))
     }
 }

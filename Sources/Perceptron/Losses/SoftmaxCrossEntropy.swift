@@ -41,17 +41,9 @@ public final class SoftmaxCrossEntropy<Scalar: BLASScalar> {
         let (z, y) = (logits.base, p.mutableBase)
         var total: Scalar = 0
         for row in 0..<n {
-            let (zRow, yRow) = (z + row * classes, y + row * classes)
-            var maximum = zRow[0]
-            for j in 1..<classes where !(zRow[j] <= maximum) { maximum = zRow[j] }
-            var sum: Scalar = 0
-            for j in 0..<classes {
-                yRow[j] = Scalar._exp(zRow[j] - maximum)
-                sum += yRow[j]
-            }
+            let zRow = z + row * classes
+            let (maximum, sum) = Softmax<Scalar>.normalise(zRow, into: y + row * classes, count: classes)
             total += Scalar._log(sum) - (zRow[labels[row]] - maximum)
-            let scale = 1 / sum
-            for j in 0..<classes { yRow[j] *= scale }
         }
         probabilities = p
         keep(labels)

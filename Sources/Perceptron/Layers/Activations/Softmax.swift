@@ -47,9 +47,13 @@ public final class Softmax<Scalar: BLASScalar>: Layer {
         }
     }
 
-    /// Writes the softmax of `count` scalars at `x` to `y`.
-    @inline(__always)
-    static func normalise(_ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count: Int) {
+    /// Writes the softmax of `count` (at least 1) scalars at `x` to `y`, and
+    /// returns the row's maximum and `Σ e^(xⱼ − max)`, from which
+    /// ``SoftmaxCrossEntropy`` takes its log-sum-exp.
+    @inline(__always) @discardableResult
+    static func normalise(
+        _ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count: Int
+    ) -> (maximum: Scalar, sum: Scalar) {
         var maximum = x[0]
         for j in 1..<max(count, 1) where !(x[j] <= maximum) { maximum = x[j] }   // NaN wins, and propagates
         var sum: Scalar = 0
@@ -59,5 +63,6 @@ public final class Softmax<Scalar: BLASScalar>: Layer {
         }
         let scale = 1 / sum
         for j in 0..<count { y[j] *= scale }
+        return (maximum, sum)
     }
 }

@@ -14,9 +14,9 @@
 // with 2 parts; Float Z of a [157, 137] → 113 layer with 3). BLAS.threadCount is
 // process-wide, and the "Parallel GEMM" tests in LinearTests.swift set it to
 // 1, 2, 3 and 5 while the rest of the suite runs. So the tests through the
-// public API use shapes whose results were the same for 1, 2, 3 and 5 parts
-// here (and for 1 part below the threshold), and the worker pool gets split-
-// sensitive shapes directly, with a fixed part count that no other test can change.
+// public API use shapes whose results were the same with BLAS.threadCount
+// 1, 2, 3, 4 and 5 here, and the worker pool gets split-sensitive shapes
+// directly, with a fixed part count that no other test can change.
 
 @testable import Perceptron
 import Testing
@@ -133,7 +133,9 @@ struct ConcurrencyTests {
         let threads = BLAS.threadCount
         // Over the threshold (so split across the pool, or run in parts by a
         // caller that found it busy), at it, and under it, and empty.
-        let shapes = [(256, 784, 128), (64, 256, 256), (100, 200, 100), (7, 13, 5), (0, 3, 4)]
+        // (100, 200, 100) is not among them: its Z takes OpenBLAS's small-matrix
+        // kernel when split in two but not whole, which changes the last bits.
+        let shapes = [(256, 784, 128), (64, 256, 256), (64, 128, 64), (7, 13, 5), (0, 3, 4)]
         var jobs: [LayerJob] = []
         for (index, (n, f, m)) in shapes.enumerated() {
             for double in [false, true] {

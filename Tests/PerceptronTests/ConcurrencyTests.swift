@@ -16,7 +16,8 @@
 // 1, 2, 3 and 5 while the rest of the suite runs. So the tests through the
 // public API use shapes whose results were the same with BLAS.threadCount
 // 1, 2, 3, 4 and 5 here, and the worker pool gets split-sensitive shapes
-// directly, with a fixed part count that no other test can change.
+// directly, with a fixed part count that no other test can change. (A layer's
+// backward products run side by side, each in threadCount/2 parts or whole.)
 
 @testable import Perceptron
 import Testing
@@ -229,7 +230,7 @@ struct ConcurrencyTests {
                         if inline {
                             for part in 0..<parts { job.run(part: part) }
                         } else {
-                            WorkerPool.shared.run(job)
+                            WorkerPool.shared.run(ParallelGEMMs(job))
                         }
                     }
                 }
@@ -253,6 +254,85 @@ struct ConcurrencyTests {
             #expect(result == reference, "\(S.self) [\(m), \(k)]·[\(k), \(n)] transposes \(transposeA)/\(transposeB) in \(parts) parts: the pool's result differs")
         }
         #expect(bytes(c) == original, "a task's write reached the C it copied")
+    }
+
+    /// Two independent products run side by side by the pool (a layer's
+    /// backward pass), from many tasks at once: each product must come out
+    /// bit for bit as when its parts run one by one on this thread, whatever
+    /// the split of the threads between them.
+    @Test(arguments: [(1, 1), (2, 1), (2, 3)])
+    func pairedProductsFromManyTasks(firstParts: Int, secondParts: Int) async throws {
+        BLAS.prepare()
+        // The shapes of a [157, 137] → 113 layer's XᵀG and GWᵀ, in Float.
+        let (n, f, m) = (157, 137, 113)
+        var generator = SeededRandomNumberGenerator(seed: UInt64(10 * firstParts + secondParts))
+        let x = Tensor<Float>(shape: [n * f], randomIn: -1...1, using: &generator)
+        let g = Tensor<Float>(shape: [n * m], randomIn: -1...1, using: &generator)
+        let w = Tensor<Float>(shape: [f * m], randomIn: -1...1, using: &generator)
+
+        /// ∇W = XᵀG (accumulated onto its old value) and ∇X = GWᵀ, on the pool or part by part here.
+        @Sendable func products(_ dw: inout Tensor<Float>, _ dx: inout Tensor<Float>, inline: Bool) {
+            x.withUnsafeBufferPointer { x in
+                g.withUnsafeBufferPointer { g in
+                    w.withUnsafeBufferPointer { w in
+                        dw.withUnsafeMutableBufferPointer { dw in
+                            dx.withUnsafeMutableBufferPointer { dx in
+                                let job = ParallelGEMMs(
+                                    GEMMPartition(GEMMOperands(
+                                        transposeA: true, m: Int32(f), n: Int32(m), k: Int32(n),
+                                        x.baseAddress!, g.baseAddress!, beta: 1, dw.baseAddress!), parts: firstParts),
+                                    GEMMPartition(GEMMOperands(
+                                        transposeB: true, m: Int32(n), n: Int32(f), k: Int32(m),
+                                        g.baseAddress!, w.baseAddress!, beta: 0, dx.baseAddress!), parts: secondParts))
+                                #expect(job.parts == firstParts + secondParts)
+                                if inline {
+                                    for part in 0..<job.parts { job.run(part: part) }
+                                } else {
+                                    WorkerPool.shared.run(job)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let dw0 = Tensor<Float>(shape: [f * m], randomIn: -1...1, using: &generator)
+        let dx0 = Tensor<Float>(shape: [n * f], randomIn: -1...1, using: &generator)
+        var (dw, dx) = (dw0, dx0)
+        products(&dw, &dx, inline: true)
+        let reference = (bytes(dw), bytes(dx))
+        let results = await withTaskGroup(of: ([UInt8], [UInt8]).self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var (dw, dx) = (dw0, dx0)
+                    products(&dw, &dx, inline: false)
+                    return (bytes(dw), bytes(dx))
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        for (dwBytes, dxBytes) in results {
+            #expect(dwBytes == reference.0, "∇W in \(firstParts) + \(secondParts) parts: the pool's result differs")
+            #expect(dxBytes == reference.1, "∇X in \(firstParts) + \(secondParts) parts: the pool's result differs")
+        }
+        // And the reference itself is right: against loops in Double.
+        let (xs, gs, ws, dw0s, dws, dxs) = (x.scalars, g.scalars, w.scalars, dw0.scalars, dw.scalars, dx.scalars)
+        for (i, j) in [(0, 0), (f - 1, m - 1), (f / 2, m / 3)] {
+            var (sum, magnitude) = (Double(dw0s[i * m + j]), abs(Double(dw0s[i * m + j])))
+            for r in 0..<n {
+                let term = Double(xs[r * f + i]) * Double(gs[r * m + j])
+                (sum, magnitude) = (sum + term, magnitude + abs(term))
+            }
+            #expect(abs(Double(dws[i * m + j]) - sum) <= Double(n + 2) * Double(Float.ulpOfOne) * magnitude)
+        }
+        for (r, i) in [(0, 0), (n - 1, f - 1), (n / 2, f / 3)] {
+            var (sum, magnitude) = (0.0, 0.0)
+            for j in 0..<m {
+                let term = Double(gs[r * m + j]) * Double(ws[i * m + j])
+                (sum, magnitude) = (sum + term, magnitude + abs(term))
+            }
+            #expect(abs(Double(dxs[r * f + i]) - sum) <= Double(m + 2) * Double(Float.ulpOfOne) * magnitude)
+        }
     }
 
     /// One tensor read by many tasks at once (as a layer's input, a matmul

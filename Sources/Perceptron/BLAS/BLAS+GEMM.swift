@@ -52,6 +52,35 @@ extension BLAS {
             alpha: alpha, a: a, b: b, beta: beta, c: c, parts: parts))
     }
 
+    /// Computes two independent products, which may run at the same time.
+    ///
+    /// With two or more threads and enough work, each product gets half the
+    /// threads (on two cores, each runs whole on its own core) rather than
+    /// each being split across all of them in turn: a layer's backward pass,
+    /// whose `XᵀG` and `GWᵀ` have the same number of multiply-adds, runs this
+    /// way. The products must not write memory the other reads or writes.
+    @inlinable
+    static func gemm<Scalar: BLASScalar>(_ first: GEMMOperands<Scalar>, alongside second: GEMMOperands<Scalar>) {
+        prepare()
+        guard first.isProper, second.isProper,
+              let (firstParts, secondParts) = pairedPartCounts(
+                  first: first.multiplyAdds, firstRows: first.m, second: second.multiplyAdds, secondRows: second.m)
+        else {
+            gemm(first)
+            gemm(second)
+            return
+        }
+        runPaired(GEMMPartition(first, parts: firstParts), GEMMPartition(second, parts: secondParts))
+    }
+
+    /// The product `operands` describe, as ``gemm(transposeA:transposeB:m:n:k:alpha:_:_:beta:_:)`` computes it.
+    @inlinable
+    static func gemm<Scalar: BLASScalar>(_ operands: GEMMOperands<Scalar>) {
+        gemm(transposeA: operands.transposeA, transposeB: operands.transposeB,
+             m: operands.m, n: operands.n, k: operands.k, alpha: operands.alpha,
+             operands.a, operands.b, beta: operands.beta, operands.c)
+    }
+
     /// Rows `rows` of the product above: rows of `op(A)` times `op(B)` into
     /// the same rows of `C`. A row of `op(A)` is a row of A (offset `r·k`) or,
     /// transposed, a column of A (offset `r`), with A's leading dimension
@@ -98,4 +127,32 @@ extension BLAS {
             for i in 0..<count { x[i] *= beta }
         }
     }
+}
+
+/// The operands of one product `C ← α·op(A)·op(B) + β·C`, with sizes already
+/// checked: what ``BLAS/gemm(_:alongside:)`` takes two of.
+@usableFromInline
+struct GEMMOperands<Scalar: BLASScalar> {
+    @usableFromInline var transposeA = false, transposeB = false
+    @usableFromInline var m: Int32, n: Int32, k: Int32
+    @usableFromInline var alpha: Scalar = 1
+    @usableFromInline var a: UnsafePointer<Scalar>, b: UnsafePointer<Scalar>
+    @usableFromInline var beta: Scalar
+    @usableFromInline var c: UnsafeMutablePointer<Scalar>
+
+    @inlinable
+    init(transposeA: Bool = false, transposeB: Bool = false, m: Int32, n: Int32, k: Int32,
+         alpha: Scalar = 1, _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>,
+         beta: Scalar, _ c: UnsafeMutablePointer<Scalar>) {
+        (self.transposeA, self.transposeB, self.m, self.n, self.k) = (transposeA, transposeB, m, n, k)
+        (self.alpha, self.a, self.b, self.beta, self.c) = (alpha, a, b, beta, c)
+    }
+
+    /// Whether OpenBLAS gets to compute it: no size is 0.
+    @inlinable
+    var isProper: Bool { m > 0 && n > 0 && k > 0 }
+
+    /// `m·n·k`, in floating point so that it cannot overflow.
+    @inlinable
+    var multiplyAdds: Double { Double(m) * Double(n) * Double(k) }
 }

@@ -55,7 +55,58 @@ extension BLAS {
     /// Runs the parts of `job` on the worker pool.
     @usableFromInline
     static func runPartitioned(_ job: GEMMPartition) {
-        WorkerPool.shared.run(job)
+        WorkerPool.shared.run(ParallelGEMMs(job))
+    }
+
+    /// How to share the threads between two independent products of `first`
+    /// and `second` multiply-adds (each with more than one row), or `nil` to
+    /// run them one after the other, each split on its own.
+    ///
+    /// Two products of about equal work (a layer's `XᵀG` and `GWᵀ` always are)
+    /// each get half the threads: on two cores each runs whole, with the full
+    /// efficiency of an unsplit GEMM and none of the duplicated packing of a
+    /// split one. Less work in total than ``parallelThreshold`` runs on the
+    /// calling thread, as a single small product does.
+    @inlinable
+    static func pairedPartCounts(first: Double, firstRows: Int32, second: Double, secondRows: Int32) -> (Int, Int)? {
+        let threads = parallelism.load(ordering: .relaxed)
+        guard threads > 1, first + second >= Double(threshold.load(ordering: .relaxed)) else { return nil }
+        let firstThreads = (threads + 1) / 2
+        return (min(firstThreads, Int(firstRows)), min(threads - firstThreads, Int(secondRows)))
+    }
+
+    /// Runs two partitioned products side by side on the worker pool.
+    @usableFromInline
+    static func runPaired(_ first: GEMMPartition, _ second: GEMMPartition) {
+        WorkerPool.shared.run(ParallelGEMMs(first, second))
+    }
+}
+
+/// What the worker pool runs at one time: the parts of one split product, or
+/// of two independent products side by side, numbered `0..<parts`.
+///
+/// `@unchecked Sendable` for the reason ``GEMMPartition`` is: no two parts
+/// write the same memory (the two products write different matrices).
+@usableFromInline
+struct ParallelGEMMs: @unchecked Sendable {
+    @usableFromInline let first: GEMMPartition
+    @usableFromInline let second: GEMMPartition?
+
+    @usableFromInline
+    init(_ first: GEMMPartition, _ second: GEMMPartition? = nil) {
+        (self.first, self.second) = (first, second)
+    }
+
+    /// The number of parts, over both products.
+    var parts: Int { first.parts + (second?.parts ?? 0) }
+
+    /// Runs part `part`: the first product's parts come first.
+    func run(part: Int) {
+        if part < first.parts {
+            first.run(part: part)
+        } else {
+            second?.run(part: part - first.parts)
+        }
     }
 }
 
@@ -86,6 +137,14 @@ struct GEMMPartition: @unchecked Sendable {
         (self.alpha, self.beta) = (Double(alpha), Double(beta))
         (self.a, self.b, self.c) = (UnsafeRawPointer(a), UnsafeRawPointer(b), UnsafeMutableRawPointer(c))
         self.parts = parts
+    }
+
+    @inlinable
+    init<Scalar: BLASScalar>(_ operands: GEMMOperands<Scalar>, parts: Int) {
+        self.init(
+            transposeA: operands.transposeA, transposeB: operands.transposeB,
+            m: operands.m, n: operands.n, k: operands.k, alpha: operands.alpha,
+            a: operands.a, b: operands.b, beta: operands.beta, c: operands.c, parts: parts)
     }
 
     /// Computes this part's share of the rows of C.

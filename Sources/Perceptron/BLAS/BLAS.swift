@@ -91,7 +91,10 @@ public enum BLAS {
     /// honours `OPENBLAS_NUM_THREADS`). Perceptron then runs OpenBLAS
     /// single-threaded and splits large products by rows itself: with
     /// OpenBLAS 0.3.21 that is faster at layer sizes and allocates nothing,
-    /// where OpenBLAS's own threading allocates on every call.
+    /// where OpenBLAS's own threading allocates on every call. Two independent
+    /// products (a layer's `XᵀG` and `GWᵀ`) share the threads instead, half
+    /// each. Results can differ in the last bits from one thread count to
+    /// another, never between runs with the same count.
     public static var threadCount: Int {
         get {
             prepare()

@@ -1,12 +1,12 @@
 import Foundation
 import Synchronization
 
-/// A few long-lived threads that run the parts of one row-split GEMM at a
-/// time, allocating nothing per job.
+/// A few long-lived threads that run the parts of one row-split GEMM, or of
+/// two independent GEMMs side by side, at a time, allocating nothing per job.
 ///
 /// `DispatchQueue.concurrentPerform` allocates several blocks per call, and so
 /// does handing a closure to another thread; Perceptron promises a training
-/// step that allocates nothing. So a job is a plain value (``GEMMPartition``),
+/// step that allocates nothing. So a job is a plain value (``ParallelGEMMs``),
 /// the pool keeps its threads, hands each its part through an atomic flag, and
 /// lets a thread that has just finished spin briefly (a training loop submits
 /// the next job within microseconds) before it parks on a condition variable.
@@ -25,11 +25,11 @@ final class WorkerPool: @unchecked Sendable {
 
     private let busy = Atomic<Bool>(false)
     private var workers: [Worker] = []
-    private var job: GEMMPartition?
+    private var job: ParallelGEMMs?
 
     /// Runs every part of `job` and returns when all have finished; the
     /// calling thread runs part 0.
-    func run(_ job: GEMMPartition) {
+    func run(_ job: ParallelGEMMs) {
         let parts = job.parts
         guard parts > 1, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             for part in 0..<parts { job.run(part: part) }

@@ -22,7 +22,10 @@
 /// | `∇X = GWᵀ` | `G · Wᵀ` | B | 0 |
 ///
 /// and `∇b`, the column sums of `G`, is one GEMV, `Gᵀ·1` (measured 1.2–5× faster than a
-/// vectorised loop over the rows with this OpenBLAS).
+/// vectorised loop over the rows with this OpenBLAS). The two backward GEMMs
+/// have the same number of multiply-adds and share no output, so with two
+/// threads they run side by side, each whole on its own core
+/// (``BLAS/threadCount``).
 ///
 /// A layer keeps its last input (for ``backward(_:accumulate:)``) and reuses
 /// the buffers of its results once the caller has let go of them, so a
@@ -209,9 +212,15 @@ public final class Linear<Scalar: BLASScalar>: Layer {
         let g = outputGradient.base
         let beta: Scalar = accumulate ? 1 : 0
 
-        // ∇W = XᵀG: (f × n)(n × m).
+        // ∇W = XᵀG: (f × n)(n × m), and ∇X = GWᵀ: (n × m)(m × f). Both read
+        // only X, G and W and have the same number of multiply-adds, so they
+        // run side by side when there are threads to spare.
         weightGradient.makeUnique()
-        BLAS.gemm(transposeA: true, m: f, n: m, k: n, input.base, g, beta: beta, weightGradient.mutableBase)
+        let dx = try Tensor.reusing(&inputGradient, shape: input.shape)
+        BLAS.gemm(
+            GEMMOperands(transposeA: true, m: f, n: m, k: n, input.base, g, beta: beta, weightGradient.mutableBase),
+            alongside: GEMMOperands(transposeB: true, m: n, n: f, k: m, g, weight.base, beta: 0, dx.mutableBase))
+        inputGradient = dx
 
         // ∇b = Σ over rows of G.
         if bias == nil {
@@ -221,11 +230,6 @@ public final class Linear<Scalar: BLASScalar>: Layer {
             biasGradient!.makeUnique()
             BLAS.gemvTransposed(m: n, n: m, g, onesVector(count: rows), beta: beta, biasGradient!.mutableBase)
         }
-
-        // ∇X = GWᵀ: (n × m)(m × f).
-        let dx = try Tensor.reusing(&inputGradient, shape: input.shape)
-        BLAS.gemm(transposeB: true, m: n, n: f, k: m, g, weight.base, beta: 0, dx.mutableBase)
-        inputGradient = dx
         self.input = nil
         return dx
     }

@@ -28,6 +28,10 @@ struct LinearCase: Sendable, CustomTestStringConvertible {
         LinearCase(batch: [129], f: 100, m: 67),
         // Over BLAS.parallelThreshold: split by rows across threads.
         LinearCase(batch: [151], f: 131, m: 117),
+        // Over OpenBLAS's own small-matrix limit, under BLAS.smallKernelLimit:
+        // Z, ∇W (and ∇X in Double) on the small-matrix kernels, split in two.
+        LinearCase(batch: [96], f: 200, m: 160),
+        LinearCase(batch: [4, 32], f: 256, m: 256, bias: false),
         LinearCase(batch: [3, 61], f: 127, m: 109, bias: false),
     ]
 }

@@ -90,6 +90,37 @@ bool perceptron_openblas_has_core(const char *name);
  */
 int perceptron_openblas_switch_core(const char *name, char *previous, size_t previous_len);
 
+/* ------------------------------------------------ small-matrix kernels ---- */
+
+/*
+ * OpenBLAS builds with SMALL_MATRIX_OPT (0.3.17 and later, DYNAMIC_ARCH x86-64
+ * among them) carry GEMM kernels for small matrices that skip the packing of
+ * A and B, exported as <s|d>gemm_small_kernel[_b0]_<nn|nt|tn|tt>_<CORE>
+ * (column-major; the _b0 forms are for beta = 0 and never read C). OpenBLAS's
+ * own interface uses them only up to 100^3 multiply-adds; Perceptron calls them
+ * directly for somewhat larger products, where they measured faster.
+ *
+ * perceptron_small_kernels_load looks up all sixteen for `core` (any case) and
+ * returns true if every one was found, else false and none is used.
+ * Call it (and _unload) only while no other thread uses the kernels: Perceptron
+ * does so during its one-time set-up.
+ */
+bool perceptron_small_kernels_load(const char *core);
+void perceptron_small_kernels_unload(void);
+bool perceptron_small_kernels_available(void);
+
+/*
+ * Row-major C <- alpha*op(A)*op(B) + beta*C, with op(A) m x k and op(B) k x n and
+ * the leading dimensions of row-major storage, on the loaded small kernels;
+ * beta == 0 uses the _b0 kernel, so C is not read. Only after a successful load.
+ */
+void perceptron_sgemm_small(bool transA, bool transB, long m, long n, long k,
+                            float alpha, const float *a, long lda, const float *b, long ldb,
+                            float beta, float *c, long ldc);
+void perceptron_dgemm_small(bool transA, bool transB, long m, long n, long k,
+                            double alpha, const double *a, long lda, const double *b, long ldb,
+                            double beta, double *c, long ldc);
+
 #ifdef __cplusplus
 }
 #endif

@@ -85,6 +85,8 @@ extension BLAS {
     /// the same rows of `C`. A row of `op(A)` is a row of A (offset `r·k`) or,
     /// transposed, a column of A (offset `r`), with A's leading dimension
     /// unchanged; the whole product is `0..<m`. Sizes are already checked.
+    /// Runs on OpenBLAS's small-matrix kernels where those are faster
+    /// (`BLAS+SmallKernels.swift`), else through CBLAS.
     @inlinable
     static func gemmRows<Scalar: BLASScalar>(
         _ rows: Range<Int>, transposeA: Bool, transposeB: Bool,
@@ -92,12 +94,19 @@ extension BLAS {
         alpha: Scalar, _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>,
         beta: Scalar, _ c: UnsafeMutablePointer<Scalar>
     ) {
-        Scalar._gemm(
-            transposeA: transposeA, transposeB: transposeB,
-            m: Int32(truncatingIfNeeded: rows.count), n: n, k: k,
-            alpha: alpha, a: a + rows.lowerBound * (transposeA ? 1 : Int(k)), lda: transposeA ? m : k,
-            b: b, ldb: transposeB ? k : n,
-            beta: beta, c: c + rows.lowerBound * Int(n), ldc: n)
+        let count = Int32(truncatingIfNeeded: rows.count)
+        let rowsOfA = a + rows.lowerBound * (transposeA ? 1 : Int(k))
+        let rowsOfC = c + rows.lowerBound * Int(n)
+        let (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
+        if prefersSmallKernel(Scalar.self, transposeA: transposeA, transposeB: transposeB, m: count, n: n, k: k) {
+            Scalar._gemmSmall(
+                transposeA: transposeA, transposeB: transposeB, m: count, n: n, k: k,
+                alpha: alpha, a: rowsOfA, lda: lda, b: b, ldb: ldb, beta: beta, c: rowsOfC, ldc: n)
+        } else {
+            Scalar._gemm(
+                transposeA: transposeA, transposeB: transposeB, m: count, n: n, k: k,
+                alpha: alpha, a: rowsOfA, lda: lda, b: b, ldb: ldb, beta: beta, c: rowsOfC, ldc: n)
+        }
     }
 
     /// `y ← α·Aᵀx + β·y` for a dense row-major `m × n` matrix `A`: with `x`

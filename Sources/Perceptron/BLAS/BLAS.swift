@@ -1,4 +1,5 @@
 import COpenBLAS
+import CPerceptronCPU
 
 /// The OpenBLAS library underneath Perceptron: which version and kernel run,
 /// how the kernel was chosen, and with how many threads.
@@ -49,10 +50,15 @@ public enum BLAS {
         public var kernelSelection: KernelSelection
         /// The number of threads large products are split across (``BLAS/threadCount``).
         public var threadCount: Int
+        /// Whether small products run on OpenBLAS's small-matrix kernels
+        /// (found for the running kernel and checked; see ``BLAS/smallKernelLimit``).
+        public var smallMatrixKernels: Bool
 
-        /// One line naming version, kernel, how it was chosen, and threads.
+        /// One line naming version, kernel, how it was chosen, threads, and
+        /// whether the small-matrix kernels are in use.
         public var description: String {
             "OpenBLAS \(version), kernel \(coreName) \(kernelSelection), \(threadCount) thread\(threadCount == 1 ? "" : "s")"
+                + (smallMatrixKernels ? ", small-matrix kernels" : "")
         }
     }
 
@@ -62,6 +68,9 @@ public enum BLAS {
     @usableFromInline
     static let kernelSelection: KernelSelection = {
         let selection = Perceptron.KernelSelection.run()
+        if let core = perceptron_openblas_core_name() {
+            _ = loadSmallKernels(core: String(cString: core))
+        }
         takeOverThreading()
         return selection
     }()
@@ -81,7 +90,8 @@ public enum BLAS {
             buildConfiguration: config,
             coreName: String(cString: openblas_get_corename()),
             kernelSelection: selection,
-            threadCount: parallelism.load(ordering: .relaxed))
+            threadCount: parallelism.load(ordering: .relaxed),
+            smallMatrixKernels: smallKernels.load(ordering: .relaxed))
     }
 
     /// The number of threads a large product is split across; setting it

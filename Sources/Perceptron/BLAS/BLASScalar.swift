@@ -19,6 +19,18 @@ where RawSignificand: FixedWidthInteger {
         b: UnsafePointer<Self>, ldb: Int32,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int32)
 
+    /// The same product on OpenBLAS's small-matrix kernels, which skip packing
+    /// (see `BLAS+SmallKernels.swift`).
+    ///
+    /// Unchecked, like ``_gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``,
+    /// and only valid once Perceptron's set-up has found and checked those kernels.
+    static func _gemmSmall(
+        transposeA: Bool, transposeB: Bool,
+        m: Int32, n: Int32, k: Int32,
+        alpha: Self, a: UnsafePointer<Self>, lda: Int32,
+        b: UnsafePointer<Self>, ldb: Int32,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int32)
+
     /// Row-major `y ← α·op(A)·x + β·y` for an `m × n` matrix `A`.
     ///
     /// Unchecked, like ``_gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.

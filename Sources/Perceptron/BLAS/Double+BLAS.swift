@@ -1,4 +1,5 @@
 import COpenBLAS
+import CPerceptronCPU
 
 // Double computes with OpenBLAS's single-letter "d" routines. Each wrapper is
 // @_transparent so that a generic caller specialised for Double compiles to the
@@ -18,6 +19,20 @@ extension Double: BLASScalar {
             transposeA ? CblasTrans : CblasNoTrans,
             transposeB ? CblasTrans : CblasNoTrans,
             m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    /// Calls OpenBLAS's `dgemm_small_kernel` for the running kernel; see ``BLASScalar/_gemmSmall(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+    @_transparent
+    public static func _gemmSmall(
+        transposeA: Bool, transposeB: Bool,
+        m: Int32, n: Int32, k: Int32,
+        alpha: Double, a: UnsafePointer<Double>, lda: Int32,
+        b: UnsafePointer<Double>, ldb: Int32,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int32
+    ) {
+        perceptron_dgemm_small(
+            transposeA, transposeB, Int(m), Int(n), Int(k),
+            alpha, a, Int(lda), b, Int(ldb), beta, c, Int(ldc))
     }
 
     /// Calls `cblas_dgemv` in row-major order; see ``BLASScalar/_gemv(transpose:m:n:alpha:a:lda:x:beta:y:)``.

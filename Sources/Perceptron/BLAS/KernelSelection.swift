@@ -155,41 +155,50 @@ enum KernelSelection {
         }
     }
 
-    /// Runs small GEMMs (odd sizes, both transposes of A) on the current
-    /// kernel and compares them with plain loops in Double, within the
-    /// rounding bound `(k + 2)·ε·Σ|terms|`. Calls `_gemm` directly: this runs
-    /// while the library's one-time set-up is still in progress.
-    static func selfCheck<Scalar: BLASScalar>(_: Scalar.Type) -> Bool {
-        let (m, n, k) = (37, 29, 53)
-        var generator = SeededRandomNumberGenerator(seed: 0x5EED)
-        let a = (0..<(m * k)).map { _ in Scalar.random(in: -1...1, using: &generator) }
-        let b = (0..<(k * n)).map { _ in Scalar.random(in: -1...1, using: &generator) }
-        for transposeA in [false, true] {
-            var c = [Scalar](repeating: .nan, count: m * n)
-            a.withUnsafeBufferPointer { a in
-                b.withUnsafeBufferPointer { b in
-                    c.withUnsafeMutableBufferPointer { c in
-                        Scalar._gemm(
-                            transposeA: transposeA, transposeB: false,
-                            m: Int32(m), n: Int32(n), k: Int32(k),
-                            alpha: 1, a: a.baseAddress!, lda: Int32(transposeA ? m : k),
-                            b: b.baseAddress!, ldb: Int32(n),
-                            beta: 0, c: c.baseAddress!, ldc: Int32(n))
+    /// Runs small GEMMs on the current kernel, every combination of
+    /// transposes with β = 0 (over C full of NaN, which must not be read) and
+    /// β = 1, and compares them with plain loops in Double, within the
+    /// rounding bound `(k + 2)·ε·Σ|terms|`. With `small`, the products run on
+    /// the small-matrix kernels instead of CBLAS. Calls the C routines directly:
+    /// this runs while the library's one-time set-up is still in progress.
+    static func selfCheck<Scalar: BLASScalar>(_: Scalar.Type, small: Bool = false) -> Bool {
+        // Odd sizes, and sizes that fill whole vectors, so that both the main
+        // loops and the remainder code of a kernel run.
+        for (m, n, k) in [(37, 29, 53), (19, 48, 33)] {
+            var generator = SeededRandomNumberGenerator(seed: 0x5EED)
+            let a = (0..<(m * k)).map { _ in Scalar.random(in: -1...1, using: &generator) }
+            let b = (0..<(k * n)).map { _ in Scalar.random(in: -1...1, using: &generator) }
+            let c0 = (0..<(m * n)).map { _ in Scalar.random(in: -1...1, using: &generator) }
+            for transposeA in [false, true] {
+                for transposeB in [false, true] {
+                    for beta: Scalar in [0, 1] {
+                        var c = beta == 0 ? [Scalar](repeating: .nan, count: m * n) : c0
+                        a.withUnsafeBufferPointer { a in
+                            b.withUnsafeBufferPointer { b in
+                                c.withUnsafeMutableBufferPointer { c in
+                                    let (lda, ldb) = (Int32(transposeA ? m : k), Int32(transposeB ? k : n))
+                                    let gemm = small ? Scalar._gemmSmall : Scalar._gemm
+                                    gemm(transposeA, transposeB, Int32(m), Int32(n), Int32(k),
+                                         1, a.baseAddress!, lda, b.baseAddress!, ldb,
+                                         beta, c.baseAddress!, Int32(n))
+                                }
+                            }
+                        }
+                        let bound = Double(k + 2) * Double(Scalar.ulpOfOne)
+                        for i in 0..<m {
+                            for j in 0..<n {
+                                var sum = Double(beta * c0[i * n + j]), magnitude = abs(sum)
+                                for p in 0..<k {
+                                    let left = Double(transposeA ? a[p * m + i] : a[i * k + p])
+                                    let right = Double(transposeB ? b[j * k + p] : b[p * n + j])
+                                    sum += left * right
+                                    magnitude += abs(left * right)
+                                }
+                                let error = abs(Double(c[i * n + j]) - sum)
+                                guard error <= bound * magnitude else { return false }
+                            }
+                        }
                     }
-                }
-            }
-            let bound = Double(k + 2) * Double(Scalar.ulpOfOne)
-            for i in 0..<m {
-                for j in 0..<n {
-                    var sum = 0.0, magnitude = 0.0
-                    for p in 0..<k {
-                        let left = Double(transposeA ? a[p * m + i] : a[i * k + p])
-                        let term = left * Double(b[p * n + j])
-                        sum += term
-                        magnitude += abs(term)
-                    }
-                    let error = abs(Double(c[i * n + j]) - sum)
-                    guard error <= bound * magnitude else { return false }
                 }
             }
         }

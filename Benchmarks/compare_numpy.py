@@ -6,9 +6,12 @@ The step at each shape (n, f, m), in numpy:
     Z = X @ W + b;  dW = X.T @ G;  db = G.sum(0);  dX = G @ W.T
 
 and in Perceptron, `layer(x)` then `layer.backward(g)` (perceptron-bench
---steps). Both run with the same dtype and OpenBLAS thread count (numpy's
-through threadpoolctl). The two alternate for several rounds, so that drift in
-the machine's speed hits both alike; each figure is the median over rounds.
+--steps --shape N,F,M). Both run with the same dtype and OpenBLAS thread count
+(numpy's through threadpoolctl). The two alternate shape by shape, the first to
+go switching every round, for several rounds, so that drift in the machine's
+speed (tens of per cent over minutes on a shared VM) hits both alike. Times are
+medians over rounds; each ratio is the median of the rounds' ratios, each from
+two measurements taken seconds apart.
 
 It also runs perceptron-bench once with OPENBLAS_CORETYPE=SkylakeX, to compare
 the library's own sgemm 1024³ with the fastest kernel this OpenBLAS offers
@@ -38,14 +41,16 @@ TARGETS = {
 BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "perceptron-bench")
 
 
-def perceptron_round(dtype, threads, environment=None):
-    """One run of perceptron-bench --steps; returns its JSON report."""
+def perceptron_round(dtype, threads, shape=None, environment=None):
+    """One run of perceptron-bench --steps (at one shape, or at all and sgemm 1024³); returns its JSON report."""
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "steps.json")
         env = dict(os.environ)
         env.update(environment or {})
-        subprocess.run([BENCH, "--steps", "--dtype", dtype, "--threads", str(threads), "--json", path],
-                       check=True, env=env, stdout=subprocess.DEVNULL)
+        command = [BENCH, "--steps", "--dtype", dtype, "--threads", str(threads), "--json", path]
+        if shape is not None:
+            command += ["--shape", ",".join(map(str, shape))]
+        subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
         with open(path) as report:
             return json.load(report)
 
@@ -92,31 +97,38 @@ def main():
 
     perceptron = {shape: [] for shape in SHAPES}
     numpy_times = {shape: [] for shape in SHAPES}
+    ratios = {shape: [] for shape in SHAPES}
     overhead = {shape: [] for shape in SHAPES}
     allocations = {}
     sgemm = []
     header = None
+
+    def ours(shape):
+        step = [c for c in perceptron_round(args.dtype, args.threads, shape)["comparisons"] if c["operation"] == "step"][0]
+        overhead[shape].append(step["blas"]["medianSeconds"] / step["raw"]["medianSeconds"] - 1)
+        allocations[shape] = step.get("allocationsPerRun")
+        return step["blas"]["medianSeconds"]
+
     with threadpool_limits(limits=args.threads, user_api="blas"):
         blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
         for round_index in range(args.rounds):
             print(f"round {round_index + 1}/{args.rounds}…", file=sys.stderr)
+            for shape in SHAPES:
+                if round_index % 2 == 0:
+                    mine, theirs = ours(shape), numpy_round(np, args.dtype, shape)
+                else:
+                    theirs, mine = numpy_round(np, args.dtype, shape), ours(shape)
+                perceptron[shape].append(mine)
+                numpy_times[shape].append(theirs)
+                ratios[shape].append(mine / theirs)
             report = perceptron_round(args.dtype, args.threads)
             header = header or report
-            for c in report["comparisons"]:
-                if c["operation"] == "step":
-                    shape = tuple(c["shape"])
-                    perceptron[shape].append(c["blas"]["medianSeconds"])
-                    overhead[shape].append(c["blas"]["medianSeconds"] / c["raw"]["medianSeconds"] - 1)
-                    allocations[shape] = c.get("allocationsPerRun")
-                elif c["operation"] == "matmul":
-                    sgemm.append(c["blas"]["medianSeconds"])
-            for shape in SHAPES:
-                numpy_times[shape].append(numpy_round(np, args.dtype, shape))
-        forced = perceptron_round(args.dtype, args.threads, {"OPENBLAS_CORETYPE": "SkylakeX"})
+            sgemm += [c["blas"]["medianSeconds"] for c in report["comparisons"] if c["operation"] == "matmul"]
+        forced = perceptron_round(args.dtype, args.threads, environment={"OPENBLAS_CORETYPE": "SkylakeX"})
     forced_sgemm = [c["blas"]["medianSeconds"] for c in forced["comparisons"] if c["operation"] == "matmul"][0]
 
     print(f"Perceptron vs numpy {np.__version__}: one layer step, {args.dtype}, {args.threads} threads, "
-          f"median of {args.rounds} alternating rounds")
+          f"median of {args.rounds} rounds, alternating shape by shape")
     print(f"CPU:        {header['cpu']}, {header['cores']} cores")
     print(f"Perceptron: {header['blas']}")
     for info in blas:
@@ -129,7 +141,7 @@ def main():
     for shape in SHAPES:
         ours = statistics.median(perceptron[shape])
         theirs = statistics.median(numpy_times[shape])
-        ratio = ours / theirs
+        ratio = statistics.median(ratios[shape])
         target = targets.get(shape)
         verdict = "" if target is None else ("met" if ratio <= target else "MISSED")
         print(f"{str(shape):<20}{ours * 1e3:>10.3f}ms{theirs * 1e3:>10.3f}ms{ratio:>8.2f}"

@@ -8,12 +8,14 @@ struct Options {
     var threads: Int?
     var vsRaw = false
     var stepsOnly = false
+    var shape: (n: Int, f: Int, m: Int)?
     var threading = false
     var soakSeconds: Double?
 
     static let usage = """
         usage: perceptron-bench [--dtype float|double] [--quick] [--threads N] [--vs-raw]
-                                [--steps] [--threading] [--json PATH] [--soak SECONDS]
+                                [--steps [--shape N,F,M]] [--threading] [--json PATH]
+                                [--soak SECONDS]
 
           --dtype float|double  precision to measure (default float)
           --quick               fewer sizes and repetitions: about 10 seconds
@@ -22,6 +24,8 @@ struct Options {
                                 on the same buffers, and report the layer's overhead
           --steps               only the layer step at the shapes compared with numpy
                                 (Benchmarks/compare_numpy.py runs this)
+          --shape N,F,M         with --steps: only the step of a layer with F inputs and
+                                M outputs on a batch of N, and no matmul
           --threading           time products split across threads against whole, by
                                 size: where BLAS.parallelThreshold belongs
           --json PATH           write results as JSON to PATH and a chart to PATH with .svg
@@ -63,6 +67,13 @@ struct Options {
                     options.vsRaw = true
                 case "--steps":
                     options.stepsOnly = true
+                case "--shape":
+                    let text = try value(for: argument)
+                    let sizes = text.split(separator: ",").compactMap { Int($0) }
+                    guard sizes.count == 3, sizes.allSatisfy({ $0 >= 1 }) else {
+                        throw OptionsError("--shape must be three whole numbers ≥ 1 as N,F,M, got \(text)")
+                    }
+                    options.shape = (sizes[0], sizes[1], sizes[2])
                 case "--soak":
                     let text = try value(for: argument)
                     guard let seconds = Double(text), seconds.isFinite, seconds > 0 else {
@@ -76,6 +87,9 @@ struct Options {
                 default:
                     throw OptionsError("unknown option \(argument)")
                 }
+            }
+            if options.shape != nil && !options.stepsOnly {
+                throw OptionsError("--shape needs --steps")
             }
         } catch {
             return .failure(error)

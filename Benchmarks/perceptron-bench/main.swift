@@ -28,9 +28,9 @@ struct Plan {
         operations = ["forward", "backward", "step"]
         naiveSquareSizes = true
         if options.stepsOnly {
-            squareSizes = [1024]
+            squareSizes = options.shape == nil ? [1024] : []
             naiveSquareSizes = false
-            layerShapes = Self.comparisonShapes
+            layerShapes = options.shape.map { [$0] } ?? Self.comparisonShapes
             operations = ["step"]
             naiveFLOPLimit = 0
             timer = Timer(budget: .seconds(1), minimumSamples: 9)

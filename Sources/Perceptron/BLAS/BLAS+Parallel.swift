@@ -28,8 +28,8 @@ extension BLAS {
     /// The default, 2¹⁹ = 524,288 multiply-adds (a 64 × 64 × 128 product), is
     /// where splitting in two started to pay on the project's 2-core machine:
     /// below it, waking a second thread costs about what it saves (32×64×64
-    /// ran 10 % slower split; 64×64×64 0–20 % faster; 64×128×128 and up 10–55 %
-    /// faster). `perceptron-bench --threading` measures the crossover on yours.
+    /// ran 10–40 % slower split, 64×64×64 between 20 % faster and 18 % slower,
+    /// 96×96×96 and up 10–50 % faster). `perceptron-bench --threading` measures the crossover on yours.
     /// Setting it affects the whole process; values below 0 are treated as 0.
     public static var parallelThreshold: Int {
         get { threshold.load(ordering: .relaxed) }

@@ -76,7 +76,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(
             name: "PerceptronTests",
-            dependencies: ["Perceptron", "CAllocationCounter"],
+            dependencies: ["Perceptron", "CPerceptronCPU", "CAllocationCounter"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -37,22 +37,50 @@ static dgemm_small_fn g_d[2][2];
 static dgemm_small_b0_fn g_d_b0[2][2];
 static bool g_available;
 
-/* dlsym("<prefix><nt letters>_<CORE>"), e.g. sgemm_small_kernel_b0_tn_SKYLAKEX. */
-static void *lookup(const char *prefix, int first, int second, const char *core) {
-    char upper[32];
+/* `core` upper-cased, as OpenBLAS spells it in symbol names. */
+static void upper_case(const char *core, char *upper, size_t size) {
     size_t n = 0;
-    for (const char *p = core; *p != '\0' && n + 1 < sizeof upper; p++) {
+    for (const char *p = core; *p != '\0' && n + 1 < size; p++) {
         upper[n++] = (char)toupper((unsigned char)*p);
     }
     upper[n] = '\0';
+}
+
+/* dlsym("<prefix><nt letters>_<CORE>"), e.g. sgemm_small_kernel_b0_tn_SKYLAKEX. */
+static void *lookup(const char *prefix, int first, int second, const char *core) {
+    char upper[32];
+    upper_case(core, upper, sizeof upper);
     char symbol[96];
     snprintf(symbol, sizeof symbol, "%s%c%c_%s", prefix, first ? 't' : 'n', second ? 't' : 'n', upper);
     return dlsym(RTLD_DEFAULT, symbol);
 }
 
+typedef int (*sgemm_permit_fn)(int, int, blaslong, blaslong, blaslong, float, float);
+typedef int (*dgemm_permit_fn)(int, int, blaslong, blaslong, blaslong, double, double);
+
+/*
+ * Every core of a DYNAMIC_ARCH build exports small-matrix kernels, but only
+ * some are real ones (SkylakeX and Cooperlake in 0.3.21): the others are
+ * plain C loops that OpenBLAS itself never calls, because their
+ * ?gemm_small_matrix_permit_<CORE> refuses every product. So ask OpenBLAS's
+ * permit functions about a 16 x 16 x 16 product, which they accept only for
+ * optimised kernels.
+ */
+bool perceptron_small_kernels_permitted(const char *core) {
+    if (core == NULL || *core == '\0') return false;
+    char upper[32], symbol[96];
+    upper_case(core, upper, sizeof upper);
+    snprintf(symbol, sizeof symbol, "sgemm_small_matrix_permit_%s", upper);
+    sgemm_permit_fn single = (sgemm_permit_fn)dlsym(RTLD_DEFAULT, symbol);
+    snprintf(symbol, sizeof symbol, "dgemm_small_matrix_permit_%s", upper);
+    dgemm_permit_fn twice = (dgemm_permit_fn)dlsym(RTLD_DEFAULT, symbol);
+    return single != NULL && twice != NULL
+        && single(0, 0, 16, 16, 16, 1.0f, 0.0f) != 0 && twice(0, 0, 16, 16, 16, 1.0, 0.0) != 0;
+}
+
 bool perceptron_small_kernels_load(const char *core) {
     perceptron_small_kernels_unload();
-    if (core == NULL || *core == '\0') return false;
+    if (!perceptron_small_kernels_permitted(core)) return false;
     bool all = true;
     for (int first = 0; first < 2; first++) {
         for (int second = 0; second < 2; second++) {

@@ -5,26 +5,44 @@
 // changing BLAS.smallKernelLimit, which is process-wide: the concurrency
 // tests compare results bit for bit, and a change of path changes last bits.
 
+import CPerceptronCPU
 import Foundation
 @testable import Perceptron
 import Testing
 
 @Suite("Small-matrix kernels")
 struct SmallKernelTests {
-    /// Whether this OpenBLAS exports the running kernel's small-matrix GEMM
-    /// kernels, looked up independently of the library's loader.
-    static var exported: Bool {
-        let core = BLAS.configuration.coreName.uppercased()
-        return dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sgemm_small_kernel_nn_\(core)") != nil
-            && dlsym(UnsafeMutableRawPointer(bitPattern: 0), "dgemm_small_kernel_b0_tt_\(core)") != nil
+    typealias Permit = @convention(c) (Int32, Int32, Int, Int, Int, Float, Float) -> Int32
+
+    /// Whether OpenBLAS itself uses `core`'s small-matrix kernels: its own
+    /// permit function accepts a 16³ product. Looked up here independently
+    /// of the library's loader.
+    static func openBLASUsesSmallKernels(of core: String) -> Bool {
+        let core = core.uppercased()
+        guard dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sgemm_small_kernel_nn_\(core)") != nil,
+              dlsym(UnsafeMutableRawPointer(bitPattern: 0), "dgemm_small_kernel_b0_tt_\(core)") != nil,
+              let permit = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sgemm_small_matrix_permit_\(core)")
+        else { return false }
+        return unsafeBitCast(permit, to: Permit.self)(0, 0, 16, 16, 16, 1, 0) != 0
     }
 
-    /// Where the kernels exist (Debian 12's OpenBLAS has them for SkylakeX),
-    /// the set-up must have found them and their self-check must have passed.
-    @Test func inUseWhereOpenBLASHasThem() {
-        #expect(BLAS.configuration.smallMatrixKernels == Self.exported, "\(BLAS.configuration)")
-        if BLAS.configuration.smallMatrixKernels {
-            #expect(BLAS.configuration.description.hasSuffix(", small-matrix kernels"))
+    /// Where OpenBLAS has real small-matrix kernels for the running kernel
+    /// (Debian 12's has them for SkylakeX), the set-up must have found them
+    /// and their self-check must have passed; elsewhere they must be off.
+    @Test func inUseWhereOpenBLASUsesThem() {
+        let configuration = BLAS.configuration
+        #expect(configuration.smallMatrixKernels == Self.openBLASUsesSmallKernels(of: configuration.coreName),
+                "\(configuration)")
+        #expect(configuration.description.hasSuffix(", small-matrix kernels") == configuration.smallMatrixKernels)
+    }
+
+    /// Every core of a DYNAMIC_ARCH build exports small-matrix kernels, most of
+    /// them plain C loops: the loader must accept only the ones OpenBLAS uses.
+    @Test(arguments: ["Prescott", "Sandybridge", "Haswell", "Zen", "SkylakeX", "Cooperlake", "NoSuchCore", ""])
+    func onlyCoresOpenBLASUsesThemForArePermitted(core: String) {
+        #expect(perceptron_small_kernels_permitted(core) == Self.openBLASUsesSmallKernels(of: core))
+        if ["Prescott", "Sandybridge", "Haswell", "Zen", "NoSuchCore", ""].contains(core) {
+            #expect(!perceptron_small_kernels_permitted(core), "\(core)'s small kernels are not OpenBLAS's choice")
         }
     }
 
@@ -53,6 +71,8 @@ struct SmallKernelTests {
         Route(double: false, transposeA: false, transposeB: true, m: 64, n: 256, k: 256, expected: false),
         Route(double: true, transposeA: false, transposeB: true, m: 64, n: 256, k: 256, expected: true),
         Route(double: true, transposeA: true, transposeB: true, m: 2000, n: 2000, k: 2000, expected: false),
+        // TT: never, as in OpenBLAS's own rule.
+        Route(double: true, transposeA: true, transposeB: true, m: 64, n: 64, k: 64, expected: false),
     ]
 
     @Test(arguments: routes)

@@ -100,11 +100,19 @@ int perceptron_openblas_switch_core(const char *name, char *previous, size_t pre
  * own interface uses them only up to 100^3 multiply-adds; Perceptron calls them
  * directly for somewhat larger products, where they measured faster.
  *
- * perceptron_small_kernels_load looks up all sixteen for `core` (any case) and
- * returns true if every one was found, else false and none is used.
+ * Every core of a DYNAMIC_ARCH build exports such kernels, but for most they
+ * are plain C loops that OpenBLAS itself never calls: only cores whose own
+ * ?gemm_small_matrix_permit_<CORE> accepts a small product have real ones
+ * (SkylakeX and Cooperlake in 0.3.21). perceptron_small_kernels_permitted
+ * asks those permit functions; it reads nothing else and is safe at any time.
+ *
+ * perceptron_small_kernels_load checks that, looks up all sixteen kernels for
+ * `core` (any case) and returns true if every one was found, else false and
+ * none is used.
  * Call it (and _unload) only while no other thread uses the kernels: Perceptron
  * does so during its one-time set-up.
  */
+bool perceptron_small_kernels_permitted(const char *core);
 bool perceptron_small_kernels_load(const char *core);
 void perceptron_small_kernels_unload(void);
 bool perceptron_small_kernels_available(void);

@@ -20,7 +20,8 @@ import Synchronization
 //   any                   at 2²⁴–2²⁶ multiply-adds: 0.9–1.7, mostly worse
 //
 // So products of at most `smallKernelLimit` (2²³) multiply-adds call them
-// directly, except Float NT. Two more conditions come from the kernels'
+// directly, except Float NT, and TT, which OpenBLAS's own rule never sends
+// there (no layer computes one). Two more conditions come from the kernels'
 // source: the NN kernel allocates a scratch buffer for a remainder of columns
 // of C (row-major) that is not a multiple of its vector width, so NN products
 // go there only when n is a multiple of 16 (Float) or 8 (Double), keeping a
@@ -30,9 +31,11 @@ import Synchronization
 // last bits.
 //
 // The kernels are internal OpenBLAS symbols, found with dlsym for the running
-// kernel (`sgemm_small_kernel_nn_SKYLAKEX` and fifteen more); they are used
-// only if all are present and a self-check of every variant against plain
-// loops passes, during the one-time set-up.
+// kernel (`sgemm_small_kernel_nn_SKYLAKEX` and fifteen more) during the
+// one-time set-up. They are used only if OpenBLAS itself uses that core's
+// small-matrix kernels (every core exports some, most of them plain C loops
+// that OpenBLAS's own permit function never allows), all sixteen are present,
+// and a self-check of every variant against plain loops passes.
 
 extension BLAS {
     /// Whether the small-matrix kernels were found and passed their self-check.
@@ -63,7 +66,9 @@ extension BLAS {
         _: Scalar.Type, transposeA: Bool, transposeB: Bool, m: Int32, n: Int32, k: Int32
     ) -> Bool {
         let isFloat = Scalar.self == Float.self
-        guard smallKernels.load(ordering: .relaxed), !(isFloat && transposeB) else { return false }
+        guard smallKernels.load(ordering: .relaxed), !(isFloat && transposeB), !(transposeA && transposeB) else {
+            return false
+        }
         if !transposeA && !transposeB, Int(n) % (isFloat ? 16 : 8) != 0 { return false }
         return Double(m) * Double(n) * Double(k) <= Double(smallLimit.load(ordering: .relaxed))
     }

@@ -10,12 +10,13 @@ struct Options {
     var stepsOnly = false
     var shape: (n: Int, f: Int, m: Int)?
     var threading = false
+    var smallKernels = false
     var soakSeconds: Double?
 
     static let usage = """
         usage: perceptron-bench [--dtype float|double] [--quick] [--threads N] [--vs-raw]
-                                [--steps [--shape N,F,M]] [--threading] [--json PATH]
-                                [--soak SECONDS]
+                                [--steps [--shape N,F,M]] [--threading] [--small-kernels]
+                                [--json PATH] [--soak SECONDS]
 
           --dtype float|double  precision to measure (default float)
           --quick               fewer sizes and repetitions: about 10 seconds
@@ -28,6 +29,8 @@ struct Options {
                                 M outputs on a batch of N, and no matmul
           --threading           time products split across threads against whole, by
                                 size: where BLAS.parallelThreshold belongs
+          --small-kernels       time products and layer steps with OpenBLAS's small-matrix
+                                kernels (BLAS.smallKernelLimit) against without, interleaved
           --json PATH           write results as JSON to PATH and a chart to PATH with .svg
           --soak SECONDS        instead of the benchmark, train an MLP 784-256-10 for SECONDS,
                                 report resident memory at start and end and steps/s, then
@@ -82,6 +85,8 @@ struct Options {
                     options.soakSeconds = seconds
                 case "--threading":
                     options.threading = true
+                case "--small-kernels":
+                    options.smallKernels = true
                 case "--help", "-h":
                     throw OptionsError(nil)
                 default:

@@ -264,6 +264,14 @@ if options.threading {
     exit(0)
 }
 
+if options.smallKernels {
+    switch options.dtype {
+    case .float: SmallKernelSweep<Float>.run(quick: options.quick)
+    case .double: SmallKernelSweep<Double>.run(quick: options.quick)
+    }
+    exit(0)
+}
+
 do {
     let report: Report
     switch options.dtype {

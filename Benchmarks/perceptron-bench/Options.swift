@@ -11,12 +11,13 @@ struct Options {
     var shape: (n: Int, f: Int, m: Int)?
     var threading = false
     var smallKernels = false
+    var pairing = false
     var soakSeconds: Double?
 
     static let usage = """
         usage: perceptron-bench [--dtype float|double] [--quick] [--threads N] [--vs-raw]
                                 [--steps [--shape N,F,M]] [--threading] [--small-kernels]
-                                [--json PATH] [--soak SECONDS]
+                                [--pairing] [--json PATH] [--soak SECONDS]
 
           --dtype float|double  precision to measure (default float)
           --quick               fewer sizes and repetitions: about 10 seconds
@@ -31,6 +32,8 @@ struct Options {
                                 size: where BLAS.parallelThreshold belongs
           --small-kernels       time products and layer steps with OpenBLAS's small-matrix
                                 kernels (BLAS.smallKernelLimit) against without, interleaved
+          --pairing             time layer steps with the backward products side by side
+                                (BLAS.runsIndependentProductsSideBySide) against in turn
           --json PATH           write results as JSON to PATH and a chart to PATH with .svg
           --soak SECONDS        instead of the benchmark, train an MLP 784-256-10 for SECONDS,
                                 report resident memory at start and end and steps/s, then
@@ -87,6 +90,8 @@ struct Options {
                     options.threading = true
                 case "--small-kernels":
                     options.smallKernels = true
+                case "--pairing":
+                    options.pairing = true
                 case "--help", "-h":
                     throw OptionsError(nil)
                 default:

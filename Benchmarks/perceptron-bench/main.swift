@@ -272,6 +272,14 @@ if options.smallKernels {
     exit(0)
 }
 
+if options.pairing {
+    switch options.dtype {
+    case .float: PairingSweep<Float>.run(quick: options.quick)
+    case .double: PairingSweep<Double>.run(quick: options.quick)
+    }
+    exit(0)
+}
+
 do {
     let report: Report
     switch options.dtype {

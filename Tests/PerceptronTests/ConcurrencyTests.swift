@@ -13,11 +13,12 @@
 // shapes split in 2, 3 or 5 parts (measured: Double [33, 257] · [257, 300]
 // with 2 parts; Float Z of a [157, 137] → 113 layer with 3). BLAS.threadCount is
 // process-wide, and the "Parallel GEMM" tests in LinearTests.swift set it to
-// 1, 2, 3 and 5 while the rest of the suite runs. So the tests through the
-// public API use shapes whose results were the same with BLAS.threadCount
-// 1, 2, 3, 4 and 5 here, and the worker pool gets split-sensitive shapes
-// directly, with a fixed part count that no other test can change. (A layer's
-// backward products run side by side, each in threadCount/2 parts or whole.)
+// 1, 2, 3 and 5 (and BLAS.runsIndependentProductsSideBySide off and on)
+// while the rest of the suite runs. So the tests through the public API use
+// shapes whose results were the same with BLAS.threadCount 1, 2, 3, 4 and 5,
+// with the backward products side by side and in turn, here, and the worker
+// pool gets split-sensitive shapes directly, with a fixed part count that no
+// other test can change.
 
 @testable import Perceptron
 import Testing

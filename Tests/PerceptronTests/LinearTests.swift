@@ -79,6 +79,23 @@ struct ParallelTests {
     /// every split (even, uneven, more parts than cores) must match the reference.
     @Test(arguments: [1, 2, 3, 5])
     func rowSplitsMatchTheReference(threads: Int) throws {
+        try checkLayer(threads: threads)
+    }
+
+    /// The same with the backward products run one after the other, each
+    /// split across all the threads, instead of side by side.
+    @Test(arguments: [2, 3])
+    func backwardProductsInTurnMatchTheReference(threads: Int) throws {
+        let saved = BLAS.runsIndependentProductsSideBySide
+        defer { BLAS.runsIndependentProductsSideBySide = saved }
+        BLAS.runsIndependentProductsSideBySide = false
+        #expect(!BLAS.runsIndependentProductsSideBySide)
+        try checkLayer(threads: threads)
+    }
+
+    /// Forward and backward of a layer over the splitting threshold with
+    /// `threads` threads, against loops in Double.
+    func checkLayer(threads: Int) throws {
         let saved = BLAS.threadCount
         defer { BLAS.threadCount = saved }
         BLAS.threadCount = threads

@@ -58,6 +58,25 @@ extension BLAS {
         WorkerPool.shared.run(ParallelGEMMs(job))
     }
 
+    /// The stored ``runsIndependentProductsSideBySide``.
+    @usableFromInline
+    static let pairing = Atomic<Bool>(true)
+
+    /// Whether two independent products, such as a layer's `XᵀG` and `GWᵀ`,
+    /// run side by side on half the threads each (`true`, the default) or one
+    /// after the other, each split across all the threads.
+    ///
+    /// Side by side, on two cores, each product runs whole on its own core:
+    /// measured with `perceptron-bench --pairing` on the project's machine,
+    /// the layer step took 0.81–0.93 of the time it takes the other way from
+    /// (64, 256, 256) to 1024³, and the same at (8192, 784, 128). Setting it affects the
+    /// whole process, and, like ``threadCount``, can change results in the
+    /// last bits.
+    public static var runsIndependentProductsSideBySide: Bool {
+        get { pairing.load(ordering: .relaxed) }
+        set { pairing.store(newValue, ordering: .relaxed) }
+    }
+
     /// How to share the threads between two independent products of `first`
     /// and `second` multiply-adds (each with more than one row), or `nil` to
     /// run them one after the other, each split on its own.
@@ -70,7 +89,8 @@ extension BLAS {
     @inlinable
     static func pairedPartCounts(first: Double, firstRows: Int32, second: Double, secondRows: Int32) -> (Int, Int)? {
         let threads = parallelism.load(ordering: .relaxed)
-        guard threads > 1, first + second >= Double(threshold.load(ordering: .relaxed)) else { return nil }
+        guard threads > 1, pairing.load(ordering: .relaxed),
+              first + second >= Double(threshold.load(ordering: .relaxed)) else { return nil }
         let firstThreads = (threads + 1) / 2
         return (min(firstThreads, Int(firstRows)), min(threads - firstThreads, Int(secondRows)))
     }

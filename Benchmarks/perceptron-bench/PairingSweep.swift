@@ -1,0 +1,32 @@
+import Perceptron
+
+/// `--pairing`: what running a layer's two backward products side by side buys.
+///
+/// Times the layer steps compared with numpy with
+/// `BLAS.runsIndependentProductsSideBySide` off (each backward product split
+/// across all threads in turn) and on (half the threads each, at the same
+/// time), interleaved (`interleaved`). A ratio below 1 means side by side is faster.
+struct PairingSweep<Scalar: BLASScalar> {
+    static func run(quick: Bool) {
+        let saved = BLAS.runsIndependentProductsSideBySide
+        defer { BLAS.runsIndependentProductsSideBySide = saved }
+        print("A layer step's XᵀG and GWᵀ side by side (\(Scalar.self)), against each split across the threads in turn")
+        print("BLAS: \(BLAS.configuration)")
+        print("the two settings alternate run by run")
+        print("")
+        print(pad("work", 30), rpad("in turn", 12), rpad("paired", 12), rpad("ratio", 8))
+        print(String(repeating: "─", count: 64))
+        let budget = quick ? 0.2 : 1.0
+        var generator = SeededRandomNumberGenerator(seed: 13)
+        for (n, f, m) in Plan.comparisonShapes {
+            let layer = Linear<Scalar>(inputFeatures: f, outputFeatures: m, using: &generator)
+            let x = Tensor<Scalar>(shape: [n, f], randomIn: -1...1, using: &generator)
+            let g = Tensor<Scalar>(shape: [n, m], randomIn: -1...1, using: &generator)
+            let (off, on) = interleaved(budget: budget, apply: { BLAS.runsIndependentProductsSideBySide = $0 }) {
+                _ = try! layer(x)
+                _ = try! layer.backward(g)
+            }
+            printComparison("step (\(n), \(f), \(m))", off, on)
+        }
+    }
+}

@@ -103,7 +103,7 @@ def main():
     sgemm = []
     header = None
 
-    def ours(shape):
+    def perceptron_step(shape):
         step = [c for c in perceptron_round(args.dtype, args.threads, shape)["comparisons"] if c["operation"] == "step"][0]
         overhead[shape].append(step["blas"]["medianSeconds"] / step["raw"]["medianSeconds"] - 1)
         allocations[shape] = step.get("allocationsPerRun")
@@ -115,9 +115,9 @@ def main():
             print(f"round {round_index + 1}/{args.rounds}…", file=sys.stderr)
             for shape in SHAPES:
                 if round_index % 2 == 0:
-                    mine, theirs = ours(shape), numpy_round(np, args.dtype, shape)
+                    mine, theirs = perceptron_step(shape), numpy_round(np, args.dtype, shape)
                 else:
-                    theirs, mine = numpy_round(np, args.dtype, shape), ours(shape)
+                    theirs, mine = numpy_round(np, args.dtype, shape), perceptron_step(shape)
                 perceptron[shape].append(mine)
                 numpy_times[shape].append(theirs)
                 ratios[shape].append(mine / theirs)

@@ -17,7 +17,7 @@ struct SmallKernelSweep<Scalar: BLASScalar> {
         defer { BLAS.smallKernelLimit = limit }
         print("OpenBLAS's small-matrix kernels called directly (\(Scalar.self)), against everything through CBLAS")
         print("BLAS: \(BLAS.configuration)")
-        guard BLAS.configuration.smallMatrixKernels else {
+        guard BLAS.configuration.usesSmallMatrixKernels else {
             print("Not in use with this OpenBLAS kernel: nothing to compare.")
             return
         }

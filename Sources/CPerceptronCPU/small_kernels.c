@@ -35,7 +35,6 @@ static sgemm_small_fn g_s[2][2];
 static sgemm_small_b0_fn g_s_b0[2][2];
 static dgemm_small_fn g_d[2][2];
 static dgemm_small_b0_fn g_d_b0[2][2];
-static bool g_available;
 
 /* `core` upper-cased, as OpenBLAS spells it in symbol names. */
 static void upper_case(const char *core, char *upper, size_t size) {
@@ -93,7 +92,6 @@ bool perceptron_small_kernels_load(const char *core) {
         }
     }
     if (!all) perceptron_small_kernels_unload();
-    g_available = all;
     return all;
 }
 
@@ -102,10 +100,7 @@ void perceptron_small_kernels_unload(void) {
     memset(g_s_b0, 0, sizeof g_s_b0);
     memset(g_d, 0, sizeof g_d);
     memset(g_d_b0, 0, sizeof g_d_b0);
-    g_available = false;
 }
-
-bool perceptron_small_kernels_available(void) { return g_available; }
 
 void perceptron_sgemm_small(bool transA, bool transB, long m, long n, long k,
                             float alpha, const float *a, long lda, const float *b, long ldb,

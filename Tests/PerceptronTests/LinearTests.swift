@@ -73,51 +73,53 @@ struct LinearReferenceTests {
     }
 }
 
-@Suite("Parallel GEMM", .serialized)
-struct ParallelTests {
-    /// A product large enough to be split, computed with 1, 2, 3 and 5 threads:
-    /// every split (even, uneven, more parts than cores) must match the reference.
-    @Test(arguments: [1, 2, 3, 5])
-    func rowSplitsMatchTheReference(threads: Int) throws {
-        try checkLayer(threads: threads)
-    }
+extension ProcessWideBLASSettings {
+    @Suite("Parallel GEMM")
+    struct ParallelTests {
+        /// A product large enough to be split, computed with 1, 2, 3 and 5 threads:
+        /// every split (even, uneven, more parts than cores) must match the reference.
+        @Test(arguments: [1, 2, 3, 5])
+        func rowSplitsMatchTheReference(threads: Int) throws {
+            try checkLayer(threads: threads)
+        }
 
-    /// The same with the backward products run one after the other, each
-    /// split across all the threads, instead of side by side.
-    @Test(arguments: [2, 3])
-    func backwardProductsInTurnMatchTheReference(threads: Int) throws {
-        let saved = BLAS.runsIndependentProductsSideBySide
-        defer { BLAS.runsIndependentProductsSideBySide = saved }
-        BLAS.runsIndependentProductsSideBySide = false
-        #expect(!BLAS.runsIndependentProductsSideBySide)
-        try checkLayer(threads: threads)
-    }
+        /// The same with the backward products run one after the other, each
+        /// split across all the threads, instead of side by side.
+        @Test(arguments: [2, 3])
+        func backwardProductsInTurnMatchTheReference(threads: Int) throws {
+            let saved = BLAS.runsIndependentProductsSideBySide
+            defer { BLAS.runsIndependentProductsSideBySide = saved }
+            BLAS.runsIndependentProductsSideBySide = false
+            #expect(!BLAS.runsIndependentProductsSideBySide)
+            try checkLayer(threads: threads)
+        }
 
-    /// Forward and backward of a layer over the splitting threshold with
-    /// `threads` threads, against loops in Double.
-    func checkLayer(threads: Int) throws {
-        let saved = BLAS.threadCount
-        defer { BLAS.threadCount = saved }
-        BLAS.threadCount = threads
-        #expect(BLAS.threadCount == threads)
-        let c = LinearCase(batch: [157], f: 137, m: 113)
-        var generator = SeededRandomNumberGenerator(seed: UInt64(threads))
-        let layer = Linear<Double>(inputFeatures: c.f, outputFeatures: c.m, using: &generator)
-        let x = Tensor<Double>(shape: c.inputShape, randomIn: -1...1, using: &generator)
-        let g = Tensor<Double>(shape: c.outputShape, randomIn: -1...1, using: &generator)
-        let z = try layer(x)
-        let dx = try layer.backward(g)
-        let (xd, wd, gd) = (x.doubles, layer.weight.doubles, g.doubles)
-        expectMatches(z, NaiveLinear.forward(x: xd, w: wd, b: layer.bias?.doubles, n: c.rows, f: c.f, m: c.m), "Z")
-        expectMatches(dx, NaiveLinear.inputGradient(g: gd, w: wd, n: c.rows, f: c.f, m: c.m), "∇X")
-        expectMatches(layer.weightGradient, NaiveLinear.weightGradient(x: xd, g: gd, n: c.rows, f: c.f, m: c.m), "∇W")
-    }
+        /// Forward and backward of a layer over the splitting threshold with
+        /// `threads` threads, against loops in Double.
+        func checkLayer(threads: Int) throws {
+            let saved = BLAS.threadCount
+            defer { BLAS.threadCount = saved }
+            BLAS.threadCount = threads
+            #expect(BLAS.threadCount == threads)
+            let c = LinearCase(batch: [157], f: 137, m: 113)
+            var generator = SeededRandomNumberGenerator(seed: UInt64(threads))
+            let layer = Linear<Double>(inputFeatures: c.f, outputFeatures: c.m, using: &generator)
+            let x = Tensor<Double>(shape: c.inputShape, randomIn: -1...1, using: &generator)
+            let g = Tensor<Double>(shape: c.outputShape, randomIn: -1...1, using: &generator)
+            let z = try layer(x)
+            let dx = try layer.backward(g)
+            let (xd, wd, gd) = (x.doubles, layer.weight.doubles, g.doubles)
+            expectMatches(z, NaiveLinear.forward(x: xd, w: wd, b: layer.bias?.doubles, n: c.rows, f: c.f, m: c.m), "Z")
+            expectMatches(dx, NaiveLinear.inputGradient(g: gd, w: wd, n: c.rows, f: c.f, m: c.m), "∇X")
+            expectMatches(layer.weightGradient, NaiveLinear.weightGradient(x: xd, g: gd, n: c.rows, f: c.f, m: c.m), "∇W")
+        }
 
-    @Test func threadCountBelowOneMeansOne() {
-        let saved = BLAS.threadCount
-        defer { BLAS.threadCount = saved }
-        BLAS.threadCount = 0
-        #expect(BLAS.threadCount == 1)
+        @Test func threadCountBelowOneMeansOne() {
+            let saved = BLAS.threadCount
+            defer { BLAS.threadCount = saved }
+            BLAS.threadCount = 0
+            #expect(BLAS.threadCount == 1)
+        }
     }
 }
 

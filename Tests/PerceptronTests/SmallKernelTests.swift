@@ -10,6 +10,15 @@ import Foundation
 @testable import Perceptron
 import Testing
 
+extension Trait where Self == ConditionTrait {
+    /// Runs a test only where the small-matrix kernels are in use (SkylakeX or
+    /// Cooperlake with an OpenBLAS built with them, as Debian 12's is).
+    static var needsSmallKernels: Self {
+        .enabled(if: BLAS.configuration.usesSmallMatrixKernels,
+                 "this OpenBLAS kernel has no small-matrix kernels that OpenBLAS itself uses")
+    }
+}
+
 @Suite("Small-matrix kernels")
 struct SmallKernelTests {
     typealias Permit = @convention(c) (Int32, Int32, Int, Int, Int, Float, Float) -> Int32
@@ -31,9 +40,9 @@ struct SmallKernelTests {
     /// and their self-check must have passed; elsewhere they must be off.
     @Test func inUseWhereOpenBLASUsesThem() {
         let configuration = BLAS.configuration
-        #expect(configuration.smallMatrixKernels == Self.openBLASUsesSmallKernels(of: configuration.coreName),
+        #expect(configuration.usesSmallMatrixKernels == Self.openBLASUsesSmallKernels(of: configuration.coreName),
                 "\(configuration)")
-        #expect(configuration.description.hasSuffix(", small-matrix kernels") == configuration.smallMatrixKernels)
+        #expect(configuration.description.hasSuffix(", small-matrix kernels") == configuration.usesSmallMatrixKernels)
     }
 
     /// Every core of a DYNAMIC_ARCH build exports small-matrix kernels, most of
@@ -44,12 +53,17 @@ struct SmallKernelTests {
         if ["Prescott", "Sandybridge", "Haswell", "Zen", "NoSuchCore", ""].contains(core) {
             #expect(!perceptron_small_kernels_permitted(core), "\(core)'s small kernels are not OpenBLAS's choice")
         }
+        // Debian 12's OpenBLAS 0.3.21 has real ones for SkylakeX.
+        if core == "SkylakeX", BLAS.configuration.version == "0.3.21",
+           BLAS.configuration.buildConfiguration.contains("DYNAMIC_ARCH") {
+            #expect(perceptron_small_kernels_permitted(core))
+        }
     }
 
     struct Route: Sendable, CustomTestStringConvertible {
         var double: Bool, transposeA: Bool, transposeB: Bool
         var m: Int32, n: Int32, k: Int32
-        var expected: Bool
+        var expected: BLAS.GEMMRoute
         var testDescription: String {
             "\(double ? "Double" : "Float") \(transposeA ? "T" : "N")\(transposeB ? "T" : "N") \(m)×\(n)×\(k)"
         }
@@ -57,38 +71,50 @@ struct SmallKernelTests {
 
     /// The routing rule, with the default limit (2²³ multiply-adds).
     static let routes: [Route] = [
-        Route(double: false, transposeA: false, transposeB: false, m: 64, n: 256, k: 256, expected: true),
-        Route(double: false, transposeA: false, transposeB: false, m: 128, n: 256, k: 256, expected: true),  // = 2²³
-        Route(double: false, transposeA: false, transposeB: false, m: 129, n: 256, k: 256, expected: false), // over
-        // NN: C's row length must fill whole vectors, or the kernel allocates.
-        Route(double: false, transposeA: false, transposeB: false, m: 64, n: 250, k: 256, expected: false),
-        Route(double: false, transposeA: false, transposeB: false, m: 64, n: 248, k: 256, expected: false),
-        Route(double: true, transposeA: false, transposeB: false, m: 64, n: 248, k: 256, expected: true),
-        Route(double: true, transposeA: false, transposeB: false, m: 64, n: 250, k: 256, expected: false),
+        Route(double: false, transposeA: false, transposeB: false, m: 64, n: 256, k: 256, expected: .smallKernel),
+        Route(double: false, transposeA: false, transposeB: false, m: 128, n: 256, k: 256, expected: .smallKernel), // = 2²³
+        Route(double: false, transposeA: false, transposeB: false, m: 129, n: 256, k: 256, expected: .cblas),      // over
+        // NN with C's rows not filling whole vectors: the kernel would allocate for the remainder.
+        Route(double: false, transposeA: false, transposeB: false, m: 64, n: 250, k: 256,
+              expected: .columnsThenGEMVs(columns: 240, smallKernel: true)),
+        Route(double: false, transposeA: false, transposeB: false, m: 64, n: 10, k: 64,
+              expected: .columnsThenGEMVs(columns: 0, smallKernel: true)),
+        Route(double: true, transposeA: false, transposeB: false, m: 64, n: 248, k: 256, expected: .smallKernel),
+        Route(double: true, transposeA: false, transposeB: false, m: 64, n: 250, k: 256,
+              expected: .columnsThenGEMVs(columns: 248, smallKernel: true)),
+        // … over the limit, OpenBLAS's packed path, which does not allocate, except up to 10⁶.
+        Route(double: false, transposeA: false, transposeB: false, m: 8192, n: 10, k: 784, expected: .cblas),
         // TN (∇W = XᵀG) at any row length.
-        Route(double: false, transposeA: true, transposeB: false, m: 256, n: 250, k: 64, expected: true),
-        // NT (∇X = GWᵀ): measured slower for Float, faster for Double.
-        Route(double: false, transposeA: false, transposeB: true, m: 64, n: 256, k: 256, expected: false),
-        Route(double: true, transposeA: false, transposeB: true, m: 64, n: 256, k: 256, expected: true),
-        Route(double: true, transposeA: true, transposeB: true, m: 2000, n: 2000, k: 2000, expected: false),
+        Route(double: false, transposeA: true, transposeB: false, m: 256, n: 250, k: 64, expected: .smallKernel),
+        Route(double: false, transposeA: true, transposeB: false, m: 1000, n: 1000, k: 64, expected: .cblas),
+        // NT (∇X = GWᵀ): measured slower for Float; for Double only with k ≥ 32.
+        Route(double: false, transposeA: false, transposeB: true, m: 64, n: 256, k: 256, expected: .cblas),
+        Route(double: true, transposeA: false, transposeB: true, m: 64, n: 256, k: 256, expected: .smallKernel),
+        Route(double: true, transposeA: false, transposeB: true, m: 64, n: 256, k: 10, expected: .cblas),
         // TT: never, as in OpenBLAS's own rule.
-        Route(double: true, transposeA: true, transposeB: true, m: 64, n: 64, k: 64, expected: false),
+        Route(double: true, transposeA: true, transposeB: true, m: 64, n: 64, k: 64, expected: .cblas),
     ]
 
-    @Test(arguments: routes)
+    @Test(.needsSmallKernels, arguments: routes)
     func routing(_ route: Route) {
-        BLAS.prepare()
         let chosen = route.double
-            ? BLAS.prefersSmallKernel(Double.self, transposeA: route.transposeA, transposeB: route.transposeB,
-                                      m: route.m, n: route.n, k: route.k)
-            : BLAS.prefersSmallKernel(Float.self, transposeA: route.transposeA, transposeB: route.transposeB,
-                                      m: route.m, n: route.n, k: route.k)
-        // Without the kernels nothing goes there.
-        #expect(chosen == (route.expected && BLAS.configuration.smallMatrixKernels))
+            ? BLAS.route(Double.self, transposeA: route.transposeA, transposeB: route.transposeB,
+                         m: route.m, n: route.n, k: route.k)
+            : BLAS.route(Float.self, transposeA: route.transposeA, transposeB: route.transposeB,
+                         m: route.m, n: route.n, k: route.k)
+        #expect(chosen == route.expected)
     }
 
-    @Test func selfCheckPasses() throws {
-        try #require(BLAS.configuration.smallMatrixKernels, "no small-matrix kernels for \(BLAS.configuration.coreName)")
+    /// Without the kernels in use, everything goes through CBLAS.
+    @Test func everythingThroughCBLASWithoutTheKernels() {
+        guard !BLAS.configuration.usesSmallMatrixKernels else { return }
+        for route in Self.routes {
+            #expect(BLAS.route(Float.self, transposeA: route.transposeA, transposeB: route.transposeB,
+                               m: route.m, n: route.n, k: route.k) == .cblas)
+        }
+    }
+
+    @Test(.needsSmallKernels) func selfCheckPasses() {
         #expect(KernelSelection.selfCheck(Float.self, small: true))
         #expect(KernelSelection.selfCheck(Double.self, small: true))
     }
@@ -112,19 +138,36 @@ struct SmallKernelTests {
         }
     }
 
-    @Test("Float", arguments: products)
+    @Test("Float", .needsSmallKernels, arguments: products)
     func floatProducts(_ product: Product) throws {
         try check(Float.self, product)
     }
 
-    @Test("Double", arguments: products)
+    @Test("Double", .needsSmallKernels, arguments: products)
     func doubleProducts(_ product: Product) throws {
         try check(Double.self, product)
     }
 
-    /// `C ← op(A)·op(B) + β·C` on the small kernel, against loops in Double.
-    func check<Scalar: BLASScalar>(_: Scalar.Type, _ p: Product) throws {
-        try #require(BLAS.configuration.smallMatrixKernels, "no small-matrix kernels for \(BLAS.configuration.coreName)")
+    /// NN products whose rows of C do not fill whole vectors, through the
+    /// library's GEMM: leading columns on the kernel (or CBLAS over the
+    /// limit, up to 10⁶), the rest one GEMV each; with β = 0 over NaN.
+    static let remainders: [Product] = [
+        (33, 100, 70, 0.0), (33, 100, 70, 1.0), (5, 10, 64, 0.0), (40, 36, 1000, 1.0), (3, 7, 5, 0.0), (129, 250, 256, 0.0),
+    ].map { Product(transposeA: false, transposeB: false, m: $0.0, n: $0.1, k: $0.2, beta: $0.3) }
+
+    @Test("NN remainders, Float", arguments: remainders)
+    func floatRemainders(_ product: Product) throws {
+        try check(Float.self, product, throughLibrary: true)
+    }
+
+    @Test("NN remainders, Double", arguments: remainders)
+    func doubleRemainders(_ product: Product) throws {
+        try check(Double.self, product, throughLibrary: true)
+    }
+
+    /// `C ← op(A)·op(B) + β·C` on the small kernel (or, `throughLibrary`,
+    /// through `BLAS.gemm` and whatever route it takes), against loops in Double.
+    func check<Scalar: BLASScalar>(_: Scalar.Type, _ p: Product, throughLibrary: Bool = false) throws {
         var generator = SeededRandomNumberGenerator(seed: UInt64(p.m * 1_000_003 + p.n * 1_009 + p.k))
         let a: [Scalar] = randomScalars(p.m * p.k, using: &generator)
         let b: [Scalar] = randomScalars(p.k * p.n, using: &generator)
@@ -135,6 +178,12 @@ struct SmallKernelTests {
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
                 c.withUnsafeMutableBufferPointer { c in
+                    if throughLibrary {
+                        BLAS.gemm(transposeA: p.transposeA, transposeB: p.transposeB,
+                                  m: Int32(p.m), n: Int32(p.n), k: Int32(p.k),
+                                  a.baseAddress!, b.baseAddress!, beta: beta, c.baseAddress!)
+                        return
+                    }
                     Scalar._gemmSmall(
                         transposeA: p.transposeA, transposeB: p.transposeB,
                         m: Int32(p.m), n: Int32(p.n), k: Int32(p.k),

@@ -115,7 +115,6 @@ int perceptron_openblas_switch_core(const char *name, char *previous, size_t pre
 bool perceptron_small_kernels_permitted(const char *core);
 bool perceptron_small_kernels_load(const char *core);
 void perceptron_small_kernels_unload(void);
-bool perceptron_small_kernels_available(void);
 
 /*
  * Row-major C <- alpha*op(A)*op(B) + beta*C, with op(A) m x k and op(B) k x n and

@@ -62,9 +62,10 @@ extension BLAS {
     @inlinable
     static func gemm<Scalar: BLASScalar>(_ first: GEMMOperands<Scalar>, alongside second: GEMMOperands<Scalar>) {
         prepare()
-        guard first.isProper, second.isProper,
+        guard first.hasWork, second.hasWork,
               let (firstParts, secondParts) = pairedPartCounts(
-                  first: first.multiplyAdds, firstRows: first.m, second: second.multiplyAdds, secondRows: second.m)
+                  firstMultiplyAdds: first.multiplyAdds, firstRows: first.m,
+                  secondMultiplyAdds: second.multiplyAdds, secondRows: second.m)
         else {
             gemm(first)
             gemm(second)
@@ -98,14 +99,19 @@ extension BLAS {
         let rowsOfA = a + rows.lowerBound * (transposeA ? 1 : Int(k))
         let rowsOfC = c + rows.lowerBound * Int(n)
         let (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
-        if prefersSmallKernel(Scalar.self, transposeA: transposeA, transposeB: transposeB, m: count, n: n, k: k) {
-            Scalar._gemmSmall(
-                transposeA: transposeA, transposeB: transposeB, m: count, n: n, k: k,
-                alpha: alpha, a: rowsOfA, lda: lda, b: b, ldb: ldb, beta: beta, c: rowsOfC, ldc: n)
-        } else {
+        switch route(Scalar.self, transposeA: transposeA, transposeB: transposeB, m: count, n: n, k: k) {
+        case .cblas:
             Scalar._gemm(
                 transposeA: transposeA, transposeB: transposeB, m: count, n: n, k: k,
                 alpha: alpha, a: rowsOfA, lda: lda, b: b, ldb: ldb, beta: beta, c: rowsOfC, ldc: n)
+        case .smallKernel:
+            Scalar._gemmSmall(
+                transposeA: transposeA, transposeB: transposeB, m: count, n: n, k: k,
+                alpha: alpha, a: rowsOfA, lda: lda, b: b, ldb: ldb, beta: beta, c: rowsOfC, ldc: n)
+        case let .columnsThenGEMVs(columns, smallKernel):
+            gemmWithColumnGEMVs(
+                m: count, n: n, k: k, columns: columns, smallKernel: smallKernel,
+                alpha: alpha, rowsOfA, lda: lda, b, beta: beta, rowsOfC)
         }
     }
 
@@ -124,7 +130,7 @@ extension BLAS {
             scale(y, count: Int(n), by: beta)
             return
         }
-        Scalar._gemv(transpose: true, m: m, n: n, alpha: alpha, a: a, lda: n, x: x, beta: beta, y: y)
+        Scalar._gemv(transpose: true, m: m, n: n, alpha: alpha, a: a, lda: n, x: x, incx: 1, beta: beta, y: y, incy: 1)
     }
 
     /// `x ← β·x`, where β = 0 writes zeros even over NaN, as BLAS does.
@@ -159,7 +165,7 @@ struct GEMMOperands<Scalar: BLASScalar> {
 
     /// Whether OpenBLAS gets to compute it: no size is 0.
     @inlinable
-    var isProper: Bool { m > 0 && n > 0 && k > 0 }
+    var hasWork: Bool { m > 0 && n > 0 && k > 0 }
 
     /// `m·n·k`, in floating point so that it cannot overflow.
     @inlinable

@@ -77,9 +77,9 @@ extension BLAS {
         set { pairing.store(newValue, ordering: .relaxed) }
     }
 
-    /// How to share the threads between two independent products of `first`
-    /// and `second` multiply-adds (each with more than one row), or `nil` to
-    /// run them one after the other, each split on its own.
+    /// How to share the threads between two independent products of
+    /// `firstMultiplyAdds` and `secondMultiplyAdds` (each with at least one
+    /// row), or `nil` to run them one after the other, each split on its own.
     ///
     /// Two products of about equal work (a layer's `XᵀG` and `GWᵀ` always are)
     /// each get half the threads: on two cores each runs whole, with the full
@@ -87,10 +87,12 @@ extension BLAS {
     /// split one. Less work in total than ``parallelThreshold`` runs on the
     /// calling thread, as a single small product does.
     @inlinable
-    static func pairedPartCounts(first: Double, firstRows: Int32, second: Double, secondRows: Int32) -> (Int, Int)? {
+    static func pairedPartCounts(
+        firstMultiplyAdds: Double, firstRows: Int32, secondMultiplyAdds: Double, secondRows: Int32
+    ) -> (Int, Int)? {
         let threads = parallelism.load(ordering: .relaxed)
         guard threads > 1, pairing.load(ordering: .relaxed),
-              first + second >= Double(threshold.load(ordering: .relaxed)) else { return nil }
+              firstMultiplyAdds + secondMultiplyAdds >= Double(threshold.load(ordering: .relaxed)) else { return nil }
         let firstThreads = (threads + 1) / 2
         return (min(firstThreads, Int(firstRows)), min(threads - firstThreads, Int(secondRows)))
     }

@@ -20,15 +20,23 @@ import Synchronization
 //   any                   at 2²⁴–2²⁶ multiply-adds: 0.9–1.7, mostly worse
 //
 // So products of at most `smallKernelLimit` (2²³) multiply-adds call them
-// directly, except Float NT, and TT, which OpenBLAS's own rule never sends
-// there (no layer computes one). Two more conditions come from the kernels'
-// source: the NN kernel allocates a scratch buffer for a remainder of columns
-// of C (row-major) that is not a multiple of its vector width, so NN products
-// go there only when n is a multiple of 16 (Float) or 8 (Double), keeping a
-// training step free of allocations; and each kernel computes every entry of C
-// as one straight sum over k, so its results are as accurate as the packed
-// path's (the rounding bound is the same) but may differ from them in the
-// last bits.
+// directly, except Float NT, Double NT with k < 32 (OpenBLAS's own rule keeps
+// that kernel from a short k), and TT, which OpenBLAS's own rule never sends
+// there (no layer computes one).
+//
+// One more condition comes from the kernels' source: the NN kernel mallocs a
+// scratch buffer for a remainder of C's columns (row-major) that does not
+// fill a vector of 16 Floats or 8 Doubles. OpenBLAS itself sends NN products
+// of up to 10⁶ multiply-adds there, so even before Perceptron called these
+// kernels, a small layer with, say, 100 outputs allocated on every forward
+// pass. Such products now run in two parts, neither of which allocates: the
+// columns that fill whole vectors on the kernel (or CBLAS, with the limit at
+// 0), and the remaining few with one GEMV each.
+//
+// The kernels split each sum over k into vector lanes and blocks, so their
+// results are as accurate as the packed path's (the rounding bound is the
+// same) but may differ from them, and between different splits of the rows,
+// in the last bits.
 //
 // The kernels are internal OpenBLAS symbols, found with dlsym for the running
 // kernel (`sgemm_small_kernel_nn_SKYLAKEX` and fifteen more) during the
@@ -40,7 +48,7 @@ import Synchronization
 extension BLAS {
     /// Whether the small-matrix kernels were found and passed their self-check.
     @usableFromInline
-    static let smallKernels = Atomic<Bool>(false)
+    static let smallKernelsInUse = Atomic<Bool>(false)
 
     /// The stored ``smallKernelLimit``.
     @usableFromInline
@@ -48,29 +56,87 @@ extension BLAS {
 
     /// Products with at most this many multiply-adds (`m·n·k`) go straight to
     /// OpenBLAS's small-matrix kernels, which skip packing, where the running
-    /// kernel has them (``Configuration/smallMatrixKernels``).
+    /// kernel has them (``Configuration/usesSmallMatrixKernels``).
     ///
     /// The default, 2²³ = 8,388,608 (a 128 × 256 × 256 product), is where
-    /// they stopped paying on the project's machine; 0 sends every product
-    /// through `cblas_?gemm` as usual. Setting it affects the whole process;
-    /// values below 0 are treated as 0.
+    /// they stopped paying on the project's machine (`perceptron-bench
+    /// --small-kernels`); 0 sends every product through `cblas_?gemm` as
+    /// usual. Setting it affects the whole process, and can change results
+    /// in the last bits; values below 0 are treated as 0.
     public static var smallKernelLimit: Int {
         get { smallLimit.load(ordering: .relaxed) }
         set { smallLimit.store(max(0, newValue), ordering: .relaxed) }
     }
 
-    /// Whether an `m × n × k` product (row-major, with these transposes)
-    /// should run on the small-matrix kernels.
+    /// How one row-major product runs.
+    @usableFromInline
+    enum GEMMRoute: Equatable, Sendable {
+        /// Through `cblas_?gemm`.
+        case cblas
+        /// On the small-matrix kernel.
+        case smallKernel
+        /// An NN product whose rows of C do not fill whole vectors: its first
+        /// `columns` columns on the small-matrix kernel (or through CBLAS, when
+        /// `smallKernel` is false), each of the rest with one GEMV.
+        case columnsThenGEMVs(columns: Int32, smallKernel: Bool)
+    }
+
+    /// How an `m × n × k` product (row-major, with these transposes) runs.
     @inlinable
-    static func prefersSmallKernel<Scalar: BLASScalar>(
+    static func route<Scalar: BLASScalar>(
         _: Scalar.Type, transposeA: Bool, transposeB: Bool, m: Int32, n: Int32, k: Int32
-    ) -> Bool {
+    ) -> GEMMRoute {
+        guard smallKernelsInUse.load(ordering: .relaxed) else { return .cblas }
         let isFloat = Scalar.self == Float.self
-        guard smallKernels.load(ordering: .relaxed), !(isFloat && transposeB), !(transposeA && transposeB) else {
-            return false
+        let multiplyAdds = Double(m) * Double(n) * Double(k)
+        let small = multiplyAdds <= Double(smallLimit.load(ordering: .relaxed))
+        switch (transposeA, transposeB) {
+        case (false, false):
+            let width = Int32(isFloat ? 16 : 8)
+            let remainder = n % width
+            // Up to 10⁶ multiply-adds, OpenBLAS itself would take the kernel's allocating path.
+            if remainder != 0 && (small || multiplyAdds <= 1e6) {
+                return .columnsThenGEMVs(columns: n - remainder, smallKernel: small)
+            }
+            return small ? .smallKernel : .cblas
+        case (true, false):
+            return small ? .smallKernel : .cblas
+        case (false, true):
+            return small && !isFloat && k >= 32 ? .smallKernel : .cblas
+        case (true, true):
+            return .cblas
         }
-        if !transposeA && !transposeB, Int(n) % (isFloat ? 16 : 8) != 0 { return false }
-        return Double(m) * Double(n) * Double(k) <= Double(smallLimit.load(ordering: .relaxed))
+    }
+
+    /// `C ← α·A·B + β·C` (no transposes) in two parts, neither of which
+    /// allocates: the first `columns` columns of C with one GEMM (on the
+    /// small-matrix kernel if `smallKernel`), then each remaining column with
+    /// one GEMV, `C[:, j] ← α·A·B[:, j] + β·C[:, j]`.
+    @inlinable
+    static func gemmWithColumnGEMVs<Scalar: BLASScalar>(
+        m: Int32, n: Int32, k: Int32, columns: Int32, smallKernel: Bool,
+        alpha: Scalar, _ a: UnsafePointer<Scalar>, lda: Int32,
+        _ b: UnsafePointer<Scalar>, beta: Scalar, _ c: UnsafeMutablePointer<Scalar>
+    ) {
+        if columns > 0 {
+            // The leading columns of B and C, with their full row lengths as leading dimensions.
+            if smallKernel {
+                Scalar._gemmSmall(transposeA: false, transposeB: false, m: m, n: columns, k: k,
+                                  alpha: alpha, a: a, lda: lda, b: b, ldb: n, beta: beta, c: c, ldc: n)
+            } else {
+                Scalar._gemm(transposeA: false, transposeB: false, m: m, n: columns, k: k,
+                             alpha: alpha, a: a, lda: lda, b: b, ldb: n, beta: beta, c: c, ldc: n)
+            }
+        }
+        for column in Int(columns)..<Int(n) {
+            let y = c + column
+            if beta == 0 {
+                // β = 0 must not read C (it may hold NaN): clear the column and add.
+                for row in 0..<Int(m) { y[row * Int(n)] = 0 }
+            }
+            Scalar._gemv(transpose: false, m: m, n: k, alpha: alpha, a: a, lda: lda,
+                         x: b + column, incx: n, beta: beta == 0 ? 1 : beta, y: y, incy: n)
+        }
     }
 
     /// Finds the running kernel's small-matrix kernels and checks them; part
@@ -83,7 +149,7 @@ extension BLAS {
             perceptron_small_kernels_unload()
             return false
         }
-        smallKernels.store(true, ordering: .relaxed)
+        smallKernelsInUse.store(true, ordering: .relaxed)
         return true
     }
 }

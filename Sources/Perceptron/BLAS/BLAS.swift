@@ -52,13 +52,13 @@ public enum BLAS {
         public var threadCount: Int
         /// Whether small products run on OpenBLAS's small-matrix kernels
         /// (found for the running kernel and checked; see ``BLAS/smallKernelLimit``).
-        public var smallMatrixKernels: Bool
+        public var usesSmallMatrixKernels: Bool
 
         /// One line naming version, kernel, how it was chosen, threads, and
         /// whether the small-matrix kernels are in use.
         public var description: String {
             "OpenBLAS \(version), kernel \(coreName) \(kernelSelection), \(threadCount) thread\(threadCount == 1 ? "" : "s")"
-                + (smallMatrixKernels ? ", small-matrix kernels" : "")
+                + (usesSmallMatrixKernels ? ", small-matrix kernels" : "")
         }
     }
 
@@ -91,7 +91,7 @@ public enum BLAS {
             coreName: String(cString: openblas_get_corename()),
             kernelSelection: selection,
             threadCount: parallelism.load(ordering: .relaxed),
-            smallMatrixKernels: smallKernels.load(ordering: .relaxed))
+            usesSmallMatrixKernels: smallKernelsInUse.load(ordering: .relaxed))
     }
 
     /// The number of threads a large product is split across; setting it

@@ -22,8 +22,10 @@ where RawSignificand: FixedWidthInteger {
     /// The same product on OpenBLAS's small-matrix kernels, which skip packing
     /// (see `BLAS+SmallKernels.swift`).
     ///
-    /// Unchecked, like ``_gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``,
-    /// and only valid once Perceptron's set-up has found and checked those kernels.
+    /// Unchecked, like ``_gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+    /// Only valid after Perceptron's one-time set-up has found and checked
+    /// those kernels (``BLAS/Configuration/usesSmallMatrixKernels``): before,
+    /// or without them, it calls a null function pointer.
     static func _gemmSmall(
         transposeA: Bool, transposeB: Bool,
         m: Int32, n: Int32, k: Int32,
@@ -31,13 +33,14 @@ where RawSignificand: FixedWidthInteger {
         b: UnsafePointer<Self>, ldb: Int32,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int32)
 
-    /// Row-major `y ← α·op(A)·x + β·y` for an `m × n` matrix `A`.
+    /// Row-major `y ← α·op(A)·x + β·y` for an `m × n` matrix `A`, with `x`
+    /// and `y` read and written every `incx` and `incy` elements.
     ///
     /// Unchecked, like ``_gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
     static func _gemv(
         transpose: Bool, m: Int32, n: Int32,
         alpha: Self, a: UnsafePointer<Self>, lda: Int32,
-        x: UnsafePointer<Self>, beta: Self, y: UnsafeMutablePointer<Self>)
+        x: UnsafePointer<Self>, incx: Int32, beta: Self, y: UnsafeMutablePointer<Self>, incy: Int32)
 
     /// `eˣ`, from the C library (`expf` or `exp`).
     static func _exp(_ x: Self) -> Self

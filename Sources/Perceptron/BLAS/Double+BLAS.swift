@@ -35,15 +35,15 @@ extension Double: BLASScalar {
             alpha, a, Int(lda), b, Int(ldb), beta, c, Int(ldc))
     }
 
-    /// Calls `cblas_dgemv` in row-major order; see ``BLASScalar/_gemv(transpose:m:n:alpha:a:lda:x:beta:y:)``.
+    /// Calls `cblas_dgemv` in row-major order; see ``BLASScalar/_gemv(transpose:m:n:alpha:a:lda:x:incx:beta:y:incy:)``.
     @_transparent
     public static func _gemv(
         transpose: Bool, m: Int32, n: Int32,
         alpha: Double, a: UnsafePointer<Double>, lda: Int32,
-        x: UnsafePointer<Double>, beta: Double, y: UnsafeMutablePointer<Double>
+        x: UnsafePointer<Double>, incx: Int32, beta: Double, y: UnsafeMutablePointer<Double>, incy: Int32
     ) {
         cblas_dgemv(
             CblasRowMajor, transpose ? CblasTrans : CblasNoTrans,
-            m, n, alpha, a, lda, x, 1, beta, y, 1)
+            m, n, alpha, a, lda, x, incx, beta, y, incy)
     }
 }

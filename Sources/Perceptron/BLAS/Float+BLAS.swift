@@ -35,15 +35,15 @@ extension Float: BLASScalar {
             alpha, a, Int(lda), b, Int(ldb), beta, c, Int(ldc))
     }
 
-    /// Calls `cblas_sgemv` in row-major order; see ``BLASScalar/_gemv(transpose:m:n:alpha:a:lda:x:beta:y:)``.
+    /// Calls `cblas_sgemv` in row-major order; see ``BLASScalar/_gemv(transpose:m:n:alpha:a:lda:x:incx:beta:y:incy:)``.
     @_transparent
     public static func _gemv(
         transpose: Bool, m: Int32, n: Int32,
         alpha: Float, a: UnsafePointer<Float>, lda: Int32,
-        x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>
+        x: UnsafePointer<Float>, incx: Int32, beta: Float, y: UnsafeMutablePointer<Float>, incy: Int32
     ) {
         cblas_sgemv(
             CblasRowMajor, transpose ? CblasTrans : CblasNoTrans,
-            m, n, alpha, a, lda, x, 1, beta, y, 1)
+            m, n, alpha, a, lda, x, incx, beta, y, incy)
     }
 }

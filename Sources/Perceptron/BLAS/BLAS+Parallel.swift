@@ -29,8 +29,9 @@ extension BLAS {
     /// where splitting in two started to pay on the project's 2-core machine:
     /// below it, waking a second thread costs about what it saves (32×64×64
     /// ran 10–40 % slower split, 64×64×64 between 20 % faster and 18 % slower,
-    /// 96×96×96 and up 10–50 % faster). `perceptron-bench --threading` measures the crossover on yours.
-    /// Setting it affects the whole process; values below 0 are treated as 0.
+    /// 96×96×96 and up 10–50 % faster). `perceptron-bench --threading`
+    /// measures the crossover on yours. Setting it affects the whole process;
+    /// values below 0 are treated as 0.
     public static var parallelThreshold: Int {
         get { threshold.load(ordering: .relaxed) }
         set { threshold.store(max(0, newValue), ordering: .relaxed) }
@@ -69,9 +70,9 @@ extension BLAS {
     /// Side by side, on two cores, each product runs whole on its own core:
     /// measured with `perceptron-bench --pairing` on the project's machine,
     /// the layer step took 0.81–0.93 of the time it takes the other way from
-    /// (64, 256, 256) to 1024³, and the same at (8192, 784, 128). Setting it affects the
-    /// whole process, and, like ``threadCount``, can change results in the
-    /// last bits.
+    /// (64, 256, 256) to 1024³, and the same at (8192, 784, 128). Setting it
+    /// affects the whole process, and, like ``threadCount``, can change
+    /// results in the last bits.
     public static var runsIndependentProductsSideBySide: Bool {
         get { pairing.load(ordering: .relaxed) }
         set { pairing.store(newValue, ordering: .relaxed) }

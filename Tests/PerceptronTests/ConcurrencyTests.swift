@@ -225,11 +225,10 @@ struct ConcurrencyTests {
             a.withUnsafeBufferPointer { a in
                 b.withUnsafeBufferPointer { b in
                     c.withUnsafeMutableBufferPointer { c in
-                        let job = GEMMPartition(
+                        let job = GEMMPartition(GEMMOperands(
                             transposeA: transposeA, transposeB: transposeB,
                             m: Int32(m), n: Int32(n), k: Int32(k),
-                            alpha: 1, a: a.baseAddress!, b: b.baseAddress!,
-                            beta: 1, c: c.baseAddress!, parts: parts)
+                            a.baseAddress!, b.baseAddress!, beta: 1, c.baseAddress!), parts: parts)
                         if inline {
                             for part in 0..<parts { job.run(part: part) }
                         } else {

@@ -35,21 +35,25 @@ extension BLAS {
         _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>,
         beta: Scalar, _ c: UnsafeMutablePointer<Scalar>
     ) {
+        gemm(GEMMOperands(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                          alpha: alpha, a, b, beta: beta, c))
+    }
+
+    /// The product `p` describes, as ``gemm(transposeA:transposeB:m:n:k:alpha:_:_:beta:_:)`` computes it.
+    @inlinable
+    static func gemm<Scalar: BLASScalar>(_ p: GEMMOperands<Scalar>) {
         prepare()
-        guard m > 0, n > 0 else { return }
-        guard k > 0 else {
-            scale(c, count: Int(m) * Int(n), by: beta)
+        guard p.m > 0, p.n > 0 else { return }
+        guard p.k > 0 else {
+            scale(p.c, count: Int(p.m) * Int(p.n), by: p.beta)
             return
         }
-        let parts = partCount(m: m, n: n, k: k)
+        let parts = partCount(m: p.m, n: p.n, k: p.k)
         guard parts > 1 else {
-            gemmRows(0..<Int(m), transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                     alpha: alpha, a, b, beta: beta, c)
+            gemmRows(0..<Int(p.m), of: p)
             return
         }
-        runPartitioned(GEMMPartition(
-            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-            alpha: alpha, a: a, b: b, beta: beta, c: c, parts: parts))
+        runPartitioned(GEMMPartition(p, parts: parts))
     }
 
     /// Computes two independent products, which may run at the same time.
@@ -74,44 +78,32 @@ extension BLAS {
         runPaired(GEMMPartition(first, parts: firstParts), GEMMPartition(second, parts: secondParts))
     }
 
-    /// The product `operands` describe, as ``gemm(transposeA:transposeB:m:n:k:alpha:_:_:beta:_:)`` computes it.
-    @inlinable
-    static func gemm<Scalar: BLASScalar>(_ operands: GEMMOperands<Scalar>) {
-        gemm(transposeA: operands.transposeA, transposeB: operands.transposeB,
-             m: operands.m, n: operands.n, k: operands.k, alpha: operands.alpha,
-             operands.a, operands.b, beta: operands.beta, operands.c)
-    }
-
-    /// Rows `rows` of the product above: rows of `op(A)` times `op(B)` into
+    /// Rows `rows` of the product `p`: rows of `op(A)` times `op(B)` into
     /// the same rows of `C`. A row of `op(A)` is a row of A (offset `r·k`) or,
     /// transposed, a column of A (offset `r`), with A's leading dimension
     /// unchanged; the whole product is `0..<m`. Sizes are already checked.
     /// Runs on OpenBLAS's small-matrix kernels where those are faster
     /// (`BLAS+SmallKernels.swift`), else through CBLAS.
     @inlinable
-    static func gemmRows<Scalar: BLASScalar>(
-        _ rows: Range<Int>, transposeA: Bool, transposeB: Bool,
-        m: Int32, n: Int32, k: Int32,
-        alpha: Scalar, _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>,
-        beta: Scalar, _ c: UnsafeMutablePointer<Scalar>
-    ) {
+    static func gemmRows<Scalar: BLASScalar>(_ rows: Range<Int>, of p: GEMMOperands<Scalar>) {
+        let (transposeA, transposeB, m, n, k) = (p.transposeA, p.transposeB, p.m, p.n, p.k)
         let count = Int32(truncatingIfNeeded: rows.count)
-        let rowsOfA = a + rows.lowerBound * (transposeA ? 1 : Int(k))
-        let rowsOfC = c + rows.lowerBound * Int(n)
+        let rowsOfA = p.a + rows.lowerBound * (transposeA ? 1 : Int(k))
+        let rowsOfC = p.c + rows.lowerBound * Int(n)
         let (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
         switch route(Scalar.self, transposeA: transposeA, transposeB: transposeB, m: count, n: n, k: k) {
         case .cblas:
             Scalar._gemm(
                 transposeA: transposeA, transposeB: transposeB, m: count, n: n, k: k,
-                alpha: alpha, a: rowsOfA, lda: lda, b: b, ldb: ldb, beta: beta, c: rowsOfC, ldc: n)
+                alpha: p.alpha, a: rowsOfA, lda: lda, b: p.b, ldb: ldb, beta: p.beta, c: rowsOfC, ldc: n)
         case .smallKernel:
             Scalar._gemmSmall(
                 transposeA: transposeA, transposeB: transposeB, m: count, n: n, k: k,
-                alpha: alpha, a: rowsOfA, lda: lda, b: b, ldb: ldb, beta: beta, c: rowsOfC, ldc: n)
+                alpha: p.alpha, a: rowsOfA, lda: lda, b: p.b, ldb: ldb, beta: p.beta, c: rowsOfC, ldc: n)
         case let .columnsThenGEMVs(columns, smallKernel):
             gemmWithColumnGEMVs(
                 m: count, n: n, k: k, columns: columns, smallKernel: smallKernel,
-                alpha: alpha, rowsOfA, lda: lda, b, beta: beta, rowsOfC)
+                alpha: p.alpha, rowsOfA, lda: lda, p.b, beta: p.beta, rowsOfC)
         }
     }
 
@@ -144,8 +136,9 @@ extension BLAS {
     }
 }
 
-/// The operands of one product `C ← α·op(A)·op(B) + β·C`, with sizes already
-/// checked: what ``BLAS/gemm(_:alongside:)`` takes two of.
+/// The operands of one product `C ← α·op(A)·op(B) + β·C` on dense row-major
+/// buffers, with sizes already checked: what the GEMM entry points, the row
+/// blocks and the partitions of a split product are described by.
 @usableFromInline
 struct GEMMOperands<Scalar: BLASScalar> {
     @usableFromInline var transposeA = false, transposeB = false

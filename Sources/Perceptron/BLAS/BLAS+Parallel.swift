@@ -147,27 +147,16 @@ struct GEMMPartition: @unchecked Sendable {
     @usableFromInline let a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutableRawPointer
     @usableFromInline let parts: Int
 
+    /// Splits the product `p` into `parts` row blocks; only Float and Double.
     @inlinable
-    init<Scalar: BLASScalar>(
-        transposeA: Bool, transposeB: Bool, m: Int32, n: Int32, k: Int32,
-        alpha: Scalar, a: UnsafePointer<Scalar>, b: UnsafePointer<Scalar>,
-        beta: Scalar, c: UnsafeMutablePointer<Scalar>, parts: Int
-    ) {
+    init<Scalar: BLASScalar>(_ p: GEMMOperands<Scalar>, parts: Int) {
         precondition(Scalar.self == Float.self || Scalar.self == Double.self, "BLAS: only Float and Double")
         isDouble = Scalar.self == Double.self
-        (self.transposeA, self.transposeB, self.m, self.n, self.k) = (transposeA, transposeB, m, n, k)
+        (transposeA, transposeB, m, n, k) = (p.transposeA, p.transposeB, p.m, p.n, p.k)
         // Float → Double → Float is exact, so α and β travel as Double.
-        (self.alpha, self.beta) = (Double(alpha), Double(beta))
-        (self.a, self.b, self.c) = (UnsafeRawPointer(a), UnsafeRawPointer(b), UnsafeMutableRawPointer(c))
+        (alpha, beta) = (Double(p.alpha), Double(p.beta))
+        (a, b, c) = (UnsafeRawPointer(p.a), UnsafeRawPointer(p.b), UnsafeMutableRawPointer(p.c))
         self.parts = parts
-    }
-
-    @inlinable
-    init<Scalar: BLASScalar>(_ operands: GEMMOperands<Scalar>, parts: Int) {
-        self.init(
-            transposeA: operands.transposeA, transposeB: operands.transposeB,
-            m: operands.m, n: operands.n, k: operands.k, alpha: operands.alpha,
-            a: operands.a, b: operands.b, beta: operands.beta, c: operands.c, parts: parts)
     }
 
     /// Computes this part's share of the rows of C.
@@ -178,9 +167,9 @@ struct GEMMPartition: @unchecked Sendable {
     private func run<Scalar: BLASScalar>(part: Int, _: Scalar.Type) {
         let r0 = Int(m) * part / parts, r1 = Int(m) * (part + 1) / parts
         guard r1 > r0 else { return }
-        BLAS.gemmRows(
-            r0..<r1, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+        BLAS.gemmRows(r0..<r1, of: GEMMOperands(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
             alpha: Scalar(alpha), a.assumingMemoryBound(to: Scalar.self), b.assumingMemoryBound(to: Scalar.self),
-            beta: Scalar(beta), c.assumingMemoryBound(to: Scalar.self))
+            beta: Scalar(beta), c.assumingMemoryBound(to: Scalar.self)))
     }
 }

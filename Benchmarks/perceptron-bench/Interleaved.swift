@@ -1,4 +1,5 @@
 import Foundation
+import Perceptron
 
 /// Median seconds of `body` under two settings, which `apply(false)` and
 /// `apply(true)` select: after a warm-up under each, the two alternate run by
@@ -34,4 +35,18 @@ func median(_ values: [Double]) -> Double {
 /// One row of an interleaved comparison: the times without and with, and their ratio.
 func printComparison(_ label: String, _ off: Double, _ on: Double) {
     print(pad(label, 30), rpad(time(off), 12), rpad(time(on), 12), rpad(String(format: "%.2f", on / off), 8))
+}
+
+/// One training step (forward, then backward with a fixed output gradient) of
+/// a fresh layer with `f` inputs and `m` outputs on a batch of `n`.
+func layerStep<Scalar: BLASScalar>(
+    _: Scalar.Type, n: Int, f: Int, m: Int, using generator: inout SeededRandomNumberGenerator
+) -> () -> Void {
+    let layer = Linear<Scalar>(inputFeatures: f, outputFeatures: m, using: &generator)
+    let x = Tensor<Scalar>(shape: [n, f], randomIn: -1...1, using: &generator)
+    let g = Tensor<Scalar>(shape: [n, m], randomIn: -1...1, using: &generator)
+    return {
+        _ = try! layer(x)
+        _ = try! layer.backward(g)
+    }
 }

@@ -19,13 +19,8 @@ struct PairingSweep<Scalar: BLASScalar> {
         let budget = quick ? 0.2 : 1.0
         var generator = SeededRandomNumberGenerator(seed: 13)
         for (n, f, m) in Plan.comparisonShapes {
-            let layer = Linear<Scalar>(inputFeatures: f, outputFeatures: m, using: &generator)
-            let x = Tensor<Scalar>(shape: [n, f], randomIn: -1...1, using: &generator)
-            let g = Tensor<Scalar>(shape: [n, m], randomIn: -1...1, using: &generator)
-            let (off, on) = interleaved(budget: budget, apply: { BLAS.runsIndependentProductsSideBySide = $0 }) {
-                _ = try! layer(x)
-                _ = try! layer.backward(g)
-            }
+            let step = layerStep(Scalar.self, n: n, f: f, m: m, using: &generator)
+            let (off, on) = interleaved(budget: budget, apply: { BLAS.runsIndependentProductsSideBySide = $0 }, step)
             printComparison("step (\(n), \(f), \(m))", off, on)
         }
     }

@@ -36,13 +36,8 @@ struct SmallKernelSweep<Scalar: BLASScalar> {
             printComparison("matmul \(m) × \(k) × \(n)", off, on)
         }
         for (n, f, m) in Plan.comparisonShapes {
-            let layer = Linear<Scalar>(inputFeatures: f, outputFeatures: m, using: &generator)
-            let x = Tensor<Scalar>(shape: [n, f], randomIn: -1...1, using: &generator)
-            let g = Tensor<Scalar>(shape: [n, m], randomIn: -1...1, using: &generator)
-            let (off, on) = interleaved(budget: budget, apply: apply) {
-                _ = try! layer(x)
-                _ = try! layer.backward(g)
-            }
+            let step = layerStep(Scalar.self, n: n, f: f, m: m, using: &generator)
+            let (off, on) = interleaved(budget: budget, apply: apply, step)
             printComparison("step (\(n), \(f), \(m))", off, on)
         }
     }

@@ -42,14 +42,14 @@ BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build",
 
 
 def perceptron_round(dtype, threads, shape=None, environment=None):
-    """One run of perceptron-bench --steps (at one shape, or at all and sgemm 1024³); returns its JSON report."""
+    """One run of perceptron-bench --steps, the layer step at `shape` or else only the 1024³ matmul;
+    returns its JSON report."""
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "steps.json")
         env = dict(os.environ)
         env.update(environment or {})
         command = [BENCH, "--steps", "--dtype", dtype, "--threads", str(threads), "--json", path]
-        if shape is not None:
-            command += ["--shape", ",".join(map(str, shape))]
+        command += ["--shape", ",".join(map(str, shape))] if shape is not None else ["--matmul", "1024"]
         subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
         with open(path) as report:
             return json.load(report)
@@ -121,9 +121,14 @@ def main():
                 perceptron[shape].append(mine)
                 numpy_times[shape].append(theirs)
                 ratios[shape].append(mine / theirs)
-            report = perceptron_round(args.dtype, args.threads)
+            # The library's own kernel choice and the environment's, first to go switching every round.
+            run_library = lambda: perceptron_round(args.dtype, args.threads)
+            run_forced = lambda: perceptron_round(args.dtype, args.threads, environment={"OPENBLAS_CORETYPE": "SkylakeX"})
+            if round_index % 2 == 0:
+                report, forced = run_library(), run_forced()
+            else:
+                forced, report = run_forced(), run_library()
             header = header or report
-            forced = perceptron_round(args.dtype, args.threads, environment={"OPENBLAS_CORETYPE": "SkylakeX"})
             library_time, forced_time = (
                 [c["blas"]["medianSeconds"] for c in r["comparisons"] if c["operation"] == "matmul"][0]
                 for r in (report, forced))

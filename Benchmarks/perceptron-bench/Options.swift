@@ -9,6 +9,7 @@ struct Options {
     var vsRaw = false
     var stepsOnly = false
     var shape: (n: Int, f: Int, m: Int)?
+    var matmulSize: Int?
     var threading = false
     var smallKernels = false
     var pairing = false
@@ -16,8 +17,8 @@ struct Options {
 
     static let usage = """
         usage: perceptron-bench [--dtype float|double] [--quick] [--threads N] [--vs-raw]
-                                [--steps [--shape N,F,M]] [--threading] [--small-kernels]
-                                [--pairing] [--json PATH] [--soak SECONDS]
+                                [--steps [--shape N,F,M] [--matmul N]] [--threading]
+                                [--small-kernels] [--pairing] [--json PATH] [--soak SECONDS]
 
           --dtype float|double  precision to measure (default float)
           --quick               fewer sizes and repetitions: about 10 seconds
@@ -27,7 +28,9 @@ struct Options {
           --steps               only the layer step at the shapes compared with numpy
                                 (Benchmarks/compare_numpy.py runs this)
           --shape N,F,M         with --steps: only the step of a layer with F inputs and
-                                M outputs on a batch of N, and no matmul
+                                M outputs on a batch of N (and no matmul, unless --matmul)
+          --matmul N            with --steps: only the N³ matmul (and no layer step,
+                                unless --shape)
           --threading           time products split across threads against whole, by
                                 size: where BLAS.parallelThreshold belongs
           --small-kernels       time products and layer steps with OpenBLAS's small-matrix
@@ -80,6 +83,12 @@ struct Options {
                         throw OptionsError("--shape must be three whole numbers ≥ 1 as N,F,M, got \(text)")
                     }
                     options.shape = (sizes[0], sizes[1], sizes[2])
+                case "--matmul":
+                    let text = try value(for: argument)
+                    guard let size = Int(text), size >= 1 else {
+                        throw OptionsError("--matmul must be a whole number ≥ 1, got \(text)")
+                    }
+                    options.matmulSize = size
                 case "--soak":
                     let text = try value(for: argument)
                     guard let seconds = Double(text), seconds.isFinite, seconds > 0 else {
@@ -98,8 +107,8 @@ struct Options {
                     throw OptionsError("unknown option \(argument)")
                 }
             }
-            if options.shape != nil && !options.stepsOnly {
-                throw OptionsError("--shape needs --steps")
+            if (options.shape != nil || options.matmulSize != nil) && !options.stepsOnly {
+                throw OptionsError("--shape and --matmul need --steps")
             }
         } catch {
             return .failure(error)

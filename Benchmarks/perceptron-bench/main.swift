@@ -28,9 +28,10 @@ struct Plan {
         operations = ["forward", "backward", "step"]
         naiveSquareSizes = true
         if options.stepsOnly {
-            squareSizes = options.shape == nil ? [1024] : []
+            // --shape and --matmul each narrow the run to what they name.
+            squareSizes = options.matmulSize.map { [$0] } ?? (options.shape == nil ? [1024] : [])
             naiveSquareSizes = false
-            layerShapes = options.shape.map { [$0] } ?? Self.comparisonShapes
+            layerShapes = options.shape.map { [$0] } ?? (options.matmulSize == nil ? Self.comparisonShapes : [])
             operations = ["step"]
             naiveFLOPLimit = 0
             timer = Timer(budget: .seconds(1), minimumSamples: 9)

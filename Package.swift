@@ -43,9 +43,16 @@ let package = Package(
         // MARK: Benchmarks
         // Counts heap allocations (replaces malloc): for the tests and the benchmark only.
         .target(name: "CAllocationCounter"),
+        // Measures the CPU's floating-point peak, the ceiling for every GEMM.
+        .target(
+            name: "CFMAPeak",
+            dependencies: ["CPerceptronCPU"],
+            path: "Benchmarks/CFMAPeak",
+            linkerSettings: [.linkedLibrary("pthread")]
+        ),
         .executableTarget(
             name: "perceptron-bench",
-            dependencies: ["Perceptron", "CAllocationCounter", "COpenBLAS"],
+            dependencies: ["Perceptron", "CAllocationCounter", "CFMAPeak", "COpenBLAS"],
             path: "Benchmarks/perceptron-bench"
         ),
 

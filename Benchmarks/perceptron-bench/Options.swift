@@ -13,12 +13,15 @@ struct Options {
     var threading = false
     var smallKernels = false
     var pairing = false
+    var peak = false
+    var profile = false
     var soakSeconds: Double?
 
     static let usage = """
         usage: perceptron-bench [--dtype float|double] [--quick] [--threads N] [--vs-raw]
                                 [--steps [--shape N,F,M] [--matmul N]] [--threading]
-                                [--small-kernels] [--pairing] [--json PATH] [--soak SECONDS]
+                                [--small-kernels] [--pairing] [--peak] [--profile [--shape N,F,M]]
+                                [--json PATH] [--soak SECONDS]
 
           --dtype float|double  precision to measure (default float)
           --quick               fewer sizes and repetitions: about 10 seconds
@@ -27,8 +30,9 @@ struct Options {
                                 on the same buffers, and report the layer's overhead
           --steps               only the layer step at the shapes compared with numpy
                                 (Benchmarks/compare_numpy.py runs this)
-          --shape N,F,M         with --steps: only the step of a layer with F inputs and
-                                M outputs on a batch of N (and no matmul, unless --matmul)
+          --shape N,F,M         with --steps or --profile: only the step of a layer with
+                                F inputs and M outputs on a batch of N (with --steps, and
+                                no matmul unless --matmul)
           --matmul N            with --steps: only the N³ matmul (and no layer step,
                                 unless --shape)
           --threading           time products split across threads against whole, by
@@ -37,6 +41,11 @@ struct Options {
                                 kernels (BLAS.smallKernelLimit) against without, interleaved
           --pairing             time layer steps with the backward products side by side
                                 (BLAS.runsIndependentProductsSideBySide) against in turn
+          --peak                measure the FMA units' peak GFLOP/s on 1 and N threads:
+                                the ceiling no GEMM can pass (with --json, written there)
+          --profile             where a layer step's time goes: each of its products alone
+                                on CBLAS, then the library's step, on 1 and N threads, as
+                                GFLOP/s and as a share of the FMA peak
           --json PATH           write results as JSON to PATH and a chart to PATH with .svg
           --soak SECONDS        instead of the benchmark, train an MLP 784-256-10 for SECONDS,
                                 report resident memory at start and end and steps/s, then
@@ -101,14 +110,24 @@ struct Options {
                     options.smallKernels = true
                 case "--pairing":
                     options.pairing = true
+                case "--peak":
+                    options.peak = true
+                case "--profile":
+                    options.profile = true
                 case "--help", "-h":
                     throw OptionsError(nil)
                 default:
                     throw OptionsError("unknown option \(argument)")
                 }
             }
-            if (options.shape != nil || options.matmulSize != nil) && !options.stepsOnly {
-                throw OptionsError("--shape and --matmul need --steps")
+            if options.matmulSize != nil && !options.stepsOnly {
+                throw OptionsError("--matmul needs --steps")
+            }
+            if options.profile && options.jsonPath != nil {
+                throw OptionsError("--profile prints a table only; --json does not apply to it")
+            }
+            if options.shape != nil && !options.stepsOnly && !options.profile {
+                throw OptionsError("--shape needs --steps or --profile")
             }
         } catch {
             return .failure(error)

@@ -165,7 +165,7 @@ struct Benchmark<Scalar: BLASScalar> {
                                         blas: time, naive: naiveTime.0, naiveSkipped: naiveTime.1)
                 comparison.allocationsPerRun = allocationsPerRun(step)
                 if options.vsRaw || options.stepsOnly {
-                    comparison.raw = rawStep(layer: layer, x: x, g: g)
+                    comparison.raw = rawStep(n: n, f: f, m: m)
                 }
             }
             record(comparison)
@@ -173,38 +173,15 @@ struct Benchmark<Scalar: BLASScalar> {
     }
 
     /// The three GEMMs of a layer step, called bare on buffers of the same
-    /// shapes: `Z ← XW + Z`, `∇W ← XᵀG`, `∇X ← GWᵀ`, with OpenBLAS's own
-    /// threading at the same thread count: what calling CBLAS directly gives.
-    private func rawStep(layer: Linear<Scalar>, x: Tensor<Scalar>, g: Tensor<Scalar>) -> Measurement {
-        // Perceptron runs OpenBLAS single-threaded and splits large products
-        // itself; the bare calls get OpenBLAS's threads back for the comparison.
-        openblas_set_num_threads(Int32(BLAS.threadCount))
-        defer { openblas_set_num_threads(1) }
-        let (n, f, m) = (Int32(x.shape[0]), Int32(layer.inputFeatures), Int32(layer.outputFeatures))
-        var z = Tensor<Scalar>(shape: [Int(n), Int(m)])
-        var dw = Tensor<Scalar>(shape: [Int(f), Int(m)])
-        var dx = Tensor<Scalar>(shape: [Int(n), Int(f)])
-        let w = layer.weight
-        return x.withUnsafeBufferPointer { x in
-            w.withUnsafeBufferPointer { w in
-                g.withUnsafeBufferPointer { g in
-                    z.withUnsafeMutableBufferPointer { z in
-                        dw.withUnsafeMutableBufferPointer { dw in
-                            dx.withUnsafeMutableBufferPointer { dx in
-                                let (x, w, g) = (x.baseAddress!, w.baseAddress!, g.baseAddress!)
-                                let (z, dw, dx) = (z.baseAddress!, dw.baseAddress!, dx.baseAddress!)
-                                return plan.timer.measure {
-                                    Scalar._gemm(transposeA: false, transposeB: false, m: n, n: m, k: f,
-                                                 alpha: 1, a: x, lda: f, b: w, ldb: m, beta: 1, c: z, ldc: m)
-                                    Scalar._gemm(transposeA: true, transposeB: false, m: f, n: m, k: n,
-                                                 alpha: 1, a: x, lda: f, b: g, ldb: m, beta: 0, c: dw, ldc: m)
-                                    Scalar._gemm(transposeA: false, transposeB: true, m: n, n: f, k: m,
-                                                 alpha: 1, a: g, lda: m, b: w, ldb: m, beta: 0, c: dx, ldc: f)
-                                }
-                            }
-                        }
-                    }
-                }
+    /// shapes (`BareProducts`), with OpenBLAS's own threading at the same
+    /// thread count: what calling CBLAS directly gives.
+    private mutating func rawStep(n: Int, f: Int, m: Int) -> Measurement {
+        let products = BareProducts<Scalar>(n: n, f: f, m: m, using: &generator)
+        return products.withOpenBLASThreads(BLAS.threadCount) {
+            plan.timer.measure {
+                products.forward()
+                products.weightGradient()
+                products.inputGradient()
             }
         }
     }
@@ -254,6 +231,20 @@ FileHandle.standardError.write(Data("warning: a debug build; timings mean little
 if let threads = options.threads { BLAS.threadCount = threads }
 
 if let seconds = options.soakSeconds { exit(Soak.run(seconds: seconds, dtype: options.dtype)) }
+
+if options.peak {
+    exit(Peak.run(threads: options.threads ?? max(2, BLAS.threadCount), quick: options.quick, jsonPath: options.jsonPath))
+}
+
+if options.profile {
+    let shapes = options.shape.map { [$0] } ?? Plan.comparisonShapes
+    let threads = options.threads ?? max(2, BLAS.threadCount)
+    switch options.dtype {
+    case .float: ProductProfile<Float>.run(shapes: shapes, threads: threads, quick: options.quick)
+    case .double: ProductProfile<Double>.run(shapes: shapes, threads: threads, quick: options.quick)
+    }
+    exit(0)
+}
 
 if options.threading {
     let threads = options.threads ?? max(2, BLAS.threadCount)

@@ -15,7 +15,14 @@ two measurements taken seconds apart.
 
 Every round also runs perceptron-bench with OPENBLAS_CORETYPE=SkylakeX, to
 compare the library's own sgemm 1024³ with the fastest kernel this OpenBLAS
-offers when forced by the environment (set for that one child process only).
+offers when forced by the environment (set for that one child process only),
+and measures the machine's FMA peak (perceptron-bench --peak). A second table
+puts each step's rate, Perceptron's and numpy's, beside that ceiling, with the
+rate a target asks for: a target that needs more than the peak cannot be met by
+any code, and one close to it only by a GEMM as good as the best there are.
+That table takes the undisturbed figures, which are the best ones (other work
+on the machine only ever slows a measurement): the highest peak of any round,
+and each side's fastest round.
 
 Usage: python3 Benchmarks/compare_numpy.py [--dtype float|double] [--threads N] [--rounds R]
 (`make compare` builds the benchmark first and runs this.)
@@ -53,6 +60,24 @@ def perceptron_round(dtype, threads, shape=None, environment=None):
         subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
         with open(path) as report:
             return json.load(report)
+
+
+def peak_round(dtype, threads):
+    """The FMA units' peak in GFLOP/s on `threads` threads, for `dtype`, from perceptron-bench --peak."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "peak.json")
+        command = [BENCH, "--peak", "--threads", str(threads), "--json", path]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        with open(path) as report:
+            rates = json.load(report)["rates"]
+    rate = [r for r in rates if r["threads"] == threads][0]
+    return rate["floatGFLOPS" if dtype == "float" else "doubleGFLOPS"]
+
+
+def step_flops(shape):
+    """Floating-point operations in a step's three products (the bias and column sums are not counted)."""
+    n, f, m = shape
+    return 3 * 2 * n * f * m
 
 
 def numpy_round(np, dtype, shape):
@@ -101,6 +126,7 @@ def main():
     overhead = {shape: [] for shape in SHAPES}
     allocations = {}
     sgemm = []
+    peaks = []
     header = None
 
     def perceptron_step(shape):
@@ -113,6 +139,7 @@ def main():
         blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
         for round_index in range(args.rounds):
             print(f"round {round_index + 1}/{args.rounds}…", file=sys.stderr)
+            peaks.append(peak_round(args.dtype, args.threads))
             for shape in SHAPES:
                 if round_index % 2 == 0:
                     mine, theirs = perceptron_step(shape), numpy_round(np, args.dtype, shape)
@@ -163,6 +190,21 @@ def main():
           f"{forced['coreName']} forced by OPENBLAS_CORETYPE: {flops / forced_sgemm / 1e9:.0f} GFLOP/s; "
           f"ratio {statistics.median(f / t for t, f in sgemm):.2f} (target ≥ 0.9)")
 
+    # The ceiling. Interference from other work on the machine only ever slows
+    # a measurement, so the undisturbed figures are the best ones: the highest
+    # peak of any round, and each side's fastest round.
+    peak = max(peaks)
+    print()
+    print(f"Against the FMA peak ({args.threads} threads, {args.dtype}: best of the rounds {peak:.0f} GFLOP/s, "
+          f"worst {min(peaks):.0f}), each side's fastest round; a step's rate counts its three products only")
+    print(f"{'shape (n, f, m)':<20}{'Perceptron':>16}{'numpy':>16}{'the target needs':>24}")
+    for shape in SHAPES:
+        flops = step_flops(shape)
+        ours = flops / min(perceptron[shape]) / 1e9
+        theirs = flops / min(numpy_times[shape]) / 1e9
+        target = targets.get(shape)
+        needs = "–" if target is None else f"{theirs / target:.0f} GFLOP/s {theirs / target / peak * 100:>4.0f}%"
+        print(f"{str(shape):<20}{ours:>8.0f} {ours / peak * 100:>5.0f}%{theirs:>9.0f} {theirs / peak * 100:>5.0f}%{needs:>24}")
 
 if __name__ == "__main__":
     main()

@@ -83,7 +83,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(
             name: "PerceptronTests",
-            dependencies: ["Perceptron", "CPerceptronCPU", "CAllocationCounter"],
+            dependencies: ["Perceptron", "CPerceptronCPU", "CAllocationCounter", "CFMAPeak"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -135,6 +135,7 @@ def main():
         allocations[shape] = step.get("allocationsPerRun")
         return step["blas"]["medianSeconds"]
 
+    threads_label = f"{args.threads} thread{'' if args.threads == 1 else 's'}"
     with threadpool_limits(limits=args.threads, user_api="blas"):
         blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
         for round_index in range(args.rounds):
@@ -161,13 +162,13 @@ def main():
                 for r in (report, forced))
             sgemm.append((library_time, forced_time))
 
-    print(f"Perceptron vs numpy {np.__version__}: one layer step, {args.dtype}, {args.threads} threads, "
+    print(f"Perceptron vs numpy {np.__version__}: one layer step, {args.dtype}, {threads_label}, "
           f"median of {args.rounds} rounds, alternating shape by shape")
     print(f"CPU:        {header['cpu']}, {header['cores']} cores")
     print(f"Perceptron: {header['blas']}")
     for info in blas:
         print(f"numpy:      {info.get('internal_api')} {info.get('version')}, kernel {info.get('architecture')}, "
-              f"{info.get('num_threads')} threads")
+              f"{info.get('num_threads')} thread{'' if info.get('num_threads') == 1 else 's'}")
     print()
     print(f"{'shape (n, f, m)':<20}{'Perceptron':>12}{'numpy':>12}{'ratio':>8}{'target':>8}{'':>8}"
           f"{'vs raw GEMMs':>14}{'allocs/step':>13}")
@@ -195,7 +196,7 @@ def main():
     # peak of any round, and each side's fastest round.
     peak = max(peaks)
     print()
-    print(f"Against the FMA peak ({args.threads} threads, {args.dtype}: best of the rounds {peak:.0f} GFLOP/s, "
+    print(f"Against the FMA peak ({threads_label}, {args.dtype}: best of the rounds {peak:.0f} GFLOP/s, "
           f"worst {min(peaks):.0f}), each side's fastest round; a step's rate counts its three products only")
     print(f"{'shape (n, f, m)':<20}{'Perceptron':>16}{'numpy':>16}{'the target needs':>24}")
     for shape in SHAPES:

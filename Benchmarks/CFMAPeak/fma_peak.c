@@ -14,10 +14,17 @@
 #include "CFMAPeak.h"
 
 #include <CPerceptronCPU.h>
-#include <immintrin.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define CFMAPEAK_X86 1
+#else
+#define CFMAPEAK_X86 0
+#endif
 
 static double now(void) {
     struct timespec t;
@@ -25,6 +32,7 @@ static double now(void) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+#if CFMAPEAK_X86
 /* Defines fma_<NAME>(iterations): CHAINS chains of VECTOR FMAs, returning a
  * sum of the results so that none of the work is dead. */
 #define FMA_KERNEL(NAME, TARGET, CHAINS, VECTOR, SET1, FMADD, ADD, STORE, SCALAR, LANES)       \
@@ -53,12 +61,20 @@ FMA_KERNEL(avx2_float, "avx2,fma", 12, __m256, _mm256_set1_ps, _mm256_fmadd_ps, 
            _mm256_storeu_ps, float, 8)
 FMA_KERNEL(avx2_double, "avx2,fma", 12, __m256d, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_add_pd,
            _mm256_storeu_pd, double, 4)
+#endif
 
-int cfmapeak_instruction_set(void) {
+int cfmapeak_has(int instruction_set) {
+#if CFMAPEAK_X86
     perceptron_cpu_features_t f = perceptron_cpu_features();
-    if (f.avx512f && f.os_avx512_state) return CFMAPEAK_AVX512;
-    if (f.avx2 && f.fma && f.os_avx_state) return CFMAPEAK_AVX2;
-    return CFMAPEAK_NONE;
+    switch (instruction_set) {
+    case CFMAPEAK_AVX512: return f.avx512f && f.os_avx512_state;
+    case CFMAPEAK_AVX2: return f.avx2 && f.fma && f.os_avx_state;
+    default: return 0;
+    }
+#else
+    (void)instruction_set;
+    return 0;
+#endif
 }
 
 /* The threads of one trial wait at this gate until all have been created,
@@ -105,7 +121,9 @@ static void *run_trial_thread(void *argument) {
  * returns the seconds from the first start to the last end, or -1 if a thread
  * could not be created. */
 static double trial(double (*kernel)(int64_t), int64_t iterations, int threads) {
-    gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    gate g = {.state = 0};
+    pthread_mutex_init(&g.lock, NULL);
+    pthread_cond_init(&g.opened, NULL);
     trial_thread state[threads];
     pthread_t ids[threads];
     for (int i = 0; i < threads; i++)
@@ -117,6 +135,8 @@ static double trial(double (*kernel)(int64_t), int64_t iterations, int threads) 
     open_gate(&g, ok ? 1 : -1);
     if (ok) run_trial_thread(&state[threads - 1]);
     for (int i = 0; i < created; i++) pthread_join(ids[i], NULL);
+    pthread_cond_destroy(&g.opened);
+    pthread_mutex_destroy(&g.lock);
     if (!ok) return -1;
     double began = state[0].began, ended = state[0].ended;
     for (int i = 1; i < threads; i++) {
@@ -126,29 +146,36 @@ static double trial(double (*kernel)(int64_t), int64_t iterations, int threads) 
     return ended - began;
 }
 
-double cfmapeak_gflops(int threads, int double_precision, int trials, double trial_seconds) {
-    if (threads < 1 || threads > CFMAPEAK_MAX_THREADS || trials < 1 || !(trial_seconds > 0)) return -1;
-    double (*kernel)(int64_t);
-    int chains, lanes;
-    switch (cfmapeak_instruction_set()) {
-    case CFMAPEAK_AVX512:
+double cfmapeak_gflops_using(int instruction_set, int threads, int double_precision, int trials,
+                             double trial_seconds) {
+    if (threads < 1 || threads > CFMAPEAK_MAX_THREADS || trials < 1 || !(trial_seconds > 0)
+        || !(trial_seconds <= CFMAPEAK_MAX_TRIAL_SECONDS)) {
+        return -1;
+    }
+    if (!cfmapeak_has(instruction_set)) return 0;
+    double (*kernel)(int64_t) = NULL;
+    int chains = 0, lanes = 0;
+#if CFMAPEAK_X86
+    if (instruction_set == CFMAPEAK_AVX512) {
         kernel = double_precision ? fma_avx512_double : fma_avx512_float;
         chains = 16;
         lanes = double_precision ? 8 : 16;
-        break;
-    case CFMAPEAK_AVX2:
+    } else {
         kernel = double_precision ? fma_avx2_double : fma_avx2_float;
         chains = 12;
         lanes = double_precision ? 4 : 8;
-        break;
-    default:
-        return 0;
     }
-    /* Size a trial from a short single-threaded run. */
+#endif
+    if (kernel == NULL) return 0;
+    /* Size a trial from a short single-threaded run; at most 2^40 iterations,
+     * however fast that run seemed. */
     int64_t iterations = 100000;
     double seconds = trial(kernel, iterations, 1);
     if (seconds < 0) return -1;
-    if (seconds > 0) iterations = (int64_t)((double)iterations * trial_seconds / seconds) + 1;
+    if (seconds > 0) {
+        double scaled = (double)iterations * trial_seconds / seconds;
+        iterations = scaled < 0x1p40 ? (int64_t)scaled + 1 : ((int64_t)1 << 40);
+    }
 
     double best = 0;
     for (int i = 0; i < trials; i++) {
@@ -157,5 +184,21 @@ double cfmapeak_gflops(int threads, int double_precision, int trials, double tri
         double rate = 2.0 * (double)chains * lanes * (double)iterations * threads / seconds / 1e9;
         if (rate > best) best = rate;
     }
+    return best;
+}
+
+double cfmapeak_gflops(int threads, int double_precision, int trials, double trial_seconds, int *winner) {
+    double best = 0;
+    int best_set = CFMAPEAK_NONE;
+    const int sets[] = {CFMAPEAK_AVX512, CFMAPEAK_AVX2};
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        double rate = cfmapeak_gflops_using(sets[i], threads, double_precision, trials, trial_seconds);
+        if (rate < 0) return -1;
+        if (rate > best) {
+            best = rate;
+            best_set = sets[i];
+        }
+    }
+    if (winner != NULL) *winner = best_set;
     return best;
 }

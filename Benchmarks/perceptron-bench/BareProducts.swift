@@ -54,8 +54,13 @@ final class BareProducts<Scalar: BLASScalar> {
 
     /// Runs `body` with OpenBLAS's own threading at `threads`, then single-threaded again.
     func withOpenBLASThreads<Result>(_ threads: Int, _ body: () -> Result) -> Result {
-        openblas_set_num_threads(Int32(threads))
-        defer { openblas_set_num_threads(1) }
+        Self.setOpenBLASThreads(threads)
+        defer { Self.setOpenBLASThreads(1) }
         return body()
+    }
+
+    /// Sets OpenBLAS's own thread count (1 is how Perceptron runs it).
+    static func setOpenBLASThreads(_ threads: Int) {
+        openblas_set_num_threads(Int32(clamping: threads))
     }
 }

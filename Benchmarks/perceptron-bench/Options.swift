@@ -25,7 +25,8 @@ struct Options {
 
           --dtype float|double  precision to measure (default float)
           --quick               fewer sizes and repetitions: about 10 seconds
-          --threads N           OpenBLAS threads (default: OpenBLAS's own choice)
+          --threads N           threads (default: OpenBLAS's own choice; at least 2 for
+                                --threading, --peak and --profile)
           --vs-raw              also time the three bare GEMM calls of each layer step
                                 on the same buffers, and report the layer's overhead
           --steps               only the layer step at the shapes compared with numpy
@@ -44,8 +45,9 @@ struct Options {
           --peak                measure the FMA units' peak GFLOP/s on 1 and N threads:
                                 the ceiling no GEMM can pass (with --json, written there)
           --profile             where a layer step's time goes: each of its products alone
-                                on CBLAS, then the library's step, on 1 and N threads, as
-                                GFLOP/s and as a share of the FMA peak
+                                on CBLAS, then the library's passes, on 1 and N threads, as
+                                GFLOP/s and as a share of the FMA peak (about 40 seconds;
+                                with --quick about 20)
           --json PATH           write results as JSON to PATH and a chart to PATH with .svg
           --soak SECONDS        instead of the benchmark, train an MLP 784-256-10 for SECONDS,
                                 report resident memory at start and end and steps/s, then

@@ -225,6 +225,12 @@ case .failure(let error):
 }
 
 #if DEBUG
+if options.peak || options.profile {
+    // The peak's C code is not optimised in a debug build: it would measure a
+    // fraction of the real peak, and every share of it would come out too high.
+    FileHandle.standardError.write(Data("perceptron-bench: --peak and --profile need a release build (swift run -c release perceptron-bench …)\n".utf8))
+    exit(2)
+}
 FileHandle.standardError.write(Data("warning: a debug build; timings mean little (use swift run -c release)\n".utf8))
 #endif
 
@@ -240,10 +246,9 @@ if options.profile {
     let shapes = options.shape.map { [$0] } ?? Plan.comparisonShapes
     let threads = options.threads ?? max(2, BLAS.threadCount)
     switch options.dtype {
-    case .float: ProductProfile<Float>.run(shapes: shapes, threads: threads, quick: options.quick)
-    case .double: ProductProfile<Double>.run(shapes: shapes, threads: threads, quick: options.quick)
+    case .float: exit(ProductProfile<Float>.run(shapes: shapes, threads: threads, quick: options.quick))
+    case .double: exit(ProductProfile<Double>.run(shapes: shapes, threads: threads, quick: options.quick))
     }
-    exit(0)
 }
 
 if options.threading {

@@ -63,15 +63,16 @@ def perceptron_round(dtype, threads, shape=None, environment=None):
 
 
 def peak_round(dtype, threads):
-    """The FMA units' peak in GFLOP/s on `threads` threads, for `dtype`, from perceptron-bench --peak."""
+    """The FMA units' peak in GFLOP/s on `threads` threads, for `dtype`, from perceptron-bench --peak;
+    None if the CPU has no FMA to measure."""
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "peak.json")
         command = [BENCH, "--peak", "--threads", str(threads), "--json", path]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         with open(path) as report:
             rates = json.load(report)["rates"]
-    rate = [r for r in rates if r["threads"] == threads][0]
-    return rate["floatGFLOPS" if dtype == "float" else "doubleGFLOPS"]
+    rate = [r for r in rates if r["threads"] == threads]
+    return rate[0]["floatGFLOPS" if dtype == "float" else "doubleGFLOPS"] if rate else None
 
 
 def step_flops(shape):
@@ -194,6 +195,10 @@ def main():
     # The ceiling. Interference from other work on the machine only ever slows
     # a measurement, so the undisturbed figures are the best ones: the highest
     # peak of any round, and each side's fastest round.
+    if None in peaks:
+        print()
+        print("No FMA peak to compare with: the CPU has neither AVX-512 nor AVX2 with FMA.")
+        return
     peak = max(peaks)
     print()
     print(f"Against the FMA peak ({threads_label}, {args.dtype}: best of the rounds {peak:.0f} GFLOP/s, "

@@ -19,7 +19,7 @@ struct PairingSweep<Scalar: BLASScalar> {
         let budget = quick ? 0.2 : 1.0
         var generator = SeededRandomNumberGenerator(seed: 13)
         for (n, f, m) in Plan.comparisonShapes {
-            let step = layerStep(Scalar.self, n: n, f: f, m: m, using: &generator)
+            let step = LayerStep<Scalar>(n: n, f: f, m: m, using: &generator).step
             let (off, on) = interleaved(budget: budget, apply: { BLAS.runsIndependentProductsSideBySide = $0 }, step)
             printComparison("step (\(n), \(f), \(m))", off, on)
         }

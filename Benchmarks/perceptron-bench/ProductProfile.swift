@@ -54,9 +54,7 @@ struct ProductProfile<Scalar: BLASScalar> {
         var generator = SeededRandomNumberGenerator(seed: 29)
         for (n, f, m) in shapes {
             let products = BareProducts<Scalar>(n: n, f: f, m: m, using: &generator)
-            let layer = Linear<Scalar>(inputFeatures: f, outputFeatures: m, using: &generator)
-            let x = Tensor<Scalar>(shape: [n, f], randomIn: -1...1, using: &generator)
-            let g = Tensor<Scalar>(shape: [n, m], randomIn: -1...1, using: &generator)
+            let layer = LayerStep<Scalar>(n: n, f: f, m: m, using: &generator)
             let work = [
                 Work(label: "Z ← XW + b    (NN)", products: 1, bare: true, run: products.forward),
                 Work(label: "∇W ← XᵀG      (TN)", products: 1, bare: true, run: products.weightGradient),
@@ -66,11 +64,8 @@ struct ProductProfile<Scalar: BLASScalar> {
                     products.weightGradient()
                     products.inputGradient()
                 }),
-                Work(label: "layer forward", products: 1, bare: false, run: { _ = try! layer(x) }),
-                Work(label: "layer step", products: 3, bare: false, run: {
-                    _ = try! layer(x)
-                    _ = try! layer.backward(g)
-                }),
+                Work(label: "layer forward", products: 1, bare: false, run: layer.forward),
+                Work(label: "layer step", products: 3, bare: false, run: layer.step),
             ]
             // Every cell (work × thread count) is timed once per round, round
             // after round, so that the machine's drift hits all of them alike.
@@ -94,7 +89,7 @@ struct ProductProfile<Scalar: BLASScalar> {
             let times = work.indices.map { row in counts.indices.map { column in byCell[column * work.count + row] } }
             // The backward pass is timed as the step less the forward pass: on
             // its own it would need a forward pass before each run anyway.
-            let rows = work.map { ($0.label, $0.products, $0) }.enumerated().map { ($1.0, $1.1, times[$0]) }
+            let rows = work.indices.map { (work[$0].label, work[$0].products, times[$0]) }
                 + [("layer backward (step − forward)", 2, zip(times[work.count - 1], times[work.count - 2]).map { $0 - $1 })]
             for (index, (label, productCount, seconds)) in rows.enumerated() {
                 var line = pad(index == 0 ? "(\(n), \(f), \(m))" : "", 20) + pad(label, 34)
@@ -118,45 +113,4 @@ struct ProductProfile<Scalar: BLASScalar> {
         print("A step's rate counts its three products only; the bias and the column sums are extra work it does too.")
         return 0
     }
-}
-
-/// One timed cell of `roundRobin`: `prepare` runs untimed before every
-/// sample of `run`, after a pause of its own if `pauseBefore`.
-struct Cell {
-    var pauseBefore: Bool
-    var prepare: () -> Void
-    var run: () -> Void
-}
-
-/// Median seconds per run of each cell: after a warm-up, each is timed once
-/// per round (repeated within its sample to last at least 200 µs), round after
-/// round for about `budget` seconds, pauses included, and at least 7 rounds.
-/// Before a cell marked `pauseBefore`, the thread sleeps for `pause` seconds,
-/// then runs the cell once more, untimed, to wake what the pause put to sleep.
-func roundRobin(_ cells: [Cell], budget: Double, pause: Double = 0.25) -> [Double] {
-    let clock = ContinuousClock()
-    func prepare(_ cell: Cell) {
-        cell.prepare()
-        guard cell.pauseBefore else { return }
-        usleep(useconds_t(pause * 1e6))
-        cell.run()
-    }
-    let repetitions = cells.map { cell -> Int in
-        prepare(cell)
-        cell.run()
-        let once = max(clock.measure(cell.run).seconds, 1e-7)
-        return max(1, Int((200e-6 / once).rounded(.up)))
-    }
-    var samples = Array(repeating: [Double](), count: cells.count)
-    let start = clock.now
-    var round = 0
-    while round < 7 || ((clock.now - start).seconds < budget && round < 1000) {
-        for (index, cell) in cells.enumerated() {
-            prepare(cell)
-            let count = repetitions[index]
-            samples[index].append(clock.measure { for _ in 0..<count { cell.run() } }.seconds / Double(count))
-        }
-        round += 1
-    }
-    return samples.map(median)
 }

@@ -36,7 +36,7 @@ struct SmallKernelSweep<Scalar: BLASScalar> {
             printComparison("matmul \(m) × \(k) × \(n)", off, on)
         }
         for (n, f, m) in Plan.comparisonShapes {
-            let step = layerStep(Scalar.self, n: n, f: f, m: m, using: &generator)
+            let step = LayerStep<Scalar>(n: n, f: f, m: m, using: &generator).step
             let (off, on) = interleaved(budget: budget, apply: apply, step)
             printComparison("step (\(n), \(f), \(m))", off, on)
         }

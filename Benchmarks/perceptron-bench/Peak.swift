@@ -83,18 +83,15 @@ enum Peak {
             case (.failure(.noFMA), _), (_, .failure(.noFMA)):
                 print("  not measured: \(Failure.noFMA)")
             case (.failure(let failure), _), (_, .failure(let failure)):
-                FileHandle.standardError.write(Data("perceptron-bench: the FMA peak \(failure)\n".utf8))
+                printError("the FMA peak \(failure)")
                 return 1
             }
         }
         guard let path = jsonPath else { return 0 }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let figures = Figures(trials: trials, trialMilliseconds: seconds * 1000, rates: rates)
         do {
-            try encoder.encode(figures).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try writeAsJSON(Figures(trials: trials, trialMilliseconds: seconds * 1000, rates: rates), to: path)
         } catch {
-            FileHandle.standardError.write(Data("perceptron-bench: cannot write \(path): \(error)\n".utf8))
+            printError("cannot write \(path): \(error)")
             return 1
         }
         print("Wrote \(path)")

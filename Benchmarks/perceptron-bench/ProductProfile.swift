@@ -38,7 +38,7 @@ struct ProductProfile<Scalar: BLASScalar> {
             return nil
         }
         if let failure = measurePeaks() {
-            FileHandle.standardError.write(Data("perceptron-bench: nothing to profile against: the FMA peak \(failure)\n".utf8))
+            printError("nothing to profile against: the FMA peak \(failure)")
             return 1
         }
         let (trials, seconds) = Peak.sampling(quick: quick)

@@ -79,9 +79,7 @@ struct Report: Codable {
     }
 
     func writeJSON(to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try write(encoder.encode(self), to: path)
+        try writeAsJSON(self, to: path)
     }
 
     /// A line chart of GFLOP/s against matrix size for the square sweep, BLAS against naive.
@@ -133,14 +131,7 @@ struct Report: Codable {
             svg += "<text x=\"\(left + 48)\" y=\"\(legendY + 4)\">\(escape(name))</text>\n"
         }
         svg += "</svg>\n"
-        try write(Data(svg.utf8), to: path)
-    }
-
-    /// Writes atomically (a temporary file, then a rename), creating the folder if needed.
-    private func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try data.write(to: url, options: .atomic)
+        try writeAtomically(Data(svg.utf8), to: path)
     }
 
     private func escape(_ text: String) -> String {
@@ -150,6 +141,25 @@ struct Report: Codable {
     private func format(_ level: Double) -> String {
         level >= 1 ? String(Int(level)) : String(format: "%g", level)
     }
+}
+
+/// Writes `data` atomically (a temporary file, then a rename), creating the folder if needed.
+func writeAtomically(_ data: Data, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try data.write(to: url, options: .atomic)
+}
+
+/// Writes `value` as indented JSON with sorted keys, atomically (`writeAtomically`).
+func writeAsJSON<Value: Encodable>(_ value: Value, to path: String) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try writeAtomically(encoder.encode(value), to: path)
+}
+
+/// Prints `message` to standard error, after the program's name.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("perceptron-bench: \(message)\n".utf8))
 }
 
 /// A duration in the unit that suits it.

@@ -43,7 +43,7 @@ enum Soak {
         do {
             return try soak(S.self, seconds: seconds)
         } catch {
-            FileHandle.standardError.write(Data("perceptron-bench --soak: \(error)\n".utf8))
+            printError("--soak: \(error)")
             return 1
         }
     }

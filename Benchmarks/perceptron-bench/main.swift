@@ -217,7 +217,7 @@ case .success(let parsed):
     options = parsed
 case .failure(let error):
     if let message = error.message {
-        FileHandle.standardError.write(Data("perceptron-bench: \(message)\n\n\(Options.usage)\n".utf8))
+        printError("\(message)\n\n\(Options.usage)")
         exit(2)
     }
     print(Options.usage)
@@ -228,7 +228,7 @@ case .failure(let error):
 if options.peak || options.profile {
     // The peak's C code is not optimised in a debug build: it would measure a
     // fraction of the real peak, and every share of it would come out too high.
-    FileHandle.standardError.write(Data("perceptron-bench: --peak and --profile need a release build (swift run -c release perceptron-bench …)\n".utf8))
+    printError("--peak and --profile need a release build (swift run -c release perceptron-bench …)")
     exit(2)
 }
 FileHandle.standardError.write(Data("warning: a debug build; timings mean little (use swift run -c release)\n".utf8))
@@ -294,6 +294,6 @@ do {
         print("Wrote \(path) and \(chartPath)")
     }
 } catch {
-    FileHandle.standardError.write(Data("perceptron-bench: \(error)\n".utf8))
+    printError("\(error)")
     exit(1)
 }

@@ -64,6 +64,13 @@ struct Options {
             guard let next = remaining.popFirst() else { throw OptionsError("\(flag) needs a value") }
             return next
         }
+        func count(for flag: String) throws(OptionsError) -> Int {
+            let text = try value(for: flag)
+            guard let number = Int(text), number >= 1 else {
+                throw OptionsError("\(flag) must be a whole number ≥ 1, got \(text)")
+            }
+            return number
+        }
         do throws(OptionsError) {
             while let argument = remaining.popFirst() {
                 switch argument {
@@ -78,11 +85,7 @@ struct Options {
                 case "--json":
                     options.jsonPath = try value(for: argument)
                 case "--threads":
-                    let text = try value(for: argument)
-                    guard let count = Int(text), count >= 1 else {
-                        throw OptionsError("--threads must be a whole number ≥ 1, got \(text)")
-                    }
-                    options.threads = count
+                    options.threads = try count(for: argument)
                 case "--vs-raw":
                     options.vsRaw = true
                 case "--steps":
@@ -95,11 +98,7 @@ struct Options {
                     }
                     options.shape = (sizes[0], sizes[1], sizes[2])
                 case "--matmul":
-                    let text = try value(for: argument)
-                    guard let size = Int(text), size >= 1 else {
-                        throw OptionsError("--matmul must be a whole number ≥ 1, got \(text)")
-                    }
-                    options.matmulSize = size
+                    options.matmulSize = try count(for: argument)
                 case "--soak":
                     let text = try value(for: argument)
                     guard let seconds = Double(text), seconds.isFinite, seconds > 0 else {

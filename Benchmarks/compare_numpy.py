@@ -48,29 +48,29 @@ TARGETS = {
 BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "perceptron-bench")
 
 
+def run_bench(arguments, environment=None):
+    """One run of perceptron-bench with `arguments` and --json; returns the JSON it wrote."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "report.json")
+        env = dict(os.environ)
+        env.update(environment or {})
+        subprocess.run([BENCH, *arguments, "--json", path], check=True, env=env, stdout=subprocess.DEVNULL)
+        with open(path) as report:
+            return json.load(report)
+
+
 def perceptron_round(dtype, threads, shape=None, environment=None):
     """One run of perceptron-bench --steps, the layer step at `shape` or else only the 1024³ matmul;
     returns its JSON report."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "steps.json")
-        env = dict(os.environ)
-        env.update(environment or {})
-        command = [BENCH, "--steps", "--dtype", dtype, "--threads", str(threads), "--json", path]
-        command += ["--shape", ",".join(map(str, shape))] if shape is not None else ["--matmul", "1024"]
-        subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
-        with open(path) as report:
-            return json.load(report)
+    arguments = ["--steps", "--dtype", dtype, "--threads", str(threads)]
+    arguments += ["--shape", ",".join(map(str, shape))] if shape is not None else ["--matmul", "1024"]
+    return run_bench(arguments, environment)
 
 
 def peak_round(dtype, threads):
     """The FMA units' peak in GFLOP/s on `threads` threads, for `dtype`, from perceptron-bench --peak;
     None if the CPU has no FMA to measure."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "peak.json")
-        command = [BENCH, "--peak", "--threads", str(threads), "--json", path]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        with open(path) as report:
-            rates = json.load(report)["rates"]
+    rates = run_bench(["--peak", "--threads", str(threads)])["rates"]
     rate = [r for r in rates if r["threads"] == threads]
     return rate[0]["floatGFLOPS" if dtype == "float" else "doubleGFLOPS"] if rate else None
 

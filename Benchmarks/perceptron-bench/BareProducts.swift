@@ -1,5 +1,5 @@
 @preconcurrency import COpenBLAS
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 
 /// The three GEMMs of a layer step with `f` inputs and `m` outputs on a batch
 /// of `n`, called bare on buffers of their own: what calling CBLAS directly

@@ -1,5 +1,5 @@
 import Foundation
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 
 /// One timed cell of `roundRobin`: `prepare` runs untimed before every
 /// sample of `run`, after a pause of its own if `pauseBefore`.

@@ -1,4 +1,4 @@
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 
 /// The baseline: the layer's products as plain triple loops over the same
 /// contiguous row-major buffers, in the same precision, compiled in release.

@@ -1,4 +1,4 @@
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 
 /// `--pairing`: what running a layer's two backward products side by side buys.
 ///

@@ -1,6 +1,6 @@
 import CFMAPeak
 import Foundation
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 
 /// `--peak`: the most arithmetic this machine's FMA units do per second.
 ///

@@ -1,5 +1,5 @@
 import Foundation
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 
 /// `--profile`: where a layer step's time goes, against the FMA peak.
 ///

@@ -1,5 +1,5 @@
 import Foundation
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 
 /// One benchmarked operation at one shape: the BLAS path and, when it ran, the naive loops.
 struct Comparison: Codable {

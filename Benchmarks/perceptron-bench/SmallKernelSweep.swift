@@ -1,4 +1,4 @@
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 
 /// `--small-kernels`: what calling OpenBLAS's small-matrix kernels directly buys.
 ///

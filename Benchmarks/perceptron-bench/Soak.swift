@@ -19,7 +19,7 @@
 
 import CAllocationCounter
 import Foundation
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 
 enum Soak {
     static let seed: UInt64 = 2026

@@ -1,5 +1,5 @@
 import Foundation
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 
 /// `--threading`: where splitting a product across threads starts to pay.
 ///

@@ -8,7 +8,7 @@
 import CAllocationCounter
 @preconcurrency import COpenBLAS
 import Foundation
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 
 /// What one run measures, sized by the options.
 struct Plan {

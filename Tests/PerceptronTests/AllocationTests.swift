@@ -1,5 +1,5 @@
 import CAllocationCounter
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 import Testing
 
 /// Counts the heap allocations `body` makes on this thread.

@@ -20,7 +20,7 @@
 // pool gets split-sensitive shapes directly, with a fixed part count that no
 // other test can change.
 
-@testable import Perceptron
+@_spi(Benchmarking) @testable import Perceptron
 import Testing
 
 /// Compiles only for `Sendable` types: the compile-time half of the checks below.

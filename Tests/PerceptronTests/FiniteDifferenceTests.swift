@@ -1,4 +1,4 @@
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 import Testing
 
 /// The gradients checked against central finite differences of a scalar loss

@@ -1,5 +1,5 @@
 import Foundation
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 import Testing
 
 /// One case of `Fixtures/linear.json`, written by `make_linear_fixtures.py` with numpy.

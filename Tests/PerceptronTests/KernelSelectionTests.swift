@@ -1,5 +1,5 @@
 import Foundation
-@testable import Perceptron
+@_spi(Benchmarking) @testable import Perceptron
 import Testing
 
 @Suite("OpenBLAS kernel selection")

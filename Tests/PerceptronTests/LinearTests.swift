@@ -1,4 +1,4 @@
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 import Testing
 
 /// A layer shape to test: input of shape `batch + [f]`, `m` outputs.

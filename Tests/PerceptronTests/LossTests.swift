@@ -1,5 +1,5 @@
 import Foundation
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 import Testing
 
 @Suite("Losses")

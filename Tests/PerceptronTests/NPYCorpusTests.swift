@@ -1,5 +1,5 @@
 import Foundation
-@testable import Perceptron
+@_spi(Benchmarking) @testable import Perceptron
 import Testing
 
 /// One input of the fuzz corpus in `Fixtures/npy-corpus/`: bytes that

@@ -2,7 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import Perceptron
+@_spi(Benchmarking) @testable import Perceptron
 import Testing
 
 /// One array that `Fixtures/npy/make_npy_fixtures.py` writes with numpy, in

@@ -1,5 +1,5 @@
 import Foundation
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 import Testing
 
 /// A layer that only holds two parameters, "weight" [2, 3] and "bias" [3],

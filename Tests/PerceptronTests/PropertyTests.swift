@@ -10,7 +10,7 @@
 // same, from a signal handler (see `CrashNote`).
 
 import Foundation
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 import Synchronization
 import Testing
 

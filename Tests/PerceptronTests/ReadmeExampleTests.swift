@@ -1,5 +1,5 @@
 import Foundation
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 import Testing
 
 /// Keeps the README's examples honest: the code between each pair of markers

@@ -7,7 +7,7 @@
 
 import CPerceptronCPU
 import Foundation
-@testable import Perceptron
+@_spi(Benchmarking) @testable import Perceptron
 import Testing
 
 extension Trait where Self == ConditionTrait {

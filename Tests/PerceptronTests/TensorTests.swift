@@ -1,4 +1,4 @@
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 import Testing
 
 @Suite("Tensor")

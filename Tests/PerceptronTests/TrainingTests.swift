@@ -1,6 +1,6 @@
 import CAllocationCounter
 import Foundation
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 import Testing
 
 @Suite("Training")

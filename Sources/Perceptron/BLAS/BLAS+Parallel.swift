@@ -32,7 +32,7 @@ extension BLAS {
     /// 96×96×96 and up 10–50 % faster). `perceptron-bench --threading`
     /// measures the crossover on yours. Setting it affects the whole process;
     /// values below 0 are treated as 0.
-    public static var parallelThreshold: Int {
+    @_spi(Benchmarking) public static var parallelThreshold: Int {
         get { threshold.load(ordering: .relaxed) }
         set { threshold.store(max(0, newValue), ordering: .relaxed) }
     }
@@ -73,7 +73,7 @@ extension BLAS {
     /// (64, 256, 256) to 1024³, and the same at (8192, 784, 128). Setting it
     /// affects the whole process, and, like ``threadCount``, can change
     /// results in the last bits.
-    public static var runsIndependentProductsSideBySide: Bool {
+    @_spi(Benchmarking) public static var runsIndependentProductsSideBySide: Bool {
         get { pairing.load(ordering: .relaxed) }
         set { pairing.store(newValue, ordering: .relaxed) }
     }

@@ -63,7 +63,7 @@ extension BLAS {
     /// --small-kernels`); 0 sends every product through `cblas_?gemm` as
     /// usual. Setting it affects the whole process, and can change results
     /// in the last bits; values below 0 are treated as 0.
-    public static var smallKernelLimit: Int {
+    @_spi(Benchmarking) public static var smallKernelLimit: Int {
         get { smallLimit.load(ordering: .relaxed) }
         set { smallLimit.store(max(0, newValue), ordering: .relaxed) }
     }

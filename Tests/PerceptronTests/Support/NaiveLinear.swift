@@ -1,4 +1,4 @@
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 
 /// A reference result computed independently of OpenBLAS: plain loops
 /// accumulated in Double, with the sum of the absolute values of each

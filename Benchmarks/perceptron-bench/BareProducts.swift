@@ -36,20 +36,43 @@ final class BareProducts<Scalar: BLASScalar> {
 
     /// `Z ← XW + Z`: the forward product, over a bias already in `Z` (NN).
     func forward() {
-        Scalar._gemm(transposeA: false, transposeB: false, m: n, n: m, k: f,
-                     alpha: 1, a: x, lda: f, b: w, ldb: m, beta: 1, c: z, ldc: m)
+        Self.gemm(false, false, m: n, n: m, k: f, x, lda: f, w, ldb: m, beta: 1, z, ldc: m)
     }
 
     /// `∇W ← XᵀG` (TN).
     func weightGradient() {
-        Scalar._gemm(transposeA: true, transposeB: false, m: f, n: m, k: n,
-                     alpha: 1, a: x, lda: f, b: g, ldb: m, beta: 0, c: dw, ldc: m)
+        Self.gemm(true, false, m: f, n: m, k: n, x, lda: f, g, ldb: m, beta: 0, dw, ldc: m)
     }
 
     /// `∇X ← GWᵀ` (NT).
     func inputGradient() {
-        Scalar._gemm(transposeA: false, transposeB: true, m: n, n: f, k: m,
-                     alpha: 1, a: g, lda: m, b: w, ldb: m, beta: 0, c: dx, ldc: f)
+        Self.gemm(false, true, m: n, n: f, k: m, g, lda: m, w, ldb: m, beta: 0, dx, ldc: f)
+    }
+
+    /// Row-major `cblas_sgemm` or `cblas_dgemm`, chosen by `Scalar`, with α = 1.
+    private static func gemm(
+        _ transposeA: Bool, _ transposeB: Bool, m: Int32, n: Int32, k: Int32,
+        _ a: UnsafePointer<Scalar>, lda: Int32, _ b: UnsafePointer<Scalar>, ldb: Int32,
+        beta: Scalar, _ c: UnsafeMutablePointer<Scalar>, ldc: Int32
+    ) {
+        let (ta, tb) = (transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans)
+        if Scalar.self == Float.self {
+            cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1, rebound(a), lda, rebound(b), ldb,
+                        Float(beta), rebound(c), ldc)
+        } else {
+            cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1, rebound(a), lda, rebound(b), ldb,
+                        Double(beta), rebound(c), ldc)
+        }
+    }
+
+    /// `pointer` as a pointer to `T`, the type `Scalar` was just compared equal to.
+    private static func rebound<T>(_ pointer: UnsafePointer<Scalar>) -> UnsafePointer<T> {
+        UnsafeRawPointer(pointer).assumingMemoryBound(to: T.self)
+    }
+
+    /// `pointer` as a mutable pointer to `T`, the type `Scalar` was just compared equal to.
+    private static func rebound<T>(_ pointer: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<T> {
+        UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: T.self)
     }
 
     /// Runs `body` with OpenBLAS's own threading at `threads`, then single-threaded again.

@@ -192,7 +192,7 @@ struct ConcurrencyTests {
     /// busy, each part must be the same GEMM, so C must be the same bits.
     @Test(arguments: [2, 3, 5])
     func workerPoolFromManyTasks(parts: Int) async throws {
-        BLAS.prepare()
+        OpenBLAS.setUp()
         // (m, n, k, transposeA, transposeB, Double); each shape gave split-dependent bits above.
         let cases: [(Int, Int, Int, Bool, Bool, Bool)] = [
             (33, 300, 257, false, false, true), (137, 113, 157, true, false, false),
@@ -225,14 +225,17 @@ struct ConcurrencyTests {
             a.withUnsafeBufferPointer { a in
                 b.withUnsafeBufferPointer { b in
                     c.withUnsafeMutableBufferPointer { c in
-                        let job = GEMMPartition(GEMMOperands(
+                        withUnsafePointer(to: MatrixProduct(
                             transposeA: transposeA, transposeB: transposeB,
                             m: Int32(m), n: Int32(n), k: Int32(k),
-                            a.baseAddress!, b.baseAddress!, beta: 1, c.baseAddress!), parts: parts)
-                        if inline {
-                            for part in 0..<parts { job.run(part: part) }
-                        } else {
-                            WorkerPool.shared.run(ParallelGEMMs(job))
+                            a.baseAddress!, b.baseAddress!, beta: 1, c.baseAddress!)
+                        ) { product in
+                            let job = RowBlocks(product, parts: parts)
+                            if inline {
+                                for part in 0..<parts { job.run(part: part) }
+                            } else {
+                                WorkerPool.shared.run(job)
+                            }
                         }
                     }
                 }
@@ -264,7 +267,7 @@ struct ConcurrencyTests {
     /// the split of the threads between them.
     @Test(arguments: [(1, 1), (2, 1), (2, 3)])
     func pairedProductsFromManyTasks(firstParts: Int, secondParts: Int) async throws {
-        BLAS.prepare()
+        OpenBLAS.setUp()
         // The shapes of a [157, 137] → 113 layer's XᵀG and GWᵀ, in Float.
         let (n, f, m) = (157, 137, 113)
         var generator = SeededRandomNumberGenerator(seed: UInt64(10 * firstParts + secondParts))
@@ -279,18 +282,23 @@ struct ConcurrencyTests {
                     w.withUnsafeBufferPointer { w in
                         dw.withUnsafeMutableBufferPointer { dw in
                             dx.withUnsafeMutableBufferPointer { dx in
-                                let job = ParallelGEMMs(
-                                    GEMMPartition(GEMMOperands(
+                                var pair = (
+                                    MatrixProduct(
                                         transposeA: true, m: Int32(f), n: Int32(m), k: Int32(n),
-                                        x.baseAddress!, g.baseAddress!, beta: 1, dw.baseAddress!), parts: firstParts),
-                                    GEMMPartition(GEMMOperands(
+                                        x.baseAddress!, g.baseAddress!, beta: 1, dw.baseAddress!),
+                                    MatrixProduct(
                                         transposeB: true, m: Int32(n), n: Int32(f), k: Int32(m),
-                                        g.baseAddress!, w.baseAddress!, beta: 0, dx.baseAddress!), parts: secondParts))
-                                #expect(job.parts == firstParts + secondParts)
-                                if inline {
-                                    for part in 0..<job.parts { job.run(part: part) }
-                                } else {
-                                    WorkerPool.shared.run(job)
+                                        g.baseAddress!, w.baseAddress!, beta: 0, dx.baseAddress!))
+                                withUnsafePointer(to: &pair) { pair in
+                                    pair.withMemoryRebound(to: MatrixProduct<Float>.self, capacity: 2) { products in
+                                        let job = RowBlocks(products, parts: firstParts, then: secondParts)
+                                        #expect(job.parts == firstParts + secondParts)
+                                        if inline {
+                                            for part in 0..<job.parts { job.run(part: part) }
+                                        } else {
+                                            WorkerPool.shared.run(job)
+                                        }
+                                    }
                                 }
                             }
                         }

@@ -20,13 +20,13 @@ struct KernelSelectionTests {
         var cpu: CPUFeatures
         var running: String
         var environment: [String: String] = [:]
-        var expected: KernelSelection.Decision
+        var expected: KernelSelector.Decision
         var testDescription: String { name }
     }
 
     /// OpenBLAS's variable, by the library's own constant: these cases only pass
     /// dictionaries to a pure function; no test sets the real environment.
-    static let openBLAS = KernelSelection.openBLASVariable
+    static let openBLAS = KernelSelector.openBLASVariable
 
     static let cases: [Case] = [
         Case(name: "Prescott on AVX-512 switches to SkylakeX", cpu: avx512, running: "Prescott",
@@ -81,12 +81,12 @@ struct KernelSelectionTests {
 
     @Test(arguments: cases)
     func decision(_ c: Case) {
-        #expect(KernelSelection.decide(cpu: c.cpu, runningCore: c.running, environment: c.environment) == c.expected)
+        #expect(KernelSelector.decide(cpu: c.cpu, runningCore: c.running, environment: c.environment) == c.expected)
     }
 
     @Test func runningKernelIsNotWeakerThanTheCPUAllows() throws {
         let environment = ProcessInfo.processInfo.environment
-        let forced = [KernelSelection.openBLASVariable, KernelSelection.variable]
+        let forced = [KernelSelector.openBLASVariable, KernelSelector.variable]
             .contains { !(environment[$0] ?? "").isEmpty }
         let configuration = BLAS.configuration
         if forced {
@@ -94,15 +94,15 @@ struct KernelSelectionTests {
             #expect(configuration.kernelSelection.source != .perceptron)
             return
         }
-        guard let best = KernelSelection.bestCore(for: .current) else { return }
-        let running = try #require(KernelSelection.tier(of: configuration.coreName), "unranked kernel \(configuration.coreName)")
-        #expect(running >= KernelSelection.tier(of: best)!, "\(configuration)")
+        guard let best = KernelSelector.bestCore(for: .current) else { return }
+        let running = try #require(KernelSelector.tier(of: configuration.coreName), "unranked kernel \(configuration.coreName)")
+        #expect(running >= KernelSelector.tier(of: best)!, "\(configuration)")
     }
 
     @Test func selfCheckPassesOnTheRunningKernel() {
-        BLAS.prepare()
-        #expect(KernelSelection.selfCheck(Float.self))
-        #expect(KernelSelection.selfCheck(Double.self))
+        OpenBLAS.setUp()
+        #expect(KernelSelector.selfCheck(Float.self))
+        #expect(KernelSelector.selfCheck(Double.self))
     }
 
     @Test func versionIsParsed() {

@@ -46,7 +46,7 @@ struct LayerGradientTests {
     }
 
     /// A layer whose backward pass is wrong by a factor: the check must catch it.
-    final class WrongGradient: Layer {
+    final class WrongGradient: ParameterlessLayer {
         typealias Scalar = Double
         func forward(_ input: Tensor<Double>) throws(PerceptronError) -> Tensor<Double> {
             try Tensor(shape: input.shape, scalars: input.scalars.map { $0 * $0 })

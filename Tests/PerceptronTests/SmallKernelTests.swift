@@ -1,5 +1,5 @@
 // OpenBLAS's small-matrix kernels, which Perceptron calls directly for small
-// products (BLAS+SmallKernels.swift): found where the library has them, routed
+// products (Kernels/OpenBLAS/SmallKernels.swift): found where the library has them, routed
 // to by the measured rule, and correct for every transpose and β against
 // plain loops in Double. The kernels are called directly here rather than by
 // changing BLAS.smallKernelLimit, which is process-wide: the concurrency
@@ -63,7 +63,7 @@ struct SmallKernelTests {
     struct Route: Sendable, CustomTestStringConvertible {
         var double: Bool, transposeA: Bool, transposeB: Bool
         var m: Int32, n: Int32, k: Int32
-        var expected: BLAS.GEMMRoute
+        var expected: SmallKernels.Route
         var testDescription: String {
             "\(double ? "Double" : "Float") \(transposeA ? "T" : "N")\(transposeB ? "T" : "N") \(m)×\(n)×\(k)"
         }
@@ -98,9 +98,9 @@ struct SmallKernelTests {
     @Test(.needsSmallKernels, arguments: routes)
     func routing(_ route: Route) {
         let chosen = route.double
-            ? BLAS.route(Double.self, transposeA: route.transposeA, transposeB: route.transposeB,
+            ? SmallKernels.route(Double.self, transposeA: route.transposeA, transposeB: route.transposeB,
                          m: route.m, n: route.n, k: route.k)
-            : BLAS.route(Float.self, transposeA: route.transposeA, transposeB: route.transposeB,
+            : SmallKernels.route(Float.self, transposeA: route.transposeA, transposeB: route.transposeB,
                          m: route.m, n: route.n, k: route.k)
         #expect(chosen == route.expected)
     }
@@ -109,14 +109,14 @@ struct SmallKernelTests {
     @Test func everythingThroughCBLASWithoutTheKernels() {
         guard !BLAS.configuration.usesSmallMatrixKernels else { return }
         for route in Self.routes {
-            #expect(BLAS.route(Float.self, transposeA: route.transposeA, transposeB: route.transposeB,
+            #expect(SmallKernels.route(Float.self, transposeA: route.transposeA, transposeB: route.transposeB,
                                m: route.m, n: route.n, k: route.k) == .cblas)
         }
     }
 
     @Test(.needsSmallKernels) func selfCheckPasses() {
-        #expect(KernelSelection.selfCheck(Float.self, small: true))
-        #expect(KernelSelection.selfCheck(Double.self, small: true))
+        #expect(KernelSelector.selfCheck(Float.self, small: true))
+        #expect(KernelSelector.selfCheck(Double.self, small: true))
     }
 
     struct Product: Sendable, CustomTestStringConvertible {
@@ -166,7 +166,7 @@ struct SmallKernelTests {
     }
 
     /// `C ← op(A)·op(B) + β·C` on the small kernel (or, `throughLibrary`,
-    /// through `BLAS.gemm` and whatever route it takes), against loops in Double.
+    /// through `Kernels.multiply` and whatever route it takes), against loops in Double.
     func check<Scalar: BLASScalar>(_: Scalar.Type, _ p: Product, throughLibrary: Bool = false) throws {
         var generator = SeededRandomNumberGenerator(seed: UInt64(p.m * 1_000_003 + p.n * 1_009 + p.k))
         let a: [Scalar] = randomScalars(p.m * p.k, using: &generator)
@@ -178,18 +178,15 @@ struct SmallKernelTests {
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
                 c.withUnsafeMutableBufferPointer { c in
-                    if throughLibrary {
-                        BLAS.gemm(transposeA: p.transposeA, transposeB: p.transposeB,
-                                  m: Int32(p.m), n: Int32(p.n), k: Int32(p.k),
-                                  a.baseAddress!, b.baseAddress!, beta: beta, c.baseAddress!)
-                        return
-                    }
-                    Scalar._gemmSmall(
+                    let product = MatrixProduct(
                         transposeA: p.transposeA, transposeB: p.transposeB,
                         m: Int32(p.m), n: Int32(p.n), k: Int32(p.k),
-                        alpha: 1, a: a.baseAddress!, lda: Int32(p.transposeA ? p.m : p.k),
-                        b: b.baseAddress!, ldb: Int32(p.transposeB ? p.k : p.n),
-                        beta: beta, c: c.baseAddress!, ldc: Int32(p.n))
+                        a.baseAddress!, b.baseAddress!, beta: beta, c.baseAddress!)
+                    if throughLibrary {
+                        Kernels.multiply(product)
+                    } else {
+                        OpenBLAS.gemm(product, small: true)
+                    }
                 }
             }
         }

@@ -24,12 +24,14 @@ public protocol Layer<Scalar>: AnyObject {
     /// ``Sequential``), the parameter itself, to read or update in place, and
     /// its gradient from the last backward pass.
     ///
-    /// Layers without parameters need not implement it.
+    /// Optimizers, saving and gradient checks find parameters only through
+    /// this, so a layer with parameters must list every one; a layer without
+    /// any conforms to ``ParameterlessLayer`` instead, which visits none.
     func forEachParameter(
         _ body: (_ name: String, _ value: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) throws(PerceptronError) -> Void
     ) throws(PerceptronError)
 
-    /// Sets every parameter gradient to zero. Layers without parameters need not implement it.
+    /// Sets every parameter gradient to zero.
     func zeroGradients()
 }
 
@@ -44,18 +46,29 @@ extension Layer {
         try backward(outputGradient, accumulate: false)
     }
 
-    /// A layer without parameters visits none.
-    public func forEachParameter(
-        _ body: (_ name: String, _ value: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) throws(PerceptronError) -> Void
-    ) throws(PerceptronError) {}
-
-    /// A layer without parameters has no gradients to clear.
-    public func zeroGradients() {}
-
     /// The number of scalars in all parameters.
     public var parameterCount: Int {
         var total = 0
         try? forEachParameter { _, value, _ in total += value.count }
         return total
     }
+}
+
+/// A layer with no parameters, such as an activation: it visits none and has
+/// no gradients to clear.
+///
+/// Conforming to this rather than to ``Layer`` says so explicitly. A layer
+/// that has parameters must conform to ``Layer`` and list them in
+/// ``Layer/forEachParameter(_:)``: there is no empty default for it to fall
+/// back on, so forgetting them does not compile, rather than training nothing.
+public protocol ParameterlessLayer<Scalar>: Layer {}
+
+extension ParameterlessLayer {
+    /// Visits nothing: the layer has no parameters.
+    public func forEachParameter(
+        _ body: (_ name: String, _ value: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) throws(PerceptronError) -> Void
+    ) throws(PerceptronError) {}
+
+    /// Does nothing: the layer has no gradients.
+    public func zeroGradients() {}
 }

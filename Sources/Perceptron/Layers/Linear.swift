@@ -12,8 +12,7 @@
 /// // layer.weightGradient = Xᵀg, layer.biasGradient = column sums of g
 /// ```
 ///
-/// Each pass is one or two calls to OpenBLAS's GEMM on the tensors' own
-/// buffers:
+/// Each pass is one or two GEMMs on the tensors' own buffers, run by OpenBLAS:
 ///
 /// | result | GEMM | transposes | β |
 /// |---|---|---|---|
@@ -21,8 +20,8 @@
 /// | `∇W = XᵀG` | `Xᵀ · G` | A | 0, or 1 to accumulate |
 /// | `∇X = GWᵀ` | `G · Wᵀ` | B | 0 |
 ///
-/// and `∇b`, the column sums of `G`, is one GEMV, `Gᵀ·1` (measured 1.2–5× faster than a
-/// vectorised loop over the rows with this OpenBLAS). The two backward GEMMs
+/// and `∇b`, the column sums of `G`, is one GEMV, `Gᵀ·1`, which reads `G`
+/// once in memory order rather than column by column. The two backward GEMMs
 /// have the same number of multiply-adds and share no output, so with two
 /// threads they run side by side, each whole on its own core
 /// (``BLAS/threadCount``).
@@ -90,9 +89,9 @@ public final class Linear<Scalar: BLASScalar>: Layer {
     public init<G: RandomNumberGenerator>(
         inputFeatures: Int, outputFeatures: Int, bias: Bool = true, using generator: inout G
     ) {
-        precondition(
-            inputFeatures >= 0 && outputFeatures >= 0,
-            "Linear: feature counts must be ≥ 0, got inputFeatures \(inputFeatures), outputFeatures \(outputFeatures)")
+        guard inputFeatures >= 0 && outputFeatures >= 0 else {
+            fatalError("Linear: feature counts must be ≥ 0, got inputFeatures \(inputFeatures), outputFeatures \(outputFeatures)")
+        }
         // PyTorch: kaiming_uniform_(a: √5) for W, which is U(±1/√fan_in), and U(±1/√fan_in) for b.
         let bound: Scalar = inputFeatures > 0 ? 1 / Scalar(inputFeatures).squareRoot() : 0
         self.inputFeatures = inputFeatures
@@ -153,23 +152,27 @@ public final class Linear<Scalar: BLASScalar>: Layer {
         }
         try checkParameters()
         let rows = input.leadingCount
-        let n = try BLAS.dimension(rows, "Linear batch size (rows of X)")
-        let f = try BLAS.dimension(inputFeatures, "Linear inputFeatures")
-        let m = try BLAS.dimension(outputFeatures, "Linear outputFeatures")
+        let n = try Kernels.checkedDimension(rows, "Linear batch size (rows of X)")
+        let f = try Kernels.checkedDimension(inputFeatures, "Linear inputFeatures")
+        let m = try Kernels.checkedDimension(outputFeatures, "Linear outputFeatures")
 
-        let z = try Tensor.reusing(&output, shape: input.shape, lastDimension: outputFeatures)
-        let beta: Scalar
-        if let bias {
-            // Broadcast b into every row of Z, then let GEMM add XW on top (β = 1).
-            let zBase = z.mutableBase
-            for row in 0..<rows {
-                (zBase + row * outputFeatures).update(from: bias.base, count: outputFeatures)
+        var z = try Tensor.reusing(&output, shape: input.shape, lastDimension: outputFeatures)
+        let (bias, width) = (self.bias, outputFeatures)
+        input.withUnsafeScalars { x in
+            weight.withUnsafeScalars { w in
+                z.withUnsafeMutableScalars { z in
+                    var beta: Scalar = 0
+                    if let bias {
+                        // Broadcast b into every row of Z, then let GEMM add XW on top (β = 1).
+                        bias.withUnsafeScalars { b in
+                            for row in 0..<rows { (z + row * width).update(from: b, count: width) }
+                        }
+                        beta = 1
+                    }
+                    Kernels.multiply(MatrixProduct(m: n, n: m, k: f, x, w, beta: beta, z))
+                }
             }
-            beta = 1
-        } else {
-            beta = 0
         }
-        BLAS.gemm(m: n, n: m, k: f, input.base, weight.base, beta: beta, z.mutableBase)
 
         self.input = input
         self.output = z
@@ -209,26 +212,40 @@ public final class Linear<Scalar: BLASScalar>: Layer {
         let n = Int32(truncatingIfNeeded: rows)
         let f = Int32(truncatingIfNeeded: inputFeatures)
         let m = Int32(truncatingIfNeeded: outputFeatures)
-        let g = outputGradient.base
         let beta: Scalar = accumulate ? 1 : 0
 
         // ∇W = XᵀG: (f × n)(n × m), and ∇X = GWᵀ: (n × m)(m × f). Both read
         // only X, G and W and have the same number of multiply-adds, so they
         // run side by side when there are threads to spare.
-        weightGradient.makeUnique()
-        let dx = try Tensor.reusing(&inputGradient, shape: input.shape)
-        BLAS.gemm(
-            GEMMOperands(transposeA: true, m: f, n: m, k: n, input.base, g, beta: beta, weightGradient.mutableBase),
-            alongside: GEMMOperands(transposeB: true, m: n, n: f, k: m, g, weight.base, beta: 0, dx.mutableBase))
+        var dx = try Tensor.reusing(&inputGradient, shape: input.shape)
+        input.withUnsafeScalars { x in
+            outputGradient.withUnsafeScalars { g in
+                weight.withUnsafeScalars { w in
+                    weightGradient.withUnsafeMutableScalars { dw in
+                        dx.withUnsafeMutableScalars { dx in
+                            Kernels.multiply(
+                                MatrixProduct(transposeA: true, m: f, n: m, k: n, x, g, beta: beta, dw),
+                                alongside: MatrixProduct(transposeB: true, m: n, n: f, k: m, g, w, beta: 0, dx))
+                        }
+                    }
+                }
+            }
+        }
         inputGradient = dx
 
-        // ∇b = Σ over rows of G.
+        // ∇b = Gᵀ·1, the column sums of G.
         if bias == nil {
             biasGradient = nil
         } else {
             if biasGradient == nil { biasGradient = Tensor(shape: [outputFeatures]) }
-            biasGradient!.makeUnique()
-            BLAS.gemvTransposed(m: n, n: m, g, onesVector(count: rows), beta: beta, biasGradient!.mutableBase)
+            let ones = onesVector(count: rows)
+            outputGradient.withUnsafeScalars { g in
+                ones.withUnsafeScalars { ones in
+                    biasGradient!.withUnsafeMutableScalars { db in
+                        Kernels.addColumnSums(of: g, rows: n, columns: m, ones: ones, beta: beta, into: db)
+                    }
+                }
+            }
         }
         self.input = nil
         return dx
@@ -246,11 +263,11 @@ public final class Linear<Scalar: BLASScalar>: Layer {
 
     /// Sets ``weightGradient`` and ``biasGradient`` to zero, in place.
     public func zeroGradients() {
-        weightGradient.makeUnique()
-        BLAS.scale(weightGradient.mutableBase, count: weightGradient.count, by: 0)
+        let count = weightGradient.count
+        weightGradient.withUnsafeMutableScalars { Kernels.scale($0, count: count, by: 0) }
         if biasGradient != nil {
-            biasGradient!.makeUnique()
-            BLAS.scale(biasGradient!.mutableBase, count: outputFeatures, by: 0)
+            let count = outputFeatures
+            biasGradient!.withUnsafeMutableScalars { Kernels.scale($0, count: count, by: 0) }
         }
     }
 
@@ -266,11 +283,11 @@ public final class Linear<Scalar: BLASScalar>: Layer {
         }
     }
 
-    /// The first `count` entries of a vector of ones, grown when a larger batch comes.
-    private func onesVector(count: Int) -> UnsafePointer<Scalar> {
-        if (ones?.count ?? -1) < count {
-            ones = Tensor(shape: [count], repeating: 1)
-        }
-        return ones!.base
+    /// A vector of at least `count` ones, grown when a larger batch comes.
+    private func onesVector(count: Int) -> Tensor<Scalar> {
+        if let ones, ones.count >= count { return ones }
+        let grown = Tensor<Scalar>(shape: [count], repeating: 1)
+        ones = grown
+        return grown
     }
 }

@@ -25,12 +25,19 @@ public final class MeanSquaredError<Scalar: BLASScalar> {
         guard target.hasShape(prediction.shape) else {
             throw .shapeMismatch(what: "MeanSquaredError target", expected: prediction.shape, actual: target.shape)
         }
-        let d = try Tensor.reusing(&difference, shape: prediction.shape)
-        let (p, t, out, count) = (prediction.base, target.base, d.mutableBase, prediction.count)
-        var sum: Scalar = 0
-        for i in 0..<count {
-            out[i] = p[i] - t[i]
-            sum += out[i] * out[i]
+        var d = try Tensor.reusing(&difference, shape: prediction.shape)
+        let count = prediction.count
+        let sum = prediction.withUnsafeScalars { p in
+            target.withUnsafeScalars { t in
+                d.withUnsafeMutableScalars { out in
+                    var sum: Scalar = 0
+                    for i in 0..<count {
+                        out[i] = p[i] - t[i]
+                        sum += out[i] * out[i]
+                    }
+                    return sum
+                }
+            }
         }
         difference = d
         // The mean of no elements is NaN, as in PyTorch.
@@ -44,10 +51,14 @@ public final class MeanSquaredError<Scalar: BLASScalar> {
     @_specialize(where Scalar == Double)
     public func backward() throws(PerceptronError) -> Tensor<Scalar> {
         guard let difference else { throw .backwardBeforeForward(layer: "MeanSquaredError") }
-        let g = try Tensor.reusing(&gradient, shape: difference.shape)
-        let scale = 2 / Scalar(difference.count)
-        let (d, out) = (difference.base, g.mutableBase)
-        for i in 0..<difference.count { out[i] = scale * d[i] }
+        var g = try Tensor.reusing(&gradient, shape: difference.shape)
+        let count = difference.count
+        let scale = 2 / Scalar(count)
+        difference.withUnsafeScalars { d in
+            g.withUnsafeMutableScalars { out in
+                for i in 0..<count { out[i] = scale * d[i] }
+            }
+        }
         gradient = g
         return g
     }

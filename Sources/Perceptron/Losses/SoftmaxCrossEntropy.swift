@@ -37,13 +37,17 @@ public final class SoftmaxCrossEntropy<Scalar: BLASScalar> {
         for index in 0..<n where labels[index] < 0 || labels[index] >= classes {
             throw .labelOutOfRange(index: index, label: labels[index], classes: classes)
         }
-        let p = try Tensor.reusing(&probabilities, shape: logits.shape)
-        let (z, y) = (logits.base, p.mutableBase)
-        var total: Scalar = 0
-        for row in 0..<n {
-            let zRow = z + row * classes
-            let (maximum, sum) = Softmax<Scalar>.normalise(zRow, into: y + row * classes, count: classes)
-            total += Scalar._log(sum) - (zRow[labels[row]] - maximum)
+        var p = try Tensor.reusing(&probabilities, shape: logits.shape)
+        let total = logits.withUnsafeScalars { z in
+            p.withUnsafeMutableScalars { y in
+                var total: Scalar = 0
+                for row in 0..<n {
+                    let zRow = z + row * classes
+                    let (maximum, sum) = Softmax<Scalar>.normalise(zRow, into: y + row * classes, count: classes)
+                    total += Elementary.log(sum) - (zRow[labels[row]] - maximum)
+                }
+                return total
+            }
         }
         probabilities = p
         keep(labels)
@@ -57,12 +61,16 @@ public final class SoftmaxCrossEntropy<Scalar: BLASScalar> {
     @_specialize(where Scalar == Double)
     public func backward() throws(PerceptronError) -> Tensor<Scalar> {
         guard let probabilities else { throw .backwardBeforeForward(layer: "SoftmaxCrossEntropy") }
-        let g = try Tensor.reusing(&gradient, shape: probabilities.shape)
-        let (n, classes) = (probabilities.shape[0], probabilities.shape[1])
+        var g = try Tensor.reusing(&gradient, shape: probabilities.shape)
+        let (n, classes, count) = (probabilities.shape[0], probabilities.shape[1], probabilities.count)
         let scale = 1 / Scalar(n)
-        let (p, out) = (probabilities.base, g.mutableBase)
-        for i in 0..<probabilities.count { out[i] = p[i] * scale }
-        for row in 0..<n { out[row * classes + labels[row]] -= scale }
+        let labels = self.labels
+        probabilities.withUnsafeScalars { p in
+            g.withUnsafeMutableScalars { out in
+                for i in 0..<count { out[i] = p[i] * scale }
+                for row in 0..<n { out[row * classes + labels[row]] -= scale }
+            }
+        }
         gradient = g
         return g
     }

@@ -26,10 +26,16 @@ public func matmul<Scalar: BLASScalar>(
         throw .shapeMismatch(what: "matmul result", expected: [m, n], actual: result.shape)
     }
     // `productShape` has checked each size against BLAS's 32-bit limit.
-    result.makeUnique()
-    BLAS.gemm(
-        m: Int32(truncatingIfNeeded: m), n: Int32(truncatingIfNeeded: n), k: Int32(truncatingIfNeeded: k),
-        a.base, b.base, beta: accumulate ? 1 : 0, result.mutableBase)
+    let beta: Scalar = accumulate ? 1 : 0
+    a.withUnsafeScalars { a in
+        b.withUnsafeScalars { b in
+            result.withUnsafeMutableScalars { c in
+                Kernels.multiply(MatrixProduct(
+                    m: Int32(truncatingIfNeeded: m), n: Int32(truncatingIfNeeded: n), k: Int32(truncatingIfNeeded: k),
+                    a, b, beta: beta, c))
+            }
+        }
+    }
 }
 
 /// The sizes `(m, k, n)` of `a · b`, or the error that says why there is no such product.
@@ -47,8 +53,8 @@ private func productShape<Scalar>(
         throw .shapeMismatch(what: "matmul right operand", expected: [a.shape[1], b.shape[1]], actual: b.shape)
     }
     let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
-    _ = try BLAS.dimension(m, "matmul rows of a")
-    _ = try BLAS.dimension(k, "matmul columns of a")
-    _ = try BLAS.dimension(n, "matmul columns of b")
+    _ = try Kernels.checkedDimension(m, "matmul rows of a")
+    _ = try Kernels.checkedDimension(k, "matmul columns of a")
+    _ = try Kernels.checkedDimension(n, "matmul columns of b")
     return (m, k, n)
 }

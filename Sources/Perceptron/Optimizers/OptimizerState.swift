@@ -33,10 +33,12 @@ struct OptimizerState<Scalar: BLASScalar> {
             try check(model)
         }
         var index = 0
-        try model.forEachParameter { _, value, gradient throws(PerceptronError) in
-            value.makeUnique()
-            try withBufferPointers(from: index * buffersPerParameter) { pointers throws(PerceptronError) in
-                update(value.mutableBase, gradient.base, pointers, value.count)
+        try model.forEachParameter { _, value, gradient in
+            let count = value.count
+            withBufferPointers(from: index * buffersPerParameter) { buffers in
+                value.withUnsafeMutableScalars { theta in
+                    gradient.withUnsafeScalars { gradient in update(theta, gradient, buffers, count) }
+                }
             }
             index += 1
         }
@@ -86,19 +88,33 @@ struct OptimizerState<Scalar: BLASScalar> {
         }
     }
 
-    /// Calls `body` with the mutable base pointers of the buffers from `first` on, on the stack.
+    /// Calls `body` with pointers to the scalars of the buffers from `first` on, for writing.
     private mutating func withBufferPointers(
-        from first: Int, _ body: (UnsafePointer<UnsafeMutablePointer<Scalar>>) throws(PerceptronError) -> Void
-    ) throws(PerceptronError) {
-        // At most two buffers (Adam), held in a tuple so that nothing is allocated per step.
-        for offset in 0..<buffersPerParameter { buffers[first + offset].makeUnique() }
-        let a = buffers[first].mutableBase
-        let b = buffersPerParameter > 1 ? buffers[first + 1].mutableBase : a
-        var pair = (a, b)
-        try withUnsafePointer(to: &pair) { tuple throws(PerceptronError) in
-            try tuple.withMemoryRebound(to: UnsafeMutablePointer<Scalar>.self, capacity: 2) { pointers throws(PerceptronError) in
-                try body(pointers)
+        from first: Int, _ body: (UnsafePointer<UnsafeMutablePointer<Scalar>>) -> Void
+    ) {
+        let second = buffersPerParameter > 1 ? first + 1 : first
+        // Through the array's buffer: two writes to elements of `buffers` at
+        // once would be overlapping accesses to the array itself.
+        buffers.withUnsafeMutableBufferPointer { buffers in
+            buffers[first].withUnsafeMutableScalars { a in
+                if second == first {
+                    Self.pass(a, a, to: body)
+                } else {
+                    buffers[second].withUnsafeMutableScalars { b in Self.pass(a, b, to: body) }
+                }
             }
+        }
+    }
+
+    /// Calls `body` with a pointer to the two pointers, held in a tuple on
+    /// the stack (at most two buffers, Adam's), so that nothing is allocated per step.
+    private static func pass(
+        _ a: UnsafeMutablePointer<Scalar>, _ b: UnsafeMutablePointer<Scalar>,
+        to body: (UnsafePointer<UnsafeMutablePointer<Scalar>>) -> Void
+    ) {
+        var pair = (a, b)
+        withUnsafePointer(to: &pair) { tuple in
+            tuple.withMemoryRebound(to: UnsafeMutablePointer<Scalar>.self, capacity: 2) { body($0) }
         }
     }
 }

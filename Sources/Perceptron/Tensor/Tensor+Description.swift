@@ -7,10 +7,15 @@ extension Tensor: Equatable {
     /// equal to anything, itself included.
     public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
         guard lhs.shape == rhs.shape else { return false }
-        for i in 0..<lhs.count where lhs.storage.base[i] != rhs.storage.base[i] {
-            return false
+        let count = lhs.count
+        return lhs.withUnsafeScalars { left in
+            rhs.withUnsafeScalars { right in
+                for i in 0..<count where left[i] != right[i] {
+                    return false
+                }
+                return true
+            }
         }
-        return true
     }
 }
 
@@ -26,15 +31,19 @@ extension Tensor: CustomStringConvertible {
     /// `Tensor<Float>(shape: [2, 2], [[1.0, 2.0], [3.0, 4.0]])`.
     public var description: String {
         var text = "Tensor<\(Scalar.self)>(shape: \(shape), "
-        appendNested(axis: 0, offset: 0, summarise: count > Self.summaryThreshold, to: &text)
+        withUnsafeScalars { scalars in
+            appendNested(scalars, axis: 0, offset: 0, summarise: count > Self.summaryThreshold, to: &text)
+        }
         text += ")"
         return text
     }
 
     /// Appends the sub-tensor at `offset` spanning axes `axis...` to `text`.
-    private func appendNested(axis: Int, offset: Int, summarise: Bool, to text: inout String) {
+    private func appendNested(
+        _ scalars: UnsafePointer<Scalar>, axis: Int, offset: Int, summarise: Bool, to text: inout String
+    ) {
         guard axis < rank else {
-            text += "\(storage.base[offset])"
+            text += "\(scalars[offset])"
             return
         }
         let stride = shape[(axis + 1)...].reduce(1, *)
@@ -49,7 +58,7 @@ extension Tensor: CustomStringConvertible {
                 index = length - edge
                 continue
             }
-            appendNested(axis: axis + 1, offset: offset + index * stride, summarise: summarise, to: &text)
+            appendNested(scalars, axis: axis + 1, offset: offset + index * stride, summarise: summarise, to: &text)
             index += 1
         }
         text += "]"

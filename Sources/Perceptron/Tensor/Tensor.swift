@@ -56,7 +56,7 @@ public struct Tensor<Scalar: BLASScalar>: Sendable {
         do {
             try self.init(validatingShape: shape, repeating: value)
         } catch {
-            preconditionFailure("Tensor(shape:repeating:): \(error)")
+            fatalError("Tensor(shape:repeating:): \(error)")
         }
     }
 
@@ -64,7 +64,8 @@ public struct Tensor<Scalar: BLASScalar>: Sendable {
     /// if a dimension is negative or the shape is too large to address.
     public init(validatingShape shape: [Int], repeating value: Scalar = 0) throws(PerceptronError) {
         try self.init(uninitializedShape: shape)
-        storage.base.initialize(repeating: value, count: count)
+        let count = self.count
+        withUnsafeMutableScalars { $0.initialize(repeating: value, count: count) }
     }
 
     /// Creates a tensor of `shape` from its scalars in row-major order.
@@ -77,9 +78,11 @@ public struct Tensor<Scalar: BLASScalar>: Sendable {
             throw .scalarCountMismatch(shape: shape, expected: expected, actual: scalars.count)
         }
         self.init(storage: TensorStorage(uninitializedCount: expected), shape: shape)
-        scalars.withUnsafeBufferPointer { source in
-            if let start = source.baseAddress {
-                storage.base.initialize(from: start, count: expected)
+        withUnsafeMutableScalars { destination in
+            scalars.withUnsafeBufferPointer { source in
+                if let start = source.baseAddress {
+                    destination.initialize(from: start, count: expected)
+                }
             }
         }
     }
@@ -96,14 +99,16 @@ public struct Tensor<Scalar: BLASScalar>: Sendable {
             throw .raggedRows(row: index, expected: columns, actual: row.count)
         }
         try self.init(uninitializedShape: [rows.count, columns])
-        var destination = storage.base
-        for row in rows {
-            row.withUnsafeBufferPointer { source in
-                if let start = source.baseAddress {
-                    destination.initialize(from: start, count: columns)
+        withUnsafeMutableScalars { start in
+            var destination = start
+            for row in rows {
+                row.withUnsafeBufferPointer { source in
+                    if let first = source.baseAddress {
+                        destination.initialize(from: first, count: columns)
+                    }
                 }
+                destination += columns
             }
-            destination += columns
         }
     }
 
@@ -115,14 +120,17 @@ public struct Tensor<Scalar: BLASScalar>: Sendable {
         shape: [Int], randomIn range: ClosedRange<Scalar>, using generator: inout G
     ) {
         self.init(shape: shape)
-        for i in 0..<count {
-            storage.base[i] = Scalar.random(in: range, using: &generator)
+        let count = self.count
+        withUnsafeMutableScalars { scalars in
+            for i in 0..<count {
+                scalars[i] = Scalar.random(in: range, using: &generator)
+            }
         }
     }
 
     /// The scalars in row-major order, as a new array.
     public var scalars: [Scalar] {
-        Array(UnsafeBufferPointer(start: storage.base, count: count))
+        withUnsafeBufferPointer { Array($0) }
     }
 
     /// Returns the same scalars viewed with another shape of equal count,
@@ -162,9 +170,9 @@ public struct Tensor<Scalar: BLASScalar>: Sendable {
         let original = UnsafeMutableBufferPointer(start: storage.base, count: count)
         var buffer = original
         defer {
-            precondition(
-                buffer.baseAddress == original.baseAddress && buffer.count == original.count,
-                "Tensor.withUnsafeMutableBufferPointer: the buffer must not be replaced")
+            if buffer.baseAddress != original.baseAddress || buffer.count != original.count {
+                fatalError("Tensor.withUnsafeMutableBufferPointer: the buffer must not be replaced")
+            }
         }
         return try withExtendedLifetime(storage) { try body(&buffer) }
     }
@@ -185,14 +193,14 @@ public struct Tensor<Scalar: BLASScalar>: Sendable {
     /// The row-major position of `indices`, or a trap naming what is wrong.
     @usableFromInline
     internal func offset(of indices: [Int]) -> Int {
-        precondition(
-            indices.count == shape.count,
-            "Tensor subscript: a tensor of shape \(shape) takes \(shape.count) indices, got \(indices.count)")
+        guard indices.count == shape.count else {
+            fatalError("Tensor subscript: a tensor of shape \(shape) takes \(shape.count) indices, got \(indices.count)")
+        }
         var position = 0
         for (axis, index) in indices.enumerated() {
-            precondition(
-                index >= 0 && index < shape[axis],
-                "Tensor subscript: index \(index) is out of range 0..<\(shape[axis]) for axis \(axis) of shape \(shape)")
+            guard index >= 0 && index < shape[axis] else {
+                fatalError("Tensor subscript: index \(index) is out of range 0..<\(shape[axis]) for axis \(axis) of shape \(shape)")
+            }
             position = position * shape[axis] + index
         }
         return position
@@ -223,17 +231,33 @@ extension Tensor {
         storage = storage.copy()
     }
 
-    /// The buffer's first scalar, for writing: the buffer must be unique
-    /// (call ``makeUnique()`` first) and the pointer not kept past the access.
+    /// Calls `body` with the first scalar, for reading; the pointer is valid only inside `body`.
+    ///
+    /// The library's own loops and products read tensors only through this.
     @inlinable
-    internal var mutableBase: UnsafeMutablePointer<Scalar> {
-        checkInvariants()
-        return storage.base
+    internal func withUnsafeScalars<R, E: Error>(_ body: (UnsafePointer<Scalar>) throws(E) -> R) throws(E) -> R {
+        let storage = self.storage
+        defer { withExtendedLifetime(storage) {} }
+        return try body(UnsafePointer(storage.base))
     }
 
-    /// The buffer's first scalar, for reading; not to be kept past the tensor's lifetime.
+    /// Calls `body` with the first scalar, for writing, after making the
+    /// buffer unique (copying it if another tensor shares it), so that the
+    /// write cannot be seen through any other tensor. The pointer is valid
+    /// only inside `body`.
+    ///
+    /// The library's own loops and products write tensors only through this:
+    /// the uniqueness check is part of the access, not a step a caller can forget.
     @inlinable
-    internal var base: UnsafePointer<Scalar> { UnsafePointer(storage.base) }
+    internal mutating func withUnsafeMutableScalars<R, E: Error>(
+        _ body: (UnsafeMutablePointer<Scalar>) throws(E) -> R
+    ) throws(E) -> R {
+        makeUnique()
+        checkInvariants()
+        let storage = self.storage
+        defer { withExtendedLifetime(storage) {} }
+        return try body(storage.base)
+    }
 
     /// Debug-build check that shape and storage agree. Plain loops: generic
     /// algorithms would allocate in an unoptimised build, on the hot path.

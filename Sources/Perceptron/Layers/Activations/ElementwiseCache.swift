@@ -17,8 +17,11 @@ struct ElementwiseCache<Scalar: BLASScalar> {
         _ input: Tensor<Scalar>,
         _ transform: (UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>, Int) -> Void
     ) throws(PerceptronError) -> Tensor<Scalar> {
-        let y = try Tensor.reusing(&output, shape: input.shape)
-        transform(input.base, y.mutableBase, input.count)
+        var y = try Tensor.reusing(&output, shape: input.shape)
+        let count = input.count
+        input.withUnsafeScalars { x in
+            y.withUnsafeMutableScalars { y in transform(x, y, count) }
+        }
         self.input = input
         self.output = y
         return y
@@ -36,8 +39,15 @@ struct ElementwiseCache<Scalar: BLASScalar> {
         guard g.hasShape(output.shape) else {
             throw .shapeMismatch(what: "\(layer) output gradient", expected: output.shape, actual: g.shape)
         }
-        let dx = try Tensor.reusing(&inputGradient, shape: input.shape)
-        derivative(input.base, output.base, g.base, dx.mutableBase, input.count)
+        var dx = try Tensor.reusing(&inputGradient, shape: input.shape)
+        let count = input.count
+        input.withUnsafeScalars { x in
+            output.withUnsafeScalars { y in
+                g.withUnsafeScalars { g in
+                    dx.withUnsafeMutableScalars { dx in derivative(x, y, g, dx, count) }
+                }
+            }
+        }
         inputGradient = dx
         self.input = nil
         return dx

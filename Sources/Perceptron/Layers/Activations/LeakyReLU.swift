@@ -1,5 +1,5 @@
 /// The leaky rectified linear unit, elementwise: `y = x` for `x > 0`, `slope·x` otherwise.
-public final class LeakyReLU<Scalar: BLASScalar>: Layer {
+public final class LeakyReLU<Scalar: BLASScalar>: ParameterlessLayer {
     /// The factor applied to inputs that are not positive.
     public let slope: Scalar
 

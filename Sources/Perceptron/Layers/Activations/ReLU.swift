@@ -2,7 +2,7 @@
 ///
 /// NaN propagates to the output; its gradient is `∂E/∂y` where `x > 0` and 0
 /// elsewhere (so 0 at `x = 0`, as in PyTorch).
-public final class ReLU<Scalar: BLASScalar>: Layer {
+public final class ReLU<Scalar: BLASScalar>: ParameterlessLayer {
     private var cache = ElementwiseCache<Scalar>()
 
     /// Creates the activation.

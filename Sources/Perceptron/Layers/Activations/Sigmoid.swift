@@ -1,5 +1,5 @@
 /// The logistic sigmoid, elementwise: `y = 1 / (1 + e⁻ˣ)`.
-public final class Sigmoid<Scalar: BLASScalar>: Layer {
+public final class Sigmoid<Scalar: BLASScalar>: ParameterlessLayer {
     private var cache = ElementwiseCache<Scalar>()
 
     /// Creates the activation.
@@ -13,9 +13,9 @@ public final class Sigmoid<Scalar: BLASScalar>: Layer {
         try cache.forward(input) { x, y, count in
             for i in 0..<count {
                 if x[i] >= 0 {
-                    y[i] = 1 / (1 + Scalar._exp(-x[i]))
+                    y[i] = 1 / (1 + Elementary.exp(-x[i]))
                 } else {
-                    let e = Scalar._exp(x[i])
+                    let e = Elementary.exp(x[i])
                     y[i] = e / (1 + e)   // NaN, which fails `x ≥ 0`, propagates here
                 }
             }

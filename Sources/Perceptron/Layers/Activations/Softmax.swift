@@ -4,7 +4,7 @@
 /// Subtracting the row's maximum keeps every exponential at most 1, so large
 /// inputs cannot overflow. For training a classifier, prefer
 /// ``SoftmaxCrossEntropy``, which fuses softmax and the loss and is stabler.
-public final class Softmax<Scalar: BLASScalar>: Layer {
+public final class Softmax<Scalar: BLASScalar>: ParameterlessLayer {
     private var cache = ElementwiseCache<Scalar>()
 
     /// Creates the activation.
@@ -58,7 +58,7 @@ public final class Softmax<Scalar: BLASScalar>: Layer {
         for j in 1..<max(count, 1) where !(x[j] <= maximum) { maximum = x[j] }   // NaN wins, and propagates
         var sum: Scalar = 0
         for j in 0..<count {
-            y[j] = Scalar._exp(x[j] - maximum)
+            y[j] = Elementary.exp(x[j] - maximum)
             sum += y[j]
         }
         let scale = 1 / sum

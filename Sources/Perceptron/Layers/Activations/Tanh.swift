@@ -1,5 +1,5 @@
 /// The hyperbolic tangent, elementwise.
-public final class Tanh<Scalar: BLASScalar>: Layer {
+public final class Tanh<Scalar: BLASScalar>: ParameterlessLayer {
     private var cache = ElementwiseCache<Scalar>()
 
     /// Creates the activation.
@@ -10,7 +10,7 @@ public final class Tanh<Scalar: BLASScalar>: Layer {
     @_specialize(where Scalar == Double)
     public func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
         try cache.forward(input) { x, y, count in
-            for i in 0..<count { y[i] = Scalar._tanh(x[i]) }
+            for i in 0..<count { y[i] = Elementary.tanh(x[i]) }
         }
     }
 

@@ -1,12 +1,13 @@
 import COpenBLAS
-import CPerceptronCPU
 
-/// The OpenBLAS library underneath Perceptron: which version and kernel run,
-/// how the kernel was chosen, and with how many threads.
+/// The OpenBLAS library underneath Perceptron, and the one setting a user
+/// tunes: how many threads a large product may use.
 ///
-/// Before its first BLAS call, Perceptron makes sure OpenBLAS runs the best
-/// kernel the CPU allows (see ``KernelSelection``); reading anything here also
-/// triggers that one-time set-up.
+/// Before its first product, Perceptron makes sure OpenBLAS runs the best
+/// kernel the CPU allows (an older OpenBLAS may fall back to a slow generic
+/// kernel on a newer CPU), loads OpenBLAS's small-matrix kernels where they
+/// are real, and takes over threading. Reading anything here also runs that
+/// one-time set-up, so ``configuration`` reports what products will use.
 public enum BLAS {
     /// How the running OpenBLAS kernel was chosen.
     public struct KernelSelection: Sendable, Equatable, CustomStringConvertible {
@@ -38,7 +39,7 @@ public enum BLAS {
         }
     }
 
-    /// What the running OpenBLAS reports about itself.
+    /// What the running OpenBLAS reports about itself, and how Perceptron uses it.
     public struct Configuration: Sendable, Equatable, CustomStringConvertible {
         /// The library's version, for example `"0.3.21"`.
         public var version: String
@@ -48,10 +49,10 @@ public enum BLAS {
         public var coreName: String
         /// How that kernel was chosen.
         public var kernelSelection: KernelSelection
-        /// The number of threads large products are split across (``BLAS/threadCount``).
+        /// The number of threads a large product is split across (``BLAS/threadCount``).
         public var threadCount: Int
-        /// Whether small products run on OpenBLAS's small-matrix kernels
-        /// (found for the running kernel and checked; see ``BLAS/smallKernelLimit``).
+        /// Whether small products run on OpenBLAS's small-matrix kernels,
+        /// which skip the copying ("packing") that dominates small products.
         public var usesSmallMatrixKernels: Bool
 
         /// One line naming version, kernel, how it was chosen, threads, and
@@ -62,57 +63,37 @@ public enum BLAS {
         }
     }
 
-    /// The outcome of the one-time kernel selection. Swift runs a static
-    /// property's initializer exactly once, thread-safely, on first access;
-    /// every BLAS entry point of the library reads this first.
-    @usableFromInline
-    static let kernelSelection: KernelSelection = {
-        let selection = Perceptron.KernelSelection.run()
-        if let core = perceptron_openblas_core_name() {
-            _ = loadSmallKernels(core: String(cString: core))
-        }
-        takeOverThreading()
-        return selection
-    }()
-
-    /// Ensures the one-time set-up has run; cheap after the first call.
-    @inlinable @inline(__always)
-    static func prepare() {
-        _ = kernelSelection
-    }
-
     /// The configuration of the OpenBLAS library this process runs.
     public static var configuration: Configuration {
-        let selection = kernelSelection
+        let state = OpenBLAS.state
         let config = String(cString: openblas_get_config())
         return Configuration(
             version: versionNumber(in: config),
             buildConfiguration: config,
             coreName: String(cString: openblas_get_corename()),
-            kernelSelection: selection,
-            threadCount: parallelism.load(ordering: .relaxed),
-            usesSmallMatrixKernels: smallKernelsInUse.load(ordering: .relaxed))
+            kernelSelection: state.kernelSelection,
+            threadCount: ProductSplit.threads.load(ordering: .relaxed),
+            usesSmallMatrixKernels: state.usesSmallKernels)
     }
 
-    /// The number of threads a large product is split across; setting it
-    /// affects the whole process. Values below 1 are treated as 1.
+    /// The number of threads a large product may use; setting it affects the
+    /// whole process. Values below 1 are treated as 1.
     ///
-    /// It starts as the number of threads OpenBLAS chose for itself (which
-    /// honours `OPENBLAS_NUM_THREADS`). Perceptron then runs OpenBLAS
-    /// single-threaded and splits large products by rows itself: with
-    /// OpenBLAS 0.3.21 that is faster at layer sizes and allocates nothing,
-    /// where OpenBLAS's own threading allocates on every call. Two independent
-    /// products (a layer's `XᵀG` and `GWᵀ`) share the threads instead, half
-    /// each. Results can differ in the last bits from one thread count to
-    /// another, never between runs with the same count.
+    /// It starts as the number of threads OpenBLAS chose for itself, which
+    /// honours `OPENBLAS_NUM_THREADS` (and otherwise is the number of cores).
+    /// Perceptron then runs OpenBLAS single-threaded and splits a large
+    /// product by rows across its own threads, which allocate nothing; two
+    /// independent products, such as a layer's `XᵀG` and `GWᵀ`, share the
+    /// threads instead, half each. Results can differ in the last bits from
+    /// one thread count to another, never between runs with the same count.
     public static var threadCount: Int {
         get {
-            prepare()
-            return parallelism.load(ordering: .relaxed)
+            OpenBLAS.setUp()
+            return ProductSplit.threads.load(ordering: .relaxed)
         }
         set {
-            prepare()
-            parallelism.store(max(1, newValue), ordering: .relaxed)
+            OpenBLAS.setUp()
+            ProductSplit.threads.store(max(1, newValue), ordering: .relaxed)
         }
     }
 

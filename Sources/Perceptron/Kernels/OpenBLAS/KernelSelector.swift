@@ -13,8 +13,8 @@ import Foundation
 // running kernel with what the CPU (and the operating system, which must
 // enable the AVX/AVX-512 register state) allows, and re-selects a stronger
 // kernel when OpenBLAS chose a weaker one. The decision is a pure function
-// (`KernelSelection.decide`), tested over a table of cases; carrying it out
-// (`KernelSelection.run`) switches the kernel and verifies it with a small
+// (`KernelSelector.decide`), tested over a table of cases; carrying it out
+// (`KernelSelector.run`) switches the kernel and verifies it with a small
 // SGEMM and DGEMM, restoring the previous kernel if either is wrong.
 
 /// The CPU facts the kernel decision depends on.
@@ -40,7 +40,8 @@ struct CPUFeatures: Equatable, Sendable {
     }
 }
 
-enum KernelSelection {
+/// Chooses OpenBLAS's kernel for this CPU: a pure decision and the switch that carries it out.
+enum KernelSelector {
     /// The environment variable that steers Perceptron's choice: `keep` turns
     /// it off, a kernel name forces that kernel.
     static let variable = "PERCEPTRON_BLAS_CORETYPE"
@@ -77,7 +78,7 @@ enum KernelSelection {
     /// The strongest kernel family the CPU can run, by OpenBLAS's core name.
     ///
     /// SkylakeX rather than Cooperlake for AVX-512: in OpenBLAS 0.3.21 their
-    /// SGEMM and DGEMM kernels are the same (measured equal here), Cooperlake
+    /// SGEMM and DGEMM kernels are the same, Cooperlake
     /// only adds bfloat16 routines, and `OPENBLAS_CORETYPE` does not accept the
     /// name "Cooperlake" at all.
     static func bestCore(for cpu: CPUFeatures) -> String? {
@@ -176,11 +177,11 @@ enum KernelSelection {
                         a.withUnsafeBufferPointer { a in
                             b.withUnsafeBufferPointer { b in
                                 c.withUnsafeMutableBufferPointer { c in
-                                    let (lda, ldb) = (Int32(transposeA ? m : k), Int32(transposeB ? k : n))
-                                    let gemm = small ? Scalar._gemmSmall : Scalar._gemm
-                                    gemm(transposeA, transposeB, Int32(m), Int32(n), Int32(k),
-                                         1, a.baseAddress!, lda, b.baseAddress!, ldb,
-                                         beta, c.baseAddress!, Int32(n))
+                                    let product = MatrixProduct(
+                                        transposeA: transposeA, transposeB: transposeB,
+                                        m: Int32(m), n: Int32(n), k: Int32(k),
+                                        a.baseAddress!, b.baseAddress!, beta: beta, c.baseAddress!)
+                                    OpenBLAS.gemm(product, small: small)
                                 }
                             }
                         }

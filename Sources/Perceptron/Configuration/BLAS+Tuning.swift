@@ -1,0 +1,33 @@
+// Settings the benchmark and the tests turn to measure or pin down one
+// mechanism at a time. They change every product in the process, so they are
+// not API: `@_spi(Benchmarking) import Perceptron` reaches them.
+
+extension BLAS {
+    /// Products with fewer multiply-adds (`m·n·k`) than this run whole on the
+    /// calling thread; larger ones are split across ``threadCount`` threads.
+    /// Values below 0 are treated as 0.
+    @_spi(Benchmarking)
+    public static var parallelThreshold: Int {
+        get { ProductSplit.threshold.load(ordering: .relaxed) }
+        set { ProductSplit.threshold.store(max(0, newValue), ordering: .relaxed) }
+    }
+
+    /// Whether two independent products, such as a layer's `XᵀG` and `GWᵀ`,
+    /// run side by side on half the threads each (`true`, the default) or one
+    /// after the other, each split across all the threads.
+    @_spi(Benchmarking)
+    public static var runsIndependentProductsSideBySide: Bool {
+        get { ProductSplit.pairsIndependentProducts.load(ordering: .relaxed) }
+        set { ProductSplit.pairsIndependentProducts.store(newValue, ordering: .relaxed) }
+    }
+
+    /// Products with at most this many multiply-adds go straight to
+    /// OpenBLAS's small-matrix kernels, where the running kernel has them
+    /// (``Configuration/usesSmallMatrixKernels``); 0 sends every product
+    /// through `cblas_?gemm`. Values below 0 are treated as 0.
+    @_spi(Benchmarking)
+    public static var smallKernelLimit: Int {
+        get { SmallKernels.limit.load(ordering: .relaxed) }
+        set { SmallKernels.limit.store(max(0, newValue), ordering: .relaxed) }
+    }
+}

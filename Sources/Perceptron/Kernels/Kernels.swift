@@ -1,0 +1,143 @@
+// The compute boundary.
+//
+// Layers, losses and optimizers never call C. They describe a product once,
+// as a `MatrixProduct`, and hand it to `Kernels`, which
+//
+//   1. runs the one-time set-up of the backend (`OpenBLAS.setUp`: kernel
+//      selection, the small-matrix kernels, taking over threading),
+//   2. answers empty products itself (BLAS rejects a leading dimension of 0),
+//   3. splits a large product by rows of C across the worker pool, or runs
+//      two independent products side by side (`Threads/`),
+//   4. and gives each piece to the backend (`OpenBLAS/`), which picks the C
+//      routine that computes it.
+//
+// Sizes reach C only as `Int32`s made by `checkedDimension`: OpenBLAS here is
+// built with a 32-bit `blasint`, and a larger size would wrap inside it.
+//
+// A second backend conforms to `ComputeBackend` and is chosen here, per
+// product; nothing above this file changes.
+
+/// A library that computes products on dense row-major buffers, on the calling thread.
+protocol ComputeBackend {
+    /// Computes `product` whole; every size is at least 1.
+    static func multiply<Scalar: BLASScalar>(_ product: MatrixProduct<Scalar>)
+
+    /// Computes `product`; both sizes are at least 1.
+    static func multiply<Scalar: BLASScalar>(_ product: MatrixVectorProduct<Scalar>)
+}
+
+/// The library's only way to compute: every product from every layer passes through here.
+enum Kernels {
+    /// The largest size a product may have: BLAS integers are 32-bit.
+    static let maximumDimension = Int(Int32.max)
+
+    /// `value` as a BLAS integer, or an error naming `what` it is.
+    static func checkedDimension(_ value: Int, _ what: @autoclosure () -> String) throws(PerceptronError) -> Int32 {
+        guard value >= 0, value <= maximumDimension else {
+            throw .dimensionTooLarge(what: what(), value: value, limit: maximumDimension)
+        }
+        return Int32(truncatingIfNeeded: value)
+    }
+
+    /// Computes `product`, split across the worker pool when it is large enough.
+    ///
+    /// An inner size of 0 leaves `C ← β·C`; no rows or columns leave nothing to do.
+    static func multiply<Scalar: BLASScalar>(_ product: MatrixProduct<Scalar>) {
+        OpenBLAS.setUp()
+        guard product.m > 0, product.n > 0 else { return }
+        guard product.k > 0 else {
+            scaleRows(of: product)
+            return
+        }
+        let parts = ProductSplit.partCount(rows: product.m, multiplyAdds: product.multiplyAdds)
+        guard parts > 1 else {
+            OpenBLAS.multiply(product)
+            return
+        }
+        withUnsafePointer(to: product) { product in
+            WorkerPool.shared.run(RowBlocks(product, parts: parts))
+        }
+    }
+
+    /// Computes two independent products, at the same time where there are threads for both.
+    ///
+    /// The products must not write memory the other reads or writes. A
+    /// layer's `XᵀG` and `GWᵀ` are such a pair, and have the same number of
+    /// multiply-adds: each gets half the threads, so on two cores each runs
+    /// whole on its own core, with none of the packing a split product repeats.
+    static func multiply<Scalar: BLASScalar>(_ first: MatrixProduct<Scalar>, alongside second: MatrixProduct<Scalar>) {
+        OpenBLAS.setUp()
+        guard first.hasWork, second.hasWork,
+              let (firstParts, secondParts) = ProductSplit.pairedPartCounts(
+                  firstRows: first.m, secondRows: second.m,
+                  multiplyAdds: first.multiplyAdds + second.multiplyAdds)
+        else {
+            multiply(first)
+            multiply(second)
+            return
+        }
+        var pair = (first, second)
+        withUnsafePointer(to: &pair) { pair in
+            pair.withMemoryRebound(to: MatrixProduct<Scalar>.self, capacity: 2) { products in
+                WorkerPool.shared.run(RowBlocks(products, parts: firstParts, then: secondParts))
+            }
+        }
+    }
+
+    /// `y ← α·Aᵀ·1 + β·y`: the column sums of the `m × n` matrix `a`, scaled
+    /// and added to `y`. `ones` must hold at least `m` ones. No rows leaves `y ← β·y`.
+    static func addColumnSums<Scalar: BLASScalar>(
+        of a: UnsafePointer<Scalar>, rows m: Int32, columns n: Int32, ones: UnsafePointer<Scalar>,
+        beta: Scalar, into y: UnsafeMutablePointer<Scalar>
+    ) {
+        OpenBLAS.setUp()
+        guard n > 0 else { return }
+        guard m > 0 else {
+            scale(y, count: Int(n), by: beta)
+            return
+        }
+        OpenBLAS.multiply(MatrixVectorProduct(
+            transpose: true, m: m, n: n, a: a, lda: n, x: ones, beta: beta, y: y))
+    }
+
+    /// `x ← β·x`, where β = 0 writes zeros even over NaN, as BLAS does.
+    static func scale<Scalar: BLASScalar>(_ x: UnsafeMutablePointer<Scalar>, count: Int, by beta: Scalar) {
+        if beta == 0 {
+            x.update(repeating: 0, count: count)
+        } else if beta != 1 {
+            for i in 0..<count { x[i] *= beta }
+        }
+    }
+
+    /// `C ← β·C` for a product with no inner dimension.
+    private static func scaleRows<Scalar: BLASScalar>(of product: MatrixProduct<Scalar>) {
+        for row in 0..<Int(product.m) {
+            scale(product.c + row * Int(product.ldc), count: Int(product.n), by: product.beta)
+        }
+    }
+}
+
+/// One product split into row blocks, or two side by side, as a job for the
+/// worker pool: three words, pointing at the products on the caller's stack.
+struct RowBlocks<Scalar: BLASScalar>: PoolJob {
+    /// The product, or the first of two consecutive ones.
+    let products: UnsafePointer<MatrixProduct<Scalar>>
+    /// The row blocks of the first product and of the second (0 when there is none).
+    let firstParts: Int, secondParts: Int
+
+    /// The first product in `firstParts` blocks, then, if `secondParts` is
+    /// not 0, the product after it in memory in `secondParts` blocks.
+    init(_ products: UnsafePointer<MatrixProduct<Scalar>>, parts firstParts: Int, then secondParts: Int = 0) {
+        (self.products, self.firstParts, self.secondParts) = (products, firstParts, secondParts)
+    }
+
+    var parts: Int { firstParts + secondParts }
+
+    func run(part: Int) {
+        if part < firstParts {
+            OpenBLAS.multiply(products[0].rowBlock(part, of: firstParts))
+        } else {
+            OpenBLAS.multiply(products[1].rowBlock(part - firstParts, of: secondParts))
+        }
+    }
+}

@@ -1,0 +1,86 @@
+/// One product `C ← α·op(A)·op(B) + β·C` on row-major buffers: the single
+/// description of a product, from the layer that asks for it to the backend
+/// that computes it.
+///
+/// `op(A)` is `m × k` and `op(B)` is `k × n`; `lda`, `ldb` and `ldc` are the
+/// row lengths of the buffers as stored (for a transposed operand, of the
+/// untransposed matrix). Sizes are `Int32` because that is what OpenBLAS
+/// takes: they come from ``Kernels/checkedDimension(_:_:)``, which refuses
+/// anything larger, so nothing here can wrap.
+struct MatrixProduct<Scalar: BLASScalar> {
+    var transposeA = false, transposeB = false
+    var m: Int32, n: Int32, k: Int32
+    var alpha: Scalar = 1
+    var a: UnsafePointer<Scalar>, lda: Int32
+    var b: UnsafePointer<Scalar>, ldb: Int32
+    var beta: Scalar
+    var c: UnsafeMutablePointer<Scalar>, ldc: Int32
+
+    /// A product of contiguous operands, whose leading dimensions follow from their shapes.
+    init(
+        transposeA: Bool = false, transposeB: Bool = false, m: Int32, n: Int32, k: Int32,
+        alpha: Scalar = 1, _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>,
+        beta: Scalar, _ c: UnsafeMutablePointer<Scalar>
+    ) {
+        (self.transposeA, self.transposeB, self.m, self.n, self.k) = (transposeA, transposeB, m, n, k)
+        (self.alpha, self.a, self.b, self.beta, self.c) = (alpha, a, b, beta, c)
+        (lda, ldb, ldc) = (transposeA ? m : k, transposeB ? k : n, n)
+    }
+
+    /// Whether a backend gets to compute anything: no size is 0.
+    var hasWork: Bool { m > 0 && n > 0 && k > 0 }
+
+    /// `m·n·k`, in floating point so that it cannot overflow.
+    var multiplyAdds: Double { Double(m) * Double(n) * Double(k) }
+
+    /// Rows `rows` of the product: the same rows of `op(A)` times all of
+    /// `op(B)`, into the same rows of `C`. A row of `op(A)` is a row of `A`
+    /// or, transposed, a column of `A`; leading dimensions are unchanged.
+    func rows(_ rows: Range<Int>) -> MatrixProduct {
+        var part = self
+        part.m = Int32(truncatingIfNeeded: rows.count)
+        part.a = a + rows.lowerBound * (transposeA ? 1 : Int(lda))
+        part.c = c + rows.lowerBound * Int(ldc)
+        return part
+    }
+
+    /// Part `part` of `parts` nearly equal row blocks (empty when `parts` exceeds `m`).
+    func rowBlock(_ part: Int, of parts: Int) -> MatrixProduct {
+        rows((Int(m) * part / parts)..<(Int(m) * (part + 1) / parts))
+    }
+
+    /// The leading `columns` columns of `op(B)` and `C`.
+    func leadingColumns(_ columns: Int32) -> MatrixProduct {
+        var part = self
+        part.n = columns
+        return part
+    }
+
+    /// The same product viewed with `Other` as its scalar type, which must be `Scalar` itself.
+    ///
+    /// This is how generic code reaches the `s` and `d` routines of BLAS
+    /// without putting them on ``BLASScalar``: the caller has just compared
+    /// the two types, and specialisation folds the comparison away.
+    func reinterpreted<Other: BLASScalar>(as _: Other.Type) -> MatrixProduct<Other> {
+        precondition(Other.self == Scalar.self, "MatrixProduct: \(Scalar.self) is not \(Other.self)")
+        return unsafeBitCast(self, to: MatrixProduct<Other>.self)
+    }
+}
+
+/// One product `y ← α·op(A)·x + β·y` for a row-major `m × n` matrix `A` with
+/// row length `lda`, and vectors read every `incx` and written every `incy` scalars.
+struct MatrixVectorProduct<Scalar: BLASScalar> {
+    var transpose: Bool
+    var m: Int32, n: Int32
+    var alpha: Scalar = 1
+    var a: UnsafePointer<Scalar>, lda: Int32
+    var x: UnsafePointer<Scalar>, incx: Int32 = 1
+    var beta: Scalar
+    var y: UnsafeMutablePointer<Scalar>, incy: Int32 = 1
+
+    /// The same product viewed with `Other` as its scalar type; see ``MatrixProduct/reinterpreted(as:)``.
+    func reinterpreted<Other: BLASScalar>(as _: Other.Type) -> MatrixVectorProduct<Other> {
+        precondition(Other.self == Scalar.self, "MatrixVectorProduct: \(Scalar.self) is not \(Other.self)")
+        return unsafeBitCast(self, to: MatrixVectorProduct<Other>.self)
+    }
+}

@@ -1,0 +1,49 @@
+import Synchronization
+
+// How a product is shared between threads.
+//
+// Perceptron, not OpenBLAS, runs the threads. OpenBLAS 0.3.21 as Debian
+// builds it allocates a job table with malloc on every multithreaded GEMM,
+// and its threads keep polling after each call. So the one-time set-up reads
+// the thread count OpenBLAS chose (which honours OPENBLAS_NUM_THREADS), sets
+// OpenBLAS itself to one thread, and a large product is split here by rows of
+// C into that many single-threaded products on the worker pool. Small
+// products, where waking a thread costs more than it saves, run whole on the
+// calling thread.
+
+/// The thread-sharing rules, and the process-wide settings they read.
+enum ProductSplit {
+    /// How many threads a product may use (`BLAS.threadCount`); 0 until the set-up has run.
+    static let threads = Atomic<Int>(0)
+
+    /// Products with fewer multiply-adds than this run whole on the calling thread.
+    ///
+    /// 2¹⁹ (a 64 × 64 × 128 product) is about where waking a second thread
+    /// starts to save more than it costs; `perceptron-bench threading`
+    /// measures the crossover on a given machine.
+    static let threshold = Atomic<Int>(1 << 19)
+
+    /// Whether two independent products run side by side on half the threads each.
+    static let pairsIndependentProducts = Atomic<Bool>(true)
+
+    /// How many row blocks a product of `rows` rows and `multiplyAdds` is split into.
+    static func partCount(rows: Int32, multiplyAdds: Double) -> Int {
+        let threads = threads.load(ordering: .relaxed)
+        guard threads > 1, multiplyAdds >= Double(threshold.load(ordering: .relaxed)) else { return 1 }
+        return min(threads, Int(rows))
+    }
+
+    /// How to share the threads between two independent products, or `nil`
+    /// to run them one after the other, each split on its own.
+    ///
+    /// Each gets half the threads (the first the larger half); less work in
+    /// total than ``threshold`` runs on the calling thread, as a single small
+    /// product does.
+    static func pairedPartCounts(firstRows: Int32, secondRows: Int32, multiplyAdds: Double) -> (Int, Int)? {
+        let threads = threads.load(ordering: .relaxed)
+        guard threads > 1, pairsIndependentProducts.load(ordering: .relaxed),
+              multiplyAdds >= Double(threshold.load(ordering: .relaxed)) else { return nil }
+        let firstThreads = (threads + 1) / 2
+        return (min(firstThreads, Int(firstRows)), min(threads - firstThreads, Int(secondRows)))
+    }
+}

@@ -106,7 +106,8 @@ fuzz: fuzz-build
 # compiled with its symbol graph, in a scratch directory of its own under
 # .build so that the flags do not make `make test` rebuild, then docc converts
 # the catalogue with that graph into .build/docs, failing on any warning (in
-# the catalogue or in a `///` comment). About 25 seconds from clean, 3 after.
+# the catalogue or in a `///` comment). About 25 seconds from clean on 2 idle
+# cores, a few seconds after.
 # Browse with `docc preview Sources/Perceptron/Perceptron.docc
 # --additional-symbol-graph-dir .build/docs-scratch/symbol-graphs`.
 DOCC ?= $(shell command -v docc 2>/dev/null || echo "$$(dirname "$$(readlink -f "$$(command -v $(SWIFT))")")/docc")

@@ -12,6 +12,7 @@
 #                                  new inputs go to .build-fuzz/corpus, crashers to
 #                                  .build-fuzz/artifacts (see "Fuzzing" below)
 #   make fuzz-build                only build the fuzzer (.build-fuzz/debug/perceptron-npy-fuzz)
+#   make docs                      build the DocC documentation into .build/docs; fails on any warning
 #
 # Both install OpenBLAS (libopenblas-dev) with apt-get first if pkg-config
 # cannot find it; sudo is used only when not running as root.
@@ -21,7 +22,7 @@ ARGS ?=
 BENCH_JSON ?= .build/bench/perceptron-bench.json
 APT_PACKAGES := libopenblas-dev zlib1g-dev pkg-config
 
-.PHONY: all setup build test test-sanitize fuzz fuzz-build bench compare train clean
+.PHONY: all setup build test test-sanitize fuzz fuzz-build bench compare train docs clean
 
 all: build
 
@@ -97,6 +98,26 @@ fuzz: fuzz-build
 	$(FUZZ_SCRATCH)/debug/perceptron-npy-fuzz -max_total_time=$(SECONDS) -max_len=$(FUZZ_MAX_LEN) -timeout=10 \
 		-dict=Sources/perceptron-npy-fuzz/npy.dict -artifact_prefix=$(FUZZ_SCRATCH)/artifacts/ -print_final_stats=1 \
 		$(FUZZ_SCRATCH)/corpus Tests/PerceptronTests/Fixtures/npy $(wildcard $(FUZZ_REGRESSION))
+
+# MARK: Documentation
+#
+# `make docs` builds the DocC catalogue Sources/Perceptron/Perceptron.docc with
+# the toolchain's own docc (no package dependency): the Perceptron target is
+# compiled with its symbol graph, in a scratch directory of its own under
+# .build so that the flags do not make `make test` rebuild, then docc converts
+# the catalogue with that graph into .build/docs, failing on any warning (in
+# the catalogue or in a `///` comment). About 25 seconds from clean on 2 idle
+# cores, a few seconds after.
+# Browse with `docc preview Sources/Perceptron/Perceptron.docc
+# --additional-symbol-graph-dir .build/docs-scratch/symbol-graphs`.
+DOCC ?= $(shell command -v docc 2>/dev/null || echo "$$(dirname "$$(readlink -f "$$(command -v $(SWIFT))")")/docc")
+DOCS_SCRATCH := .build/docs-scratch
+DOCS_SYMBOLS := $(DOCS_SCRATCH)/symbol-graphs
+docs: setup
+	$(SWIFT) build --target Perceptron --scratch-path $(DOCS_SCRATCH) \
+		-Xswiftc -emit-symbol-graph -Xswiftc -emit-symbol-graph-dir -Xswiftc $(DOCS_SYMBOLS)
+	$(DOCC) convert Sources/Perceptron/Perceptron.docc --additional-symbol-graph-dir $(DOCS_SYMBOLS) \
+		--output-path .build/docs --warnings-as-errors
 
 clean:
 	rm -rf .build .build-asan .build-tsan .build-fuzz

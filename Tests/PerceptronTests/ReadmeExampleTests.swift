@@ -66,7 +66,40 @@ struct ReadmeExampleTests {
         #expect(files == ["0.bias.npy", "0.weight.npy", "2.bias.npy", "2.weight.npy"])
     }
 
-    @Test(arguments: ["layer", "training"])
+    @Test func tourExample() throws {
+        var printed: [String] = []
+        func print(_ value: Any) { printed.append("\(value)") }
+
+        // BEGIN README EXAMPLE tour
+        let a = try Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        var b = try a.reshaped(to: [3, 2])             // the same buffer, no copy
+        b[0, 0] = 10                                   // b copies before it is written; a is unchanged
+        let c = try matmul(a, b)                       // [[31, 28], [85, 64]], one GEMM
+
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("c.npy")
+        try c.writeNPY(to: file)                       // np.load reads it
+        print(try Tensor<Double>(contentsOfNPY: file) == c)                 // true
+
+        var generator = SeededRandomNumberGenerator(seed: 1)
+        let net = Sequential<Double>([Linear(inputFeatures: 3, outputFeatures: 4, using: &generator), Tanh()])
+        let input = Tensor<Double>(shape: [5, 3], randomIn: -1...1, using: &generator)
+        print(try GradientCheck.check(net, input: input).maximumError < 1e-6)   // true
+
+        print(BLAS.configuration)   // OpenBLAS 0.3.21, kernel SkylakeX chosen by Perceptron (…), 2 threads, …
+        // END README EXAMPLE tour
+
+        defer { try? FileManager.default.removeItem(at: file) }
+        #expect(a.scalars == [1, 2, 3, 4, 5, 6])
+        #expect(b.scalars == [10, 2, 3, 4, 5, 6])
+        #expect(c == (try Tensor<Double>([[31, 28], [85, 64]])))
+        #expect(printed.count == 3)
+        #expect(printed.prefix(2) == ["true", "true"])
+        // Not compared with BLAS.configuration itself: suites running alongside
+        // change BLAS.threadCount, which the description includes.
+        #expect(printed.last?.hasPrefix("OpenBLAS ") == true && printed.last?.contains(" kernel ") == true)
+    }
+
+    @Test(arguments: ["layer", "training", "tour"])
     func readmeShowsTheExample(name: String) throws {
         let testFile = URL(fileURLWithPath: #filePath)
         let readme = testFile.deletingLastPathComponent().deletingLastPathComponent()

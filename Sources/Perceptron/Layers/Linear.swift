@@ -192,9 +192,11 @@ public final class Linear<Scalar: BLASScalar>: Layer {
     /// here (as PyTorch frees what it saved), so that in a training loop every
     /// buffer can be reused.
     ///
-    /// - Parameter accumulate: when `true`, adds to the stored gradients
-    ///   instead of replacing them, as PyTorch's `.grad` does; call
-    ///   ``zeroGradients()`` to start again from zero.
+    /// - Parameters:
+    ///   - outputGradient: `G = ∂E/∂Z`, shaped like the last output.
+    ///   - accumulate: when `true`, adds to the stored gradients instead of
+    ///     replacing them, as PyTorch's `.grad` does; call ``zeroGradients()``
+    ///     to start again from zero.
     /// - Throws: ``PerceptronError/backwardBeforeForward(layer:)`` before any
     ///   forward pass, ``PerceptronError/shapeMismatch(what:expected:actual:)``
     ///   when `G`'s shape is not the last output's, and a parameter-shape error

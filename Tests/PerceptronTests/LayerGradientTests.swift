@@ -49,6 +49,9 @@ struct LayerGradientTests {
     final class WrongGradient: ParameterlessLayer {
         typealias Scalar = Double
         func forward(_ input: Tensor<Double>) throws(PerceptronError) -> Tensor<Double> {
+            try predict(input)
+        }
+        func predict(_ input: Tensor<Double>) throws(PerceptronError) -> Tensor<Double> {
             try Tensor(shape: input.shape, scalars: input.scalars.map { $0 * $0 })
         }
         func backward(_ outputGradient: Tensor<Double>, accumulate: Bool) throws(PerceptronError) -> Tensor<Double> {
@@ -92,8 +95,10 @@ struct LayerGradientTests {
             #expect(throws: PerceptronError.shapeMismatch(what: "\(name) output gradient", expected: [2, 3], actual: [3, 2])) {
                 try layer.backward(Tensor(shape: [3, 2]), accumulate: false)
             }
-            _ = try layer.backward(Tensor(shape: [2, 3]), accumulate: false)
-            // Each forward pass serves one backward pass.
+            let first = try layer.backward(Tensor(shape: [2, 3]), accumulate: false)
+            // The last forward pass serves any number of backward passes, until its caches are released.
+            #expect(try layer.backward(Tensor(shape: [2, 3]), accumulate: false) == first)
+            layer.releaseCaches()
             #expect(throws: PerceptronError.backwardBeforeForward(layer: name)) {
                 try layer.backward(Tensor(shape: [2, 3]), accumulate: false)
             }

@@ -21,16 +21,19 @@ private final class ParameterHolder<Scalar: BLASScalar>: Layer {
     /// The identity: only the parameters matter here.
     func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> { input }
 
+    /// The identity.
+    func predict(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> { input }
+
     /// The identity, leaving the gradients as the test set them.
     func backward(_ outputGradient: Tensor<Scalar>, accumulate: Bool) throws(PerceptronError) -> Tensor<Scalar> {
         outputGradient
     }
 
     func forEachParameter(
-        _ body: (_ name: String, _ value: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) throws(PerceptronError) -> Void
+        _ body: (_ name: String, _ value: inout Tensor<Scalar>, _ gradient: inout Tensor<Scalar>) throws(PerceptronError) -> Void
     ) throws(PerceptronError) {
-        try body("weight", &weight, weightGradient)
-        try body("bias", &bias, biasGradient)
+        try body("weight", &weight, &weightGradient)
+        try body("bias", &bias, &biasGradient)
     }
 
     func zeroGradients() {

@@ -5,7 +5,7 @@
 /// Programming errors that Swift conventionally traps on (an index out of
 /// range, a negative size passed to a non-throwing initializer) trap instead,
 /// with a message of the same kind.
-public enum PerceptronError: Error, Equatable, Sendable, CustomStringConvertible {
+public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A tensor was given `actual` scalars for a shape whose product is `expected`.
     case scalarCountMismatch(shape: [Int], expected: Int, actual: Int)
 
@@ -27,9 +27,12 @@ public enum PerceptronError: Error, Equatable, Sendable, CustomStringConvertible
     /// A tensor whose shape must equal another one's did not.
     case shapeMismatch(what: String, expected: [Int], actual: [Int])
 
-    /// `backward` was called on a layer with no forward pass to serve: none
-    /// has run, or the last one was already used by a backward pass.
+    /// `backward` was called on a layer with no forward pass to refer to:
+    /// none has run since it was created or its caches were released.
     case backwardBeforeForward(layer: String)
+
+    /// The layer at position `index` of a ``Sequential``, of type `type`, threw `error`.
+    case inLayer(index: Int, type: String, error: PerceptronError)
 
     /// A size that OpenBLAS receives as a 32-bit integer exceeds `Int32.max`.
     case dimensionTooLarge(what: String, value: Int, limit: Int)
@@ -70,7 +73,9 @@ public enum PerceptronError: Error, Equatable, Sendable, CustomStringConvertible
         case let .shapeMismatch(what, expected, actual):
             return "\(what) must have shape \(expected), but has shape \(actual)"
         case let .backwardBeforeForward(layer):
-            return "\(layer).backward needs a forward pass first (each forward pass serves one backward pass)"
+            return "\(layer).backward needs a forward pass first (none has run since the layer was created or its caches were released)"
+        case let .inLayer(index, type, error):
+            return "layer \(index) (\(type)): \(error)"
         case let .dimensionTooLarge(what, value, limit):
             return "\(what) is \(value), but OpenBLAS accepts sizes up to \(limit) (32-bit BLAS integers)"
         case let .countMismatch(what, expected, actual):

@@ -58,13 +58,11 @@ public final class Linear<Scalar: BLASScalar>: Layer {
     /// `∇b`, the column sums of `G`, of shape `[outputFeatures]`; `nil` when the layer has no bias.
     public private(set) var biasGradient: Tensor<Scalar>?
 
-    /// The last input, kept for the backward pass and released by it, so that
-    /// the layer before can reuse the buffer it came in.
+    /// The last forward pass's input `X`, kept for every backward pass until the next forward pass.
     private var input: Tensor<Scalar>?
 
-    /// The last output: its shape is what a gradient must have, and its buffer
-    /// is reused by the next forward pass if the caller has let go of it.
-    private var output: Tensor<Scalar>?
+    /// The last output (its shape is what a gradient must have) and the buffer before it.
+    private var outputs = ForwardBuffers<Scalar>()
 
     /// The last input gradient, reused the same way.
     private var inputGradient: Tensor<Scalar>?
@@ -140,6 +138,32 @@ public final class Linear<Scalar: BLASScalar>: Layer {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
+        let sizes = try productSizes(for: input)
+        var z = try outputs.next(shape: input.shape, lastDimension: outputFeatures)
+        affine(input, sizes, into: &z)
+        self.input = input
+        outputs.keep(z)
+        return z
+    }
+
+    /// Computes `Z = XW + b` as ``forward(_:)`` does, bit for bit, keeping
+    /// nothing: no reference to `input`, no buffer, no change a later
+    /// ``backward(_:accumulate:)`` would see.
+    ///
+    /// - Throws: the errors of ``forward(_:)``.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func predict(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
+        let sizes = try productSizes(for: input)
+        var shape = input.shape
+        shape[shape.count - 1] = outputFeatures
+        var z = try Tensor<Scalar>(uninitializedShape: shape)
+        affine(input, sizes, into: &z)
+        return z
+    }
+
+    /// The sizes of `XW` for `input`, as BLAS integers, or the error that says why there is no such product.
+    private func productSizes(for input: Tensor<Scalar>) throws(PerceptronError) -> (n: Int32, f: Int32, m: Int32) {
         let rank = input.rank
         guard rank > 0 else {
             throw .rankMismatch(
@@ -151,13 +175,14 @@ public final class Linear<Scalar: BLASScalar>: Layer {
             throw .featureMismatch(expected: inputFeatures, actual: features, shape: input.shape)
         }
         try checkParameters()
-        let rows = input.leadingCount
-        let n = try Kernels.checkedDimension(rows, "Linear batch size (rows of X)")
-        let f = try Kernels.checkedDimension(inputFeatures, "Linear inputFeatures")
-        let m = try Kernels.checkedDimension(outputFeatures, "Linear outputFeatures")
+        return (try Kernels.checkedDimension(input.leadingCount, "Linear batch size (rows of X)"),
+                try Kernels.checkedDimension(inputFeatures, "Linear inputFeatures"),
+                try Kernels.checkedDimension(outputFeatures, "Linear outputFeatures"))
+    }
 
-        var z = try Tensor.reusing(&output, shape: input.shape, lastDimension: outputFeatures)
-        let (bias, width) = (self.bias, outputFeatures)
+    /// `z ← input·W + b`, on sizes checked by ``productSizes(for:)``.
+    private func affine(_ input: Tensor<Scalar>, _ sizes: (n: Int32, f: Int32, m: Int32), into z: inout Tensor<Scalar>) {
+        let (bias, width, rows) = (self.bias, outputFeatures, Int(sizes.n))
         input.withUnsafeScalars { x in
             weight.withUnsafeScalars { w in
                 z.withUnsafeMutableScalars { z in
@@ -169,14 +194,10 @@ public final class Linear<Scalar: BLASScalar>: Layer {
                         }
                         beta = 1
                     }
-                    Kernels.multiply(MatrixProduct(m: n, n: m, k: f, x, w, beta: beta, z))
+                    Kernels.multiply(MatrixProduct(m: sizes.n, n: sizes.m, k: sizes.f, x, w, beta: beta, z))
                 }
             }
         }
-
-        self.input = input
-        self.output = z
-        return z
     }
 
     /// The same as ``forward(_:)``.
@@ -188,9 +209,10 @@ public final class Linear<Scalar: BLASScalar>: Layer {
     /// ``weightGradient`` to `XᵀG` and ``biasGradient`` to the column sums of
     /// `G`, and returns `∂E/∂X = GWᵀ`, shaped like the last input.
     ///
-    /// Each forward pass serves one backward pass: the kept input is released
-    /// here (as PyTorch frees what it saved), so that in a training loop every
-    /// buffer can be reused.
+    /// It may be called any number of times after one forward pass, each call
+    /// computing the gradients afresh from the kept input `X` (or adding to
+    /// them, with `accumulate`): the seed's contract, which keeps `X` for
+    /// exactly this.
     ///
     /// - Parameters:
     ///   - outputGradient: `G = ∂E/∂Z`, shaped like the last output.
@@ -204,7 +226,7 @@ public final class Linear<Scalar: BLASScalar>: Layer {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func backward(_ outputGradient: Tensor<Scalar>, accumulate: Bool = false) throws(PerceptronError) -> Tensor<Scalar> {
-        guard let input, let output else { throw .backwardBeforeForward(layer: "Linear") }
+        guard let input, let output = outputs.last else { throw .backwardBeforeForward(layer: "Linear") }
         guard outputGradient.hasShape(output.shape) else {
             throw .shapeMismatch(what: "Linear output gradient", expected: output.shape, actual: outputGradient.shape)
         }
@@ -249,28 +271,24 @@ public final class Linear<Scalar: BLASScalar>: Layer {
                 }
             }
         }
-        self.input = nil
         return dx
     }
 
     /// Visits `weight` and then, if the layer has one, `bias`, each with its gradient.
     public func forEachParameter(
-        _ body: (_ name: String, _ value: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) throws(PerceptronError) -> Void
+        _ body: (_ name: String, _ value: inout Tensor<Scalar>, _ gradient: inout Tensor<Scalar>) throws(PerceptronError) -> Void
     ) throws(PerceptronError) {
-        try body("weight", &weight, weightGradient)
-        if bias != nil, let biasGradient {
-            try body("bias", &bias!, biasGradient)
+        try body("weight", &weight, &weightGradient)
+        if bias != nil, biasGradient != nil {
+            try body("bias", &bias!, &biasGradient!)
         }
     }
 
-    /// Sets ``weightGradient`` and ``biasGradient`` to zero, in place.
-    public func zeroGradients() {
-        let count = weightGradient.count
-        weightGradient.withUnsafeMutableScalars { Kernels.scale($0, count: count, by: 0) }
-        if biasGradient != nil {
-            let count = outputFeatures
-            biasGradient!.withUnsafeMutableScalars { Kernels.scale($0, count: count, by: 0) }
-        }
+    /// Lets go of the kept input, the output buffers and the input gradient.
+    public func releaseCaches() {
+        input = nil
+        outputs.release()
+        inputGradient = nil
     }
 
     /// Throws if ``weight`` or ``bias`` was replaced by a tensor of the wrong shape.

@@ -8,7 +8,9 @@
 /// ```
 ///
 /// Parameters are named by position, as PyTorch's `nn.Sequential` names them:
-/// `0.weight`, `0.bias`, `2.weight`, …
+/// `0.weight`, `0.bias`, `2.weight`, … An error thrown by a layer comes out
+/// wrapped in ``PerceptronError/inLayer(index:type:error:)``, which names the
+/// layer's position and type: `layer 2 (Linear): input must have 64 features …`.
 public final class Sequential<Scalar: BLASScalar>: Layer {
     /// The layers, in the order they are applied.
     public let layers: [any Layer<Scalar>]
@@ -21,38 +23,71 @@ public final class Sequential<Scalar: BLASScalar>: Layer {
     /// Runs every layer's forward pass in turn.
     public func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
         var x = input
-        // Index loops, here and below: iterating the array through its
-        // iterator allocates in an unoptimised build.
+        // Index loops, here and below: they allocate nothing in any build.
         for index in 0..<layers.count {
-            x = try layers[index].forward(x)
+            x = try located(index) { layer throws(PerceptronError) in try layer.forward(x) }
         }
         return x
     }
 
-    /// Runs every layer's backward pass in reverse order, returning `∂E/∂input`.
+    /// Runs every layer's ``Layer/predict(_:)`` in turn: keeps nothing, changes nothing.
+    public func predict(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
+        var x = input
+        for index in 0..<layers.count {
+            x = try located(index) { layer throws(PerceptronError) in try layer.predict(x) }
+        }
+        return x
+    }
+
+    /// Runs every layer's backward pass in reverse order for the last forward
+    /// pass, returning `∂E/∂input`; it may be called any number of times.
     public func backward(_ outputGradient: Tensor<Scalar>, accumulate: Bool = false) throws(PerceptronError) -> Tensor<Scalar> {
         var g = outputGradient
         var index = layers.count
         while index > 0 {
             index -= 1
-            g = try layers[index].backward(g, accumulate: accumulate)
+            g = try located(index) { layer throws(PerceptronError) in try layer.backward(g, accumulate: accumulate) }
         }
         return g
     }
 
     /// Visits each layer's parameters, their names prefixed with the layer's index.
     public func forEachParameter(
-        _ body: (_ name: String, _ value: inout Tensor<Scalar>, _ gradient: Tensor<Scalar>) throws(PerceptronError) -> Void
+        _ body: (_ name: String, _ value: inout Tensor<Scalar>, _ gradient: inout Tensor<Scalar>) throws(PerceptronError) -> Void
     ) throws(PerceptronError) {
         for index in 0..<layers.count {
             try layers[index].forEachParameter { name, value, gradient throws(PerceptronError) in
-                try body("\(index).\(name)", &value, gradient)
+                try body("\(index).\(name)", &value, &gradient)
             }
         }
     }
 
     /// Clears every layer's parameter gradients.
     public func zeroGradients() {
-        for layer in layers { layer.zeroGradients() }
+        for index in 0..<layers.count { layers[index].zeroGradients() }
+    }
+
+    /// Lets every layer go of what it keeps between passes.
+    public func releaseCaches() {
+        for index in 0..<layers.count { layers[index].releaseCaches() }
+    }
+
+    /// Runs `body` on layer `index`, naming the layer in any error it throws.
+    @inline(__always)
+    private func located(
+        _ index: Int, _ body: (any Layer<Scalar>) throws(PerceptronError) -> Tensor<Scalar>
+    ) throws(PerceptronError) -> Tensor<Scalar> {
+        let layer = layers[index]
+        do {
+            return try body(layer)
+        } catch {
+            throw .inLayer(index: index, type: Self.typeName(of: layer), error: error)
+        }
+    }
+
+    /// A layer's type without its generic arguments: `Linear`, not `Linear<Float>`.
+    static func typeName(of layer: any Layer<Scalar>) -> String {
+        let name = String(describing: type(of: layer))
+        return name.firstIndex(of: "<").map { String(name[..<$0]) } ?? name
     }
 }

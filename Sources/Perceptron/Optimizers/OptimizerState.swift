@@ -64,7 +64,7 @@ struct OptimizerState<Scalar: BLASScalar> {
             try Self.checkGradient(name, value, gradient)
             guard index < names.count, names[index] == name else {
                 throw .invalidArgument(
-                    name: "model", expected: "the model this optimizer first stepped (parameters \(names))",
+                    name: "model", expected: "the model this optimizer was set up for by its first step (parameters \(names))",
                     actual: "a model with parameter \(name) at position \(index)")
             }
             let buffer = buffers[index * buffersPerParameter]
@@ -75,7 +75,7 @@ struct OptimizerState<Scalar: BLASScalar> {
         }
         guard index == names.count else {
             throw .invalidArgument(
-                name: "model", expected: "the model this optimizer first stepped (\(names.count) parameters)",
+                name: "model", expected: "the model this optimizer was set up for by its first step (\(names.count) parameters)",
                 actual: "a model with \(index) parameters")
         }
     }

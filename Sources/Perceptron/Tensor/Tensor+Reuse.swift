@@ -42,3 +42,51 @@ extension Tensor {
         return true
     }
 }
+
+/// The two buffers a layer writes its forward results into, in turn.
+///
+/// The layer after keeps its input (this layer's last output) until its own
+/// next forward pass, for as many backward passes as its caller makes. So
+/// the buffer of the last output is still held when the next forward pass
+/// comes; the one before it has been let go of by then, and is overwritten
+/// in place. A training loop at a fixed batch size thus allocates nothing,
+/// and nothing a layer still holds is ever written behind its back.
+struct ForwardBuffers<Scalar: BLASScalar> {
+    /// The last result, kept: its shape is what a gradient must have, and
+    /// some layers' backward passes read it.
+    private(set) var last: Tensor<Scalar>?
+    /// The result before it, kept only for its buffer.
+    private var spare: Tensor<Scalar>?
+
+    /// A tensor of `shape` (with its last entry replaced by `lastDimension`,
+    /// when given) to write the next result into: a kept buffer of that shape
+    /// that nobody else holds, or a new one. Its scalars are unspecified.
+    ///
+    /// Pass the result to ``keep(_:)`` once it is written.
+    mutating func next(shape: [Int], lastDimension: Int? = nil) throws(PerceptronError) -> Tensor<Scalar> {
+        if var candidate = spare.take(), candidate.hasShape(shape, lastDimension: lastDimension),
+           candidate.isUniquelyReferenced() {
+            return candidate
+        }
+        // The caller let go of the last result as well: its buffer will do too.
+        if var candidate = last, candidate.hasShape(shape, lastDimension: lastDimension) {
+            last = nil
+            if candidate.isUniquelyReferenced() { return candidate }
+            last = candidate
+        }
+        var newShape = shape
+        if let lastDimension { newShape[newShape.count - 1] = lastDimension }
+        return try Tensor(uninitializedShape: newShape)
+    }
+
+    /// Keeps `result` as the last result; the one before becomes the spare.
+    mutating func keep(_ result: Tensor<Scalar>) {
+        if let previous = last.take() { spare = previous }
+        last = result
+    }
+
+    /// Lets go of both buffers.
+    mutating func release() {
+        (last, spare) = (nil, nil)
+    }
+}

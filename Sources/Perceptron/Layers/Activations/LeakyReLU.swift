@@ -11,14 +11,20 @@ public final class LeakyReLU<Scalar: BLASScalar>: ParameterlessLayer {
         self.slope = slope
     }
 
-    /// Computes `x > 0 ? x : slope·x` for every element.
+    /// Computes `x > 0 ? x : slope·x` for every element, keeping the input for the backward pass.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
         let slope = self.slope
-        return try cache.forward(input) { x, y, count in
-            for i in 0..<count { y[i] = x[i] > 0 ? x[i] : slope * x[i] }
-        }
+        return try cache.forward(input) { x, y, count in Self.apply(slope, x, y, count) }
+    }
+
+    /// Computes `x > 0 ? x : slope·x` for every element, keeping nothing.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func predict(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
+        let slope = self.slope
+        return try ElementwiseCache.predict(input) { x, y, count in Self.apply(slope, x, y, count) }
     }
 
     /// Scales the gradient by 1 where the input was positive, by `slope` elsewhere.
@@ -29,5 +35,12 @@ public final class LeakyReLU<Scalar: BLASScalar>: ParameterlessLayer {
         return try cache.backward(outputGradient, layer: "LeakyReLU") { x, _, g, dx, count in
             for i in 0..<count { dx[i] = x[i] > 0 ? g[i] : slope * g[i] }
         }
+    }
+
+    /// Lets go of the kept input and output.
+    public func releaseCaches() { cache.release() }
+
+    private static func apply(_ slope: Scalar, _ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, _ count: Int) {
+        for i in 0..<count { y[i] = x[i] > 0 ? x[i] : slope * x[i] }
     }
 }

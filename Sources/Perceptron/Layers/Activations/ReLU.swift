@@ -8,14 +8,18 @@ public final class ReLU<Scalar: BLASScalar>: ParameterlessLayer {
     /// Creates the activation.
     public init() {}
 
-    /// Computes `max(x, 0)` for every element.
+    /// Computes `max(x, 0)` for every element, keeping the input for the backward pass.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
-        try cache.forward(input) { x, y, count in
-            // `x < 0 ? 0 : x`, not `x > 0 ? x : 0`: NaN fails both tests and must come out as NaN.
-            for i in 0..<count { y[i] = x[i] < 0 ? 0 : x[i] }
-        }
+        try cache.forward(input, Self.apply)
+    }
+
+    /// Computes `max(x, 0)` for every element, keeping nothing.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func predict(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
+        try ElementwiseCache.predict(input, Self.apply)
     }
 
     /// Passes the gradient through where the input was positive.
@@ -25,5 +29,13 @@ public final class ReLU<Scalar: BLASScalar>: ParameterlessLayer {
         try cache.backward(outputGradient, layer: "ReLU") { x, _, g, dx, count in
             for i in 0..<count { dx[i] = x[i] > 0 ? g[i] : 0 }
         }
+    }
+
+    /// Lets go of the kept input and output.
+    public func releaseCaches() { cache.release() }
+
+    private static func apply(_ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, _ count: Int) {
+        // `x < 0 ? 0 : x`, not `x > 0 ? x : 0`: NaN fails both tests and must come out as NaN.
+        for i in 0..<count { y[i] = x[i] < 0 ? 0 : x[i] }
     }
 }

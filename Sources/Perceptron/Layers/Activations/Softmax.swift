@@ -10,23 +10,45 @@ public final class Softmax<Scalar: BLASScalar>: ParameterlessLayer {
     /// Creates the activation.
     public init() {}
 
-    /// Normalises every row (the last dimension) of `input`.
+    /// Normalises every row (the last dimension) of `input`, keeping the
+    /// output for the backward pass.
     ///
     /// - Throws: a rank error for a rank-0 input.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
+        let columns = try Self.rowLength(of: input)
+        return try cache.forward(input) { x, y, count in Self.normaliseRows(x, y, count: count, columns: columns) }
+    }
+
+    /// Normalises every row (the last dimension) of `input`, keeping nothing.
+    ///
+    /// - Throws: a rank error for a rank-0 input.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func predict(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
+        let columns = try Self.rowLength(of: input)
+        return try ElementwiseCache.predict(input) { x, y, count in Self.normaliseRows(x, y, count: count, columns: columns) }
+    }
+
+    /// Lets go of the kept input and output.
+    public func releaseCaches() { cache.release() }
+
+    /// The length of the rows that are normalised, or an error for a rank-0 input.
+    private static func rowLength(of input: Tensor<Scalar>) throws(PerceptronError) -> Int {
         guard input.rank > 0 else {
             throw .rankMismatch(what: "Softmax input", expected: "of rank 1 or more", shape: input.shape)
         }
-        let columns = input.shape[input.rank - 1]
-        return try cache.forward(input) { x, y, count in
-            guard columns > 0 else { return }
-            var row = 0
-            while row < count {
-                Self.normalise(x + row, into: y + row, count: columns)
-                row += columns
-            }
+        return input.shape[input.rank - 1]
+    }
+
+    /// Normalises each row of `columns` scalars of the `count` at `x` into `y`.
+    private static func normaliseRows(_ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, count: Int, columns: Int) {
+        guard columns > 0 else { return }
+        var row = 0
+        while row < count {
+            normalise(x + row, into: y + row, count: columns)
+            row += columns
         }
     }
 

@@ -5,13 +5,18 @@ public final class Tanh<Scalar: BLASScalar>: ParameterlessLayer {
     /// Creates the activation.
     public init() {}
 
-    /// Computes `tanh(x)` for every element.
+    /// Computes `tanh(x)` for every element, keeping the output for the backward pass.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
-        try cache.forward(input) { x, y, count in
-            for i in 0..<count { y[i] = Elementary.tanh(x[i]) }
-        }
+        try cache.forward(input, Self.apply)
+    }
+
+    /// Computes `tanh(x)` for every element, keeping nothing.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func predict(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
+        try ElementwiseCache.predict(input, Self.apply)
     }
 
     /// `∂E/∂x = ∂E/∂y · (1 − y²)`, from the kept output.
@@ -21,5 +26,12 @@ public final class Tanh<Scalar: BLASScalar>: ParameterlessLayer {
         try cache.backward(outputGradient, layer: "Tanh") { _, y, g, dx, count in
             for i in 0..<count { dx[i] = g[i] * (1 - y[i] * y[i]) }
         }
+    }
+
+    /// Lets go of the kept input and output.
+    public func releaseCaches() { cache.release() }
+
+    private static func apply(_ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, _ count: Int) {
+        for i in 0..<count { y[i] = Elementary.tanh(x[i]) }
     }
 }

@@ -11,7 +11,7 @@
 /// let layer = Linear<Float>(inputFeatures: 4, outputFeatures: 2, using: &generator)
 /// ```
 public struct SeededRandomNumberGenerator: RandomNumberGenerator, Sendable {
-    private var state: (UInt64, UInt64, UInt64, UInt64)
+    private var stateWords: (UInt64, UInt64, UInt64, UInt64)
 
     /// Creates a generator whose sequence is determined by `seed`.
     public init(seed: UInt64) {
@@ -24,19 +24,39 @@ public struct SeededRandomNumberGenerator: RandomNumberGenerator, Sendable {
             return z ^ (z >> 31)
         }
         // SplitMix64 never yields four zeros in a row, the one state xoshiro must avoid.
-        state = (next(), next(), next(), next())
+        stateWords = (next(), next(), next(), next())
+    }
+
+    /// Creates a generator that continues exactly where the one whose
+    /// ``state`` this is left off: for resuming a run from a checkpoint.
+    ///
+    /// - Throws: ``PerceptronError/invalidArgument(name:expected:actual:)``
+    ///   unless `state` holds four words, not all zero (the one state
+    ///   xoshiro256** cannot leave).
+    public init(state: [UInt64]) throws(PerceptronError) {
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else {
+            throw .invalidArgument(
+                name: "state", expected: "four 64-bit words, not all zero", actual: "\(state)")
+        }
+        stateWords = (state[0], state[1], state[2], state[3])
+    }
+
+    /// The generator's whole state, four words: saved and passed to
+    /// ``init(state:)``, it gives the same numbers from here on.
+    public var state: [UInt64] {
+        [stateWords.0, stateWords.1, stateWords.2, stateWords.3]
     }
 
     /// Returns the next 64 random bits.
     public mutating func next() -> UInt64 {
-        let result = rotateLeft(state.1 &* 5, 7) &* 9
-        let t = state.1 << 17
-        state.2 ^= state.0
-        state.3 ^= state.1
-        state.1 ^= state.2
-        state.0 ^= state.3
-        state.2 ^= t
-        state.3 = rotateLeft(state.3, 45)
+        let result = rotateLeft(stateWords.1 &* 5, 7) &* 9
+        let t = stateWords.1 << 17
+        stateWords.2 ^= stateWords.0
+        stateWords.3 ^= stateWords.1
+        stateWords.1 ^= stateWords.2
+        stateWords.0 ^= stateWords.3
+        stateWords.2 ^= t
+        stateWords.3 = rotateLeft(stateWords.3, 45)
         return result
     }
 

@@ -19,15 +19,15 @@
 SWIFT ?= swift
 ARGS ?=
 BENCH_JSON ?= .build/bench/perceptron-bench.json
-APT_PACKAGES := libopenblas-dev zlib1g-dev pkg-config
+APT_PACKAGES := libopenblas-dev pkg-config
 
 .PHONY: all setup build test test-sanitize fuzz fuzz-build bench compare train clean
 
 all: build
 
 setup:
-	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists openblas || ! pkg-config --exists zlib; then \
-		echo "OpenBLAS or zlib not found by pkg-config: installing $(APT_PACKAGES) with apt-get"; \
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists openblas; then \
+		echo "OpenBLAS not found by pkg-config: installing $(APT_PACKAGES) with apt-get"; \
 		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \

@@ -57,17 +57,17 @@ let package = Package(
         ),
 
         // MARK: Examples
-        // zlib, found by pkg-config: the example reads its gzip-compressed data set.
-        .systemLibrary(
-            name: "CZlib",
-            pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"])]
-        ),
         .executableTarget(
             name: "perceptron-digits",
-            dependencies: ["Perceptron", "CZlib"],
+            dependencies: ["Perceptron"],
+            // The published CSV and the script that converts it into the .npy
+            // files stay in the source tree only.
+            exclude: ["Resources/digits.csv.gz", "Resources/make_digits_npy.py"],
             // The attribution and licence note ship beside the data, as CC BY 4.0 asks.
-            resources: [.copy("Resources/digits.csv.gz"), .copy("Resources/README.md")]
+            resources: [
+                .copy("Resources/digits-features.npy"), .copy("Resources/digits-labels.npy"),
+                .copy("Resources/README.md"),
+            ]
         ),
 
         // MARK: Fuzzing

@@ -1,7 +1,8 @@
 import Foundation
+import Perceptron
 
 /// UCI's optical recognition of handwritten digits: 8×8 images of 0…16 gray
-/// levels, each with its digit. The gzip CSV ships in this target's resources.
+/// levels, each with its digit. Two `.npy` files ship in this target's resources.
 struct DigitsDataset {
     static let featureCount = 64
     static let classCount = 10
@@ -18,75 +19,56 @@ struct DigitsDataset {
         features[index * Self.featureCount..<(index + 1) * Self.featureCount]
     }
 
-    /// The data set bundled with the example (`Resources/digits.csv.gz`).
+    /// The data set bundled with the example: `Resources/digits-features.npy`
+    /// and `Resources/digits-labels.npy`, made from the UCI file by
+    /// `Resources/make_digits_npy.py`.
     static func bundled() throws -> DigitsDataset {
-        guard let url = Bundle.module.url(forResource: "digits.csv", withExtension: "gz") else {
-            throw DatasetError("digits.csv.gz is missing from the resource bundle")
-        }
-        let compressed = try [UInt8](Data(contentsOf: url))
-        return try DigitsDataset(csv: Gzip.decompress(compressed), source: url.path)
+        try DigitsDataset(features: resource("digits-features"), labels: resource("digits-labels"))
     }
 
-    /// Parses rows of 64 integer pixels in 0…16 followed by a label in 0…9,
-    /// comma-separated, no header; blank lines (and a final newline) are allowed.
+    /// The URL of `name.npy` in this target's resource bundle.
+    private static func resource(_ name: String) throws(DatasetError) -> URL {
+        guard let url = Bundle.module.url(forResource: name, withExtension: "npy") else {
+            throw DatasetError("\(name).npy is missing from the resource bundle")
+        }
+        return url
+    }
+
+    /// Reads the samples from two `.npy` files with Perceptron's reader: a
+    /// float32 `[count, 64]` array of pixels, whole numbers in 0…16, and a
+    /// float32 `[count]` array of labels.
     ///
-    /// - Throws: ``DatasetError`` naming the line and field that do not fit.
-    init(csv bytes: [UInt8], source: String) throws(DatasetError) {
-        features = []
-        labels = []
-        features.reserveCapacity(1797 * Self.featureCount)
-        labels.reserveCapacity(1797)
-        var fields: [Int] = []
-        fields.reserveCapacity(Self.featureCount + 1)
-        var line = 1
-        var value: Int?
-        // One pass over the bytes, without building a String per line or field.
-        for byte in bytes + [UInt8(ascii: "\n")] {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"):
-                let digit = Int(byte - UInt8(ascii: "0"))
-                let next = (value ?? 0) * 10 + digit
-                guard next <= 1_000_000 else { throw DatasetError("\(source):\(line): number too large") }
-                value = next
-            case UInt8(ascii: ","), UInt8(ascii: "\n"):
-                if byte == UInt8(ascii: "\n") && value == nil && fields.isEmpty {
-                    line += 1  // a blank line
-                    continue
-                }
-                guard let field = value else {
-                    throw DatasetError("\(source):\(line): empty field \(fields.count + 1)")
-                }
-                fields.append(field)
-                value = nil
-                if byte == UInt8(ascii: "\n") {
-                    try appendRow(fields, line: line, source: source)
-                    fields.removeAll(keepingCapacity: true)
-                    line += 1
-                }
-            case UInt8(ascii: "\r"), UInt8(ascii: " "):
-                continue
-            default:
-                throw DatasetError("\(source):\(line): unexpected character \(UnicodeScalar(byte).escaped(asASCII: true))")
-            }
+    /// The labels are floats in the file because the reader takes only `<f4`
+    /// and `<f8`: each must be an exact whole number in 0…9 before it becomes
+    /// an `Int`, so that a fractional or out-of-range value is an error, not a
+    /// silently truncated class.
+    ///
+    /// - Throws: `PerceptronError` for a file the reader refuses, and
+    ///   ``DatasetError`` naming the file and sample that do not fit.
+    init(features featuresURL: URL, labels labelsURL: URL) throws {
+        let pixels = try Tensor<Float>(contentsOfNPY: featuresURL)
+        let classes = try Tensor<Float>(contentsOfNPY: labelsURL)
+        guard pixels.shape.count == 2, pixels.shape[1] == Self.featureCount, pixels.shape[0] > 0 else {
+            throw DatasetError("\(featuresURL.path): expected shape [count, \(Self.featureCount)] with count ≥ 1, found \(pixels.shape)")
         }
-        guard !labels.isEmpty else { throw DatasetError("\(source): no rows") }
+        guard classes.shape == [pixels.shape[0]] else {
+            throw DatasetError("\(labelsURL.path): expected shape [\(pixels.shape[0])], one label per sample, found \(classes.shape)")
+        }
+        features = pixels.scalars
+        if let bad = features.firstIndex(where: { !Self.isWholeNumber($0, in: 0...16) }) {
+            throw DatasetError("\(featuresURL.path): sample \(bad / Self.featureCount), pixel \(bad % Self.featureCount + 1) "
+                               + "is \(features[bad]), not a whole number in 0…16")
+        }
+        let values = classes.scalars
+        if let bad = values.firstIndex(where: { !Self.isWholeNumber($0, in: 0...Float(Self.classCount - 1)) }) {
+            throw DatasetError("\(labelsURL.path): label \(bad) is \(values[bad]), not a whole number in 0…9")
+        }
+        labels = values.map { Int($0) }
     }
 
-    private mutating func appendRow(_ fields: [Int], line: Int, source: String) throws(DatasetError) {
-        guard fields.count == Self.featureCount + 1 else {
-            throw DatasetError("\(source):\(line): expected \(Self.featureCount + 1) fields (64 pixels and a label), found \(fields.count)")
-        }
-        for (column, pixel) in fields.dropLast().enumerated() {
-            guard (0...16).contains(pixel) else {
-                throw DatasetError("\(source):\(line): pixel \(column + 1) is \(pixel), outside 0…16")
-            }
-            features.append(Float(pixel))
-        }
-        let label = fields[Self.featureCount]
-        guard (0..<Self.classCount).contains(label) else {
-            throw DatasetError("\(source):\(line): label \(label) is outside 0…9")
-        }
-        labels.append(label)
+    /// Whether `value` is an integer within `range` (false for NaN).
+    private static func isWholeNumber(_ value: Float, in range: ClosedRange<Float>) -> Bool {
+        range.contains(value) && value.rounded() == value
     }
 
     private init(features: [Float], labels: [Int]) {

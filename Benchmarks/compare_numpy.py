@@ -45,7 +45,7 @@ TARGETS = {
     "double": {(64, 256, 256): 0.75, (256, 512, 512): 0.8, (1024, 1024, 1024): 0.7},
 }
 
-BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "perceptron-bench")
+BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".build", "release", "perceptron-bench")
 
 
 def run_bench(arguments, environment=None):
@@ -119,7 +119,7 @@ def main():
     except ImportError as error:
         sys.exit(f"compare_numpy.py needs numpy and threadpoolctl ({error}); pip install numpy threadpoolctl")
     if not os.path.exists(BENCH):
-        sys.exit(f"{BENCH} not found: run `swift build -c release` (or `make compare`)")
+        sys.exit(f"{BENCH} not found: run `swift build -c release --package-path Benchmarks` (or `make compare`)")
 
     perceptron = {shape: [] for shape in SHAPES}
     numpy_times = {shape: [] for shape in SHAPES}

@@ -6,7 +6,6 @@
 
 @preconcurrency import Glibc
 import CAllocationCounter
-@preconcurrency import COpenBLAS
 import Foundation
 @_spi(Benchmarking) import Perceptron
 

@@ -25,6 +25,8 @@ let package = Package(
         // the checkout is called; the explicit name lets the targets below say
         // `package: "Perceptron"` from any folder.
         .package(name: "Perceptron", path: ".."),
+        // Both executables' command lines, with generated --help.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // MARK: C helpers
@@ -43,11 +45,17 @@ let package = Package(
         ),
 
         // MARK: Executables
+        // The option value types both command lines share (whole numbers ≥ 1, positive numbers).
+        .target(
+            name: "CheckedArguments",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "perceptron-bench",
             dependencies: [
                 .product(name: "Perceptron", package: "Perceptron"),
-                "CAllocationCounter", "CFMAPeak", "CBLASReference",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CheckedArguments", "CAllocationCounter", "CFMAPeak", "CBLASReference",
             ]
         ),
         .executableTarget(

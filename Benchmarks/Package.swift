@@ -60,7 +60,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "perceptron-digits",
-            dependencies: [.product(name: "Perceptron", package: "Perceptron")],
+            dependencies: [
+                .product(name: "Perceptron", package: "Perceptron"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CheckedArguments",
+            ],
             // The published CSV and the script that converts it into the .npy
             // files stay in the source tree only.
             exclude: ["Resources/digits.csv.gz", "Resources/make_digits_npy.py"],

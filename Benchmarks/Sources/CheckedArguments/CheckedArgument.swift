@@ -85,3 +85,7 @@ public struct Positive<Value: BinaryFloatingPoint & LosslessStringConvertible & 
     public var description: String { value.description }
 }
 
+/// Any unsigned 64-bit whole number: a seed.
+extension UInt64: CheckedArgument {
+    public static var expectation: String { "a whole number in 0...\(UInt64.max)" }
+}

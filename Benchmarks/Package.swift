@@ -45,17 +45,21 @@ let package = Package(
         ),
 
         // MARK: Executables
-        // The option value types both command lines share (whole numbers ≥ 1, positive numbers).
+        // What both command lines share: the checked value types (whole
+        // numbers ≥ 1, positive numbers), --threads, and the start of a run.
         .target(
-            name: "CheckedArguments",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+            name: "CommandLineSupport",
+            dependencies: [
+                .product(name: "Perceptron", package: "Perceptron"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(
             name: "perceptron-bench",
             dependencies: [
                 .product(name: "Perceptron", package: "Perceptron"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                "CheckedArguments", "CAllocationCounter", "CFMAPeak", "CBLASReference",
+                "CommandLineSupport", "CAllocationCounter", "CFMAPeak", "CBLASReference",
             ]
         ),
         .executableTarget(
@@ -63,7 +67,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Perceptron", package: "Perceptron"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                "CheckedArguments",
+                "CommandLineSupport",
             ],
             // The published CSV and the script that converts it into the .npy
             // files stay in the source tree only.
@@ -77,12 +81,14 @@ let package = Package(
 
         // MARK: Tests
         // What needs the C helpers: heap-allocation counts (run in release,
-        // where they mean what they say) and the FMA-peak probe.
+        // where they mean what they say) and the FMA-peak probe; and the
+        // command-line value types.
         .testTarget(
             name: "BenchmarkTests",
             dependencies: [
                 .product(name: "Perceptron", package: "Perceptron"),
-                "CAllocationCounter", "CFMAPeak",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CAllocationCounter", "CFMAPeak", "CommandLineSupport",
             ]
         ),
     ]

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CheckedArguments
+import CommandLineSupport
 
 /// The benchmark's command line: what to measure, in which precision, and how long.
 ///
@@ -10,11 +10,13 @@ import CheckedArguments
 struct Options: ParsableArguments {
     /// The precision a run measures.
     enum DType: String, CaseIterable, ExpressibleByArgument {
+        /// `Float` or `Double` arithmetic throughout the run.
         case float, double
     }
 
     /// The measurements that run instead of the full benchmark; at most one is given.
     enum Mode: String, EnumerableFlag {
+        /// Each is the flag of its raw value (`--small-kernels`); `help(for:)` says what it runs.
         case steps, threading, smallKernels = "small-kernels", pairing, peak, profile
 
         /// The help for each flag, in the order `--help` lists them.
@@ -23,7 +25,10 @@ struct Options: ParsableArguments {
             case .steps:
                 "Only the layer step at the shapes compared with numpy (Benchmarks/compare_numpy.py runs this)."
             case .threading:
-                "Time products split across threads against whole, by size: where BLAS.parallelThreshold belongs."
+                """
+                Time products split across threads (--threads, at least 2 by default) against whole, by size: \
+                where BLAS.parallelThreshold belongs.
+                """
             case .smallKernels:
                 """
                 Time products and layer steps with OpenBLAS's small-matrix kernels (BLAS.smallKernelLimit) \
@@ -35,37 +40,40 @@ struct Options: ParsableArguments {
                 (BLAS.runsIndependentProductsSideBySide) against in turn.
                 """
             case .peak:
-                "Measure the FMA units' peak GFLOP/s on 1 and N threads: the ceiling no GEMM can pass (with --json, written there)."
+                """
+                Measure the FMA units' peak GFLOP/s on 1 and N threads (--threads, at least 2 by default): \
+                the ceiling no GEMM can pass (with --json, written there).
+                """
             case .profile:
                 """
                 Where a layer step's time goes: each of its products alone on CBLAS, then the library's passes, \
-                on 1 and N threads, as GFLOP/s and as a share of the FMA peak (about 40 seconds; with --quick about 20).
+                on 1 and N threads (N as for --peak), as GFLOP/s and as a share of the FMA peak (about 40 seconds; with --quick about 20).
                 """
             }
         }
     }
 
+    /// `--dtype`: the precision of every measurement.
     @Option(help: "Precision to measure.")
     var dtype: DType = .float
 
+    /// `--quick`: a shorter run, for a first look.
     @Flag(help: "Fewer sizes and repetitions: about 10 seconds.")
     var quick = false
 
-    @Option(
-        name: .customLong("threads"),
-        parsing: .unconditional,
-        help: ArgumentHelp(
-            "Threads (default: OpenBLAS's own choice; at least 2 for --threading, --peak and --profile).",
-            valueName: "n"),
-        transform: Count.parse)
-    var threadCount: Count?
+    /// `--threads`, which the example has too; --threading, --peak and
+    /// --profile take at least 2 when it is not given.
+    @OptionGroup var threadsOption: ThreadsOption
 
+    /// `--vs-raw`: the bare-GEMM baseline in the full benchmark too (`--steps` always has it).
     @Flag(help: "Also time the three bare GEMM calls of each layer step on the same buffers, and report the layer's overhead.")
     var vsRaw = false
 
+    /// The mode flag given, if any; nil runs the full benchmark.
     @Flag(exclusivity: .exclusive)
     var mode: Mode?
 
+    /// `--shape`: one layer shape instead of the shapes compared with numpy.
     @Option(
         name: .customLong("shape"),
         parsing: .unconditional,
@@ -78,6 +86,7 @@ struct Options: ParsableArguments {
         transform: LayerShape.parse)
     var layerShape: LayerShape?
 
+    /// `--matmul`: one square matmul size, with `--steps`.
     @Option(
         name: .customLong("matmul"),
         parsing: .unconditional,
@@ -85,11 +94,13 @@ struct Options: ParsableArguments {
         transform: Count.parse)
     var matmul: Count?
 
+    /// `--json`: where the report, and beside it its chart, are written.
     @Option(
         name: .customLong("json"),
         help: ArgumentHelp("Write results as JSON to PATH and a chart to PATH with .svg.", valueName: "path"))
     var jsonPath: String?
 
+    /// `--soak`: how long to train instead of benchmarking.
     @Option(
         name: .customLong("soak"),
         parsing: .unconditional,
@@ -128,7 +139,7 @@ struct Options: ParsableArguments {
     }
 
     /// `--threads`, if given.
-    var threads: Int? { threadCount?.value }
+    var threads: Int? { threadsOption.count?.value }
     /// `--steps`: only the layer steps (or what `--shape` and `--matmul` name).
     var stepsOnly: Bool { mode == .steps }
     /// `--shape`, if given.
@@ -156,7 +167,9 @@ struct LayerShape: CheckedArgument {
         (n, f, m) = (sizes[0].value, sizes[1].value, sizes[2].value)
     }
 
+    /// The rule, for the error that refuses a value.
     static let expectation = "three whole numbers ≥ 1 as N,F,M, such as 64,256,256"
 
+    /// The shape as it is typed: `64,256,256`.
     var description: String { "\(n),\(f),\(m)" }
 }

@@ -2,13 +2,13 @@
 // measurements behind the library's tuning knobs.
 
 import ArgumentParser
-@preconcurrency import Glibc
-import Foundation
+import CommandLineSupport
 @_spi(Benchmarking) import Perceptron
 
 /// The command: parses the options (`Options`) and runs the measurement they select.
 @main
 struct PerceptronBench: ParsableCommand {
+    /// The name, the summary and the usage lines that `--help` shows.
     static let configuration = CommandConfiguration(
         commandName: "perceptron-bench",
         abstract: "What BLAS buys over a naive matrix multiply, and where the library's tuning knobs belong.",
@@ -27,15 +27,12 @@ struct PerceptronBench: ParsableCommand {
             (swift run -c release --package-path Benchmarks perceptron-bench …): a debug build's timings mean little.
             """)
 
+    /// Everything the command line says.
     @OptionGroup var options: Options
 
+    /// Argument parser's entry point, after the options have parsed and validated.
     func run() throws {
-        // Line-buffered output, so that a table piped to a file or `tee` appears row by row.
-        setvbuf(stdout, nil, _IOLBF, 0)
-        #if DEBUG
-        FileHandle.standardError.write(Data("warning: a debug build; timings mean little (use swift run -c release)\n".utf8))
-        #endif
-        if let threads = options.threads { BLAS.threadCount = threads }
+        start(threads: options.threadsOption, debugCost: "timings mean little")
         let status = measure()
         if status != 0 { throw ExitCode(status) }
     }

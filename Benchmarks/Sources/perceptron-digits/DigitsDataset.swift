@@ -4,7 +4,9 @@ import Perceptron
 /// UCI's optical recognition of handwritten digits: 8×8 images of 0…16 gray
 /// levels, each with its digit. Two `.npy` files ship in this target's resources.
 struct DigitsDataset {
+    /// Pixels per sample: an 8×8 image.
     static let featureCount = 64
+    /// The digits 0…9.
     static let classCount = 10
 
     /// `count × featureCount` pixel values, one sample per row, row-major.
@@ -12,6 +14,7 @@ struct DigitsDataset {
     /// The digit (0…9) of each sample.
     var labels: [Int]
 
+    /// The number of samples.
     var count: Int { labels.count }
 
     /// The features of sample `index`.

@@ -6,6 +6,7 @@
 // saves the parameters as .npy files that numpy (or PyTorch) can read.
 
 import ArgumentParser
+import CommandLineSupport
 @preconcurrency import Glibc
 import Foundation
 import Perceptron
@@ -23,6 +24,7 @@ func fail(_ message: String, status: Int32 = 1) -> Never {
 /// The command: parses the options (`Options`), then loads, trains, evaluates and saves.
 @main
 struct PerceptronDigits: ParsableCommand {
+    /// The name and the summary that `--help` shows.
     static let configuration = CommandConfiguration(
         commandName: "perceptron-digits",
         abstract: "Trains a digit classifier on the bundled UCI handwritten digits.",
@@ -33,15 +35,12 @@ struct PerceptronDigits: ParsableCommand {
             must make the same test predictions (exit status 1 if not).
             """)
 
+    /// Everything the command line says.
     @OptionGroup var options: Options
 
+    /// Argument parser's entry point, after the options have parsed and validated.
     func run() throws {
-        // Line-buffered output, so that a log piped to a file or `tee` appears line by line.
-        setvbuf(stdout, nil, _IOLBF, 0)
-        #if DEBUG
-        FileHandle.standardError.write(Data("warning: a debug build; training is slow (use swift run -c release)\n".utf8))
-        #endif
-        if let threads = options.threads { BLAS.threadCount = threads }
+        start(threads: options.threadsOption, debugCost: "training is slow")
 
         let (train, test, standardizer) = loadData()
         var trainer = makeTrainer(seed: options.seed)

@@ -58,8 +58,10 @@ public struct Count: CheckedArgument, Hashable {
         self.value = value
     }
 
+    /// The rule, for the error that refuses a value.
     public static let expectation = "a whole number ≥ 1"
 
+    /// The number in decimal, as it is typed.
     public var description: String { String(value) }
 }
 
@@ -80,12 +82,15 @@ public struct Positive<Value: BinaryFloatingPoint & LosslessStringConvertible & 
         self.value = value
     }
 
+    /// The rule, for the error that refuses a value.
     public static var expectation: String { "a finite number > 0" }
 
+    /// The number as Swift prints it (`0.001`), which parses back to the same value.
     public var description: String { value.description }
 }
 
 /// Any unsigned 64-bit whole number: a seed.
 extension UInt64: CheckedArgument {
+    /// The whole range, for the error that refuses a value.
     public static var expectation: String { "a whole number in 0...\(UInt64.max)" }
 }

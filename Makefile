@@ -1,11 +1,20 @@
 # Perceptron: build, test and benchmark on a Debian/Ubuntu machine.
 #
-#   make test                      run the test suite
+# The library is the package in this folder; the benchmark, the example and
+# the tests that need their C helpers are a package of their own in
+# Benchmarks/ (it depends on this one), which these targets run with
+# --package-path Benchmarks.
+#
+#   make test                      run the library's tests, then the Benchmarks
+#                                  package's (heap-allocation counts, FMA peak
+#                                  probe) in a release build
 #   make bench                     run the benchmark (BLAS against naive matmul)
 #   make bench ARGS="--quick"      the same in under about 20 seconds
+#                                  (ARGS="--help" lists its modes and options)
+#   make compare                   the layer step against numpy's (ARGS="--rounds 1")
 #   make train                     train the example digit classifier (ARGS="--help")
-#   make test-sanitize             the test suite under AddressSanitizer with leak
-#                                  detection, then the concurrency tests under
+#   make test-sanitize             the library's tests under AddressSanitizer with
+#                                  leak detection, then its concurrency tests under
 #                                  ThreadSanitizer (each in its own .build-asan,
 #                                  .build-tsan; about 2 minutes from clean)
 #   make fuzz SECONDS=60           fuzz the .npy reader with libFuzzer for SECONDS;
@@ -13,22 +22,24 @@
 #                                  .build-fuzz/artifacts (see "Fuzzing" below)
 #   make fuzz-build                only build the fuzzer (.build-fuzz/debug/perceptron-npy-fuzz)
 #   make docs                      build the DocC documentation into .build/docs; fails on any warning
+#   make clean                     remove every build folder, Benchmarks/.build included
 #
-# Both install OpenBLAS (libopenblas-dev) with apt-get first if pkg-config
-# cannot find it; sudo is used only when not running as root.
+# Each installs OpenBLAS (libopenblas-dev) and pkg-config with apt-get first if
+# pkg-config cannot find it; sudo is used only when not running as root.
 
 SWIFT ?= swift
 ARGS ?=
-BENCH_JSON ?= .build/bench/perceptron-bench.json
-APT_PACKAGES := libopenblas-dev zlib1g-dev pkg-config
+BENCHMARKS := Benchmarks
+BENCH_JSON ?= $(BENCHMARKS)/.build/bench/perceptron-bench.json
+APT_PACKAGES := libopenblas-dev pkg-config
 
 .PHONY: all setup build test test-sanitize fuzz fuzz-build bench compare train docs clean
 
 all: build
 
 setup:
-	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists openblas || ! pkg-config --exists zlib; then \
-		echo "OpenBLAS or zlib not found by pkg-config: installing $(APT_PACKAGES) with apt-get"; \
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists openblas; then \
+		echo "OpenBLAS not found by pkg-config: installing $(APT_PACKAGES) with apt-get"; \
 		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
@@ -36,21 +47,26 @@ setup:
 
 build: setup
 	$(SWIFT) build -c release
+	$(SWIFT) build -c release --package-path $(BENCHMARKS)
 
+# The Benchmarks package's tests run in release: "no allocations per step" is
+# a promise about optimised code, the build that users ship and the benchmark
+# measures.
 test: setup
 	$(SWIFT) test
+	$(SWIFT) test -c release --package-path $(BENCHMARKS)
 
 bench: setup
-	$(SWIFT) run -c release perceptron-bench --json $(BENCH_JSON) $(ARGS)
+	$(SWIFT) run -c release --package-path $(BENCHMARKS) perceptron-bench --json $(BENCH_JSON) $(ARGS)
 
 # Perceptron's layer step against numpy's, side by side (needs python3, numpy, threadpoolctl).
 compare: setup
-	$(SWIFT) build -c release --product perceptron-bench
-	python3 Benchmarks/compare_numpy.py $(ARGS)
+	$(SWIFT) build -c release --package-path $(BENCHMARKS) --product perceptron-bench
+	python3 $(BENCHMARKS)/compare_numpy.py $(ARGS)
 
 # The example: a 64-64-10 MLP on the bundled UCI digits, Adam, 100 epochs by default.
 train: setup
-	$(SWIFT) run -c release perceptron-digits $(ARGS)
+	$(SWIFT) run -c release --package-path $(BENCHMARKS) perceptron-digits $(ARGS)
 
 # MARK: Sanitizers
 #
@@ -60,9 +76,10 @@ train: setup
 # runs the whole suite under TSan instead (about as fast, and clean too).
 # --disable-xctest: the suite is Swift Testing only, and the empty XCTest pass
 # leaks a few XCTest-internal objects that LeakSanitizer would report as ours.
-# The tests that count allocations skip themselves here: a sanitizer's runtime
-# owns malloc, so CAllocationCounter reports itself unavailable; the plain
-# `make test` runs them. No TSan suppressions: none are needed.
+# Only the library's own tests run here: the ones that count allocations are
+# in the Benchmarks package, which `make test` runs in a plain release build
+# (under a sanitizer, whose runtime owns malloc, they could not count). No TSan
+# suppressions: none are needed.
 TSAN_FILTER ?= Concurrency|Parallel
 test-sanitize: setup
 	ASAN_OPTIONS=detect_leaks=1 $(SWIFT) test --disable-xctest --sanitize=address --scratch-path .build-asan
@@ -120,4 +137,4 @@ docs: setup
 		--output-path .build/docs --warnings-as-errors
 
 clean:
-	rm -rf .build .build-asan .build-tsan .build-fuzz
+	rm -rf .build .build-asan .build-tsan .build-fuzz $(BENCHMARKS)/.build

@@ -4,9 +4,10 @@
 // OpenBLAS through CBLAS.
 //
 // The manifest is split the way the sources are: the public library, the C
-// boundaries it is built on, and what only tests and benchmarks use. Library
-// users resolve no package dependency at all: the benchmark's helpers are
-// targets of this package, not packages of their own.
+// boundaries it is built on, and the tests. Library users resolve no package
+// dependency at all. The benchmark, the example and the C helpers only they
+// use (an allocation counter, an FMA-peak probe) are a package of their own in
+// Benchmarks/, which depends on this one.
 
 import PackageDescription
 
@@ -15,10 +16,6 @@ let package = Package(
     products: [
         // Public API.
         .library(name: "Perceptron", targets: ["Perceptron"]),
-        // The benchmark: what BLAS buys over a naive matrix multiply.
-        .executable(name: "perceptron-bench", targets: ["perceptron-bench"]),
-        // The example: a digit classifier trained on the bundled UCI digits (`make train`).
-        .executable(name: "perceptron-digits", targets: ["perceptron-digits"]),
     ],
     targets: [
         // MARK: Public API
@@ -40,36 +37,6 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
 
-        // MARK: Benchmarks
-        // Counts heap allocations (replaces malloc): for the tests and the benchmark only.
-        .target(name: "CAllocationCounter"),
-        // Measures the CPU's floating-point peak, the ceiling for every GEMM.
-        .target(
-            name: "CFMAPeak",
-            dependencies: ["CPerceptronCPU"],
-            path: "Benchmarks/CFMAPeak",
-            linkerSettings: [.linkedLibrary("pthread")]
-        ),
-        .executableTarget(
-            name: "perceptron-bench",
-            dependencies: ["Perceptron", "CAllocationCounter", "CFMAPeak", "COpenBLAS"],
-            path: "Benchmarks/perceptron-bench"
-        ),
-
-        // MARK: Examples
-        // zlib, found by pkg-config: the example reads its gzip-compressed data set.
-        .systemLibrary(
-            name: "CZlib",
-            pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"])]
-        ),
-        .executableTarget(
-            name: "perceptron-digits",
-            dependencies: ["Perceptron", "CZlib"],
-            // The attribution and licence note ship beside the data, as CC BY 4.0 asks.
-            resources: [.copy("Resources/digits.csv.gz"), .copy("Resources/README.md")]
-        ),
-
         // MARK: Fuzzing
         // The .npy reader's libFuzzer target (`make fuzz`); built normally, a corpus replayer.
         // No product: it is a development tool, not something to install.
@@ -81,9 +48,11 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // The tests that count allocations or probe the FMA peak need the
+        // benchmark's C helpers: they are in Benchmarks/Tests.
         .testTarget(
             name: "PerceptronTests",
-            dependencies: ["Perceptron", "CPerceptronCPU", "CAllocationCounter", "CFMAPeak"],
+            dependencies: ["Perceptron", "CPerceptronCPU"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -15,8 +15,8 @@ two measurements taken seconds apart.
 
 Every round also runs perceptron-bench with OPENBLAS_CORETYPE=SkylakeX, to
 compare the library's own sgemm 1024³ with the fastest kernel this OpenBLAS
-offers when forced by the environment (set for that one child process only),
-and measures the machine's FMA peak (perceptron-bench --peak). A second table
+offers when forced by the environment (set for that one child process only;
+skipped on a CPU without AVX-512, where those kernels would crash), and measures the machine's FMA peak (perceptron-bench --peak). A second table
 puts each step's rate, Perceptron's and numpy's, beside that ceiling, with the
 rate a target asks for: a target that needs more than the peak cannot be met by
 any code, and one close to it only by a GEMM as good as the best there are.
@@ -45,7 +45,7 @@ TARGETS = {
     "double": {(64, 256, 256): 0.75, (256, 512, 512): 0.8, (1024, 1024, 1024): 0.7},
 }
 
-BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "perceptron-bench")
+BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".build", "release", "perceptron-bench")
 
 
 def run_bench(arguments, environment=None):
@@ -73,6 +73,17 @@ def peak_round(dtype, threads):
     rates = run_bench(["--peak", "--threads", str(threads)])["rates"]
     rate = [r for r in rates if r["threads"] == threads]
     return rate[0]["floatGFLOPS" if dtype == "float" else "doubleGFLOPS"] if rate else None
+
+
+def cpu_runs_skylakex():
+    """Whether the CPU has the AVX-512 subsets OpenBLAS's SkylakeX kernels use (F, CD, BW, DQ, VL):
+    forced on a CPU without them, those kernels die of SIGILL."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            flags = next(line for line in info if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return False
+    return {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"} <= set(flags)
 
 
 def step_flops(shape):
@@ -119,7 +130,7 @@ def main():
     except ImportError as error:
         sys.exit(f"compare_numpy.py needs numpy and threadpoolctl ({error}); pip install numpy threadpoolctl")
     if not os.path.exists(BENCH):
-        sys.exit(f"{BENCH} not found: run `swift build -c release` (or `make compare`)")
+        sys.exit(f"{BENCH} not found: run `swift build -c release --package-path Benchmarks` (or `make compare`)")
 
     perceptron = {shape: [] for shape in SHAPES}
     numpy_times = {shape: [] for shape in SHAPES}
@@ -127,6 +138,8 @@ def main():
     overhead = {shape: [] for shape in SHAPES}
     allocations = {}
     sgemm = []
+    force_skylakex = cpu_runs_skylakex()
+    forced = None
     peaks = []
     header = None
 
@@ -153,13 +166,16 @@ def main():
             # The library's own kernel choice and the environment's, first to go switching every round.
             run_library = lambda: perceptron_round(args.dtype, args.threads)
             run_forced = lambda: perceptron_round(args.dtype, args.threads, environment={"OPENBLAS_CORETYPE": "SkylakeX"})
-            if round_index % 2 == 0:
+            if not force_skylakex:
+                report = run_library()
+            elif round_index % 2 == 0:
                 report, forced = run_library(), run_forced()
             else:
                 forced, report = run_forced(), run_library()
             header = header or report
             library_time, forced_time = (
                 [c["blas"]["medianSeconds"] for c in r["comparisons"] if c["operation"] == "matmul"][0]
+                if r is not None else None
                 for r in (report, forced))
             sgemm.append((library_time, forced_time))
 
@@ -184,13 +200,16 @@ def main():
               f"{(f'≤{target}' if target else '–'):>8}{verdict:>8}"
               f"{statistics.median(overhead[shape]) * 100:>+13.1f}%{allocations[shape]!s:>13}")
     library = statistics.median(t for t, _ in sgemm)
-    forced_sgemm = statistics.median(t for _, t in sgemm)
     flops = 2 * 1024 ** 3
     print()
     routine = "sgemm" if args.dtype == "float" else "dgemm"
-    print(f"{routine} 1024³ through Perceptron ({header['coreName']}): {flops / library / 1e9:.0f} GFLOP/s; "
-          f"{forced['coreName']} forced by OPENBLAS_CORETYPE: {flops / forced_sgemm / 1e9:.0f} GFLOP/s; "
-          f"ratio {statistics.median(f / t for t, f in sgemm):.2f} (target ≥ 0.9)")
+    through = f"{routine} 1024³ through Perceptron ({header['coreName']}): {flops / library / 1e9:.0f} GFLOP/s; "
+    if force_skylakex:
+        forced_sgemm = statistics.median(t for _, t in sgemm)
+        print(through + f"{forced['coreName']} forced by OPENBLAS_CORETYPE: {flops / forced_sgemm / 1e9:.0f} GFLOP/s; "
+              f"ratio {statistics.median(f / t for t, f in sgemm):.2f} (target ≥ 0.9)")
+    else:
+        print(through + "SkylakeX not forced for comparison: this CPU lacks AVX-512")
 
     # The ceiling. Interference from other work on the machine only ever slows
     # a measurement, so the undisturbed figures are the best ones: the highest

@@ -1,4 +1,4 @@
-@preconcurrency import COpenBLAS
+@preconcurrency import CBLASReference
 @_spi(Benchmarking) import Perceptron
 
 /// The three GEMMs of a layer step with `f` inputs and `m` outputs on a batch
@@ -36,43 +36,37 @@ final class BareProducts<Scalar: BLASScalar> {
 
     /// `Z ← XW + Z`: the forward product, over a bias already in `Z` (NN).
     func forward() {
-        Self.gemm(false, false, m: n, n: m, k: f, x, lda: f, w, ldb: m, beta: 1, z, ldc: m)
+        gemm(false, false, m: n, n: m, k: f, x, lda: f, w, ldb: m, beta: 1, z, ldc: m)
     }
 
     /// `∇W ← XᵀG` (TN).
     func weightGradient() {
-        Self.gemm(true, false, m: f, n: m, k: n, x, lda: f, g, ldb: m, beta: 0, dw, ldc: m)
+        gemm(true, false, m: f, n: m, k: n, x, lda: f, g, ldb: m, beta: 0, dw, ldc: m)
     }
 
     /// `∇X ← GWᵀ` (NT).
     func inputGradient() {
-        Self.gemm(false, true, m: n, n: f, k: m, g, lda: m, w, ldb: m, beta: 0, dx, ldc: f)
+        gemm(false, true, m: n, n: f, k: m, g, lda: m, w, ldb: m, beta: 0, dx, ldc: f)
     }
 
-    /// Row-major `cblas_sgemm` or `cblas_dgemm`, chosen by `Scalar`, with α = 1.
-    private static func gemm(
+    /// Row-major `C ← op(A)·op(B) + β·C` on CBLAS itself, `cblas_sgemm` or
+    /// `cblas_dgemm` as `Scalar` is; unchecked. The test on `Scalar` folds away
+    /// once the class is specialised, so each call is the bare C call.
+    private func gemm(
         _ transposeA: Bool, _ transposeB: Bool, m: Int32, n: Int32, k: Int32,
-        _ a: UnsafePointer<Scalar>, lda: Int32, _ b: UnsafePointer<Scalar>, ldb: Int32,
+        _ a: UnsafeMutablePointer<Scalar>, lda: Int32, _ b: UnsafeMutablePointer<Scalar>, ldb: Int32,
         beta: Scalar, _ c: UnsafeMutablePointer<Scalar>, ldc: Int32
     ) {
-        let (ta, tb) = (transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans)
-        if Scalar.self == Float.self {
-            cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1, rebound(a), lda, rebound(b), ldb,
-                        Float(beta), rebound(c), ldc)
-        } else {
-            cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1, rebound(a), lda, rebound(b), ldb,
-                        Double(beta), rebound(c), ldc)
+        let (opA, opB) = (transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans)
+        func typed<T>(_ pointer: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<T> {
+            UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: T.self)
         }
-    }
-
-    /// `pointer` as a pointer to `T`, the type `Scalar` was just compared equal to.
-    private static func rebound<T>(_ pointer: UnsafePointer<Scalar>) -> UnsafePointer<T> {
-        UnsafeRawPointer(pointer).assumingMemoryBound(to: T.self)
-    }
-
-    /// `pointer` as a mutable pointer to `T`, the type `Scalar` was just compared equal to.
-    private static func rebound<T>(_ pointer: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<T> {
-        UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: T.self)
+        if Scalar.self == Float.self {
+            cblas_sgemm(CblasRowMajor, opA, opB, m, n, k, 1, typed(a), lda, typed(b), ldb, Float(beta), typed(c), ldc)
+        } else {
+            // BLASScalar has exactly two conforming types.
+            cblas_dgemm(CblasRowMajor, opA, opB, m, n, k, 1, typed(a), lda, typed(b), ldb, Double(beta), typed(c), ldc)
+        }
     }
 
     /// Runs `body` with OpenBLAS's own threading at `threads`, then single-threaded again.

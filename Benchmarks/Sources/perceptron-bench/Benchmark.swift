@@ -1,12 +1,9 @@
-// perceptron-bench: what BLAS buys over a naive matrix multiply.
-//
-// Measures, in one run and on the same buffers, OpenBLAS's GEMM (through
-// Perceptron) against plain triple loops: a square matmul sweep, and the
-// linear layer's forward, backward and full step at typical layer shapes.
+// The full benchmark, perceptron-bench without a mode flag (and with --steps):
+// in one run and on the same buffers, OpenBLAS's GEMM (through Perceptron)
+// against plain triple loops: a square matmul sweep, and the linear layer's
+// forward, backward and full step at typical layer shapes.
 
-@preconcurrency import Glibc
 import CAllocationCounter
-@preconcurrency import COpenBLAS
 import Foundation
 @_spi(Benchmarking) import Perceptron
 
@@ -204,96 +201,4 @@ func cpuModel() -> String {
           let colon = line.firstIndex(of: ":")
     else { return "unknown CPU" }
     return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-}
-
-// MARK: - Entry point
-
-// Line-buffered output, so that a table piped to a file or `tee` appears row by row.
-setvbuf(stdout, nil, _IOLBF, 0)
-
-let options: Options
-switch Options.parse(Array(CommandLine.arguments.dropFirst())) {
-case .success(let parsed):
-    options = parsed
-case .failure(let error):
-    if let message = error.message {
-        printError("\(message)\n\n\(Options.usage)")
-        exit(2)
-    }
-    print(Options.usage)
-    exit(0)
-}
-
-#if DEBUG
-if options.peak || options.profile {
-    // The peak's C code is not optimised in a debug build: it would measure a
-    // fraction of the real peak, and every share of it would come out too high.
-    printError("--peak and --profile need a release build (swift run -c release perceptron-bench …)")
-    exit(2)
-}
-FileHandle.standardError.write(Data("warning: a debug build; timings mean little (use swift run -c release)\n".utf8))
-#endif
-
-if let threads = options.threads { BLAS.threadCount = threads }
-
-if let seconds = options.soakSeconds { exit(Soak.run(seconds: seconds, dtype: options.dtype)) }
-
-if options.peak {
-    exit(Peak.run(threads: options.threads ?? max(2, BLAS.threadCount), quick: options.quick, jsonPath: options.jsonPath))
-}
-
-if options.profile {
-    let shapes = options.shape.map { [$0] } ?? Plan.comparisonShapes
-    let threads = options.threads ?? max(2, BLAS.threadCount)
-    switch options.dtype {
-    case .float: exit(ProductProfile<Float>.run(shapes: shapes, threads: threads, quick: options.quick))
-    case .double: exit(ProductProfile<Double>.run(shapes: shapes, threads: threads, quick: options.quick))
-    }
-}
-
-if options.threading {
-    let threads = options.threads ?? max(2, BLAS.threadCount)
-    let timer = Timer(budget: .milliseconds(options.quick ? 100 : 500), minimumSamples: 7)
-    switch options.dtype {
-    case .float: ThreadingSweep<Float>.run(threads: threads, timer: timer)
-    case .double: ThreadingSweep<Double>.run(threads: threads, timer: timer)
-    }
-    exit(0)
-}
-
-if options.smallKernels {
-    switch options.dtype {
-    case .float: SmallKernelSweep<Float>.run(quick: options.quick)
-    case .double: SmallKernelSweep<Double>.run(quick: options.quick)
-    }
-    exit(0)
-}
-
-if options.pairing {
-    switch options.dtype {
-    case .float: PairingSweep<Float>.run(quick: options.quick)
-    case .double: PairingSweep<Double>.run(quick: options.quick)
-    }
-    exit(0)
-}
-
-do {
-    let report: Report
-    switch options.dtype {
-    case .float:
-        var benchmark = Benchmark<Float>(options: options)
-        report = benchmark.run()
-    case .double:
-        var benchmark = Benchmark<Double>(options: options)
-        report = benchmark.run()
-    }
-    if let path = options.jsonPath {
-        let chartPath = (path.hasSuffix(".json") ? String(path.dropLast(5)) : path) + ".svg"
-        try report.writeJSON(to: path)
-        try report.writeChart(to: chartPath)
-        print("Wrote \(path) and \(chartPath)")
-    }
-} catch {
-    printError("\(error)")
-    exit(1)
 }

@@ -13,7 +13,6 @@
 
 #include "CFMAPeak.h"
 
-#include <CPerceptronCPU.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,12 +62,15 @@ FMA_KERNEL(avx2_double, "avx2,fma", 12, __m256d, _mm256_set1_pd, _mm256_fmadd_pd
            _mm256_storeu_pd, double, 4)
 #endif
 
+/* The compiler runtime's CPU model (libgcc's or compiler-rt's) counts a
+ * feature only when the CPU has it and the operating system saves its
+ * registers (XCR0), which is what running these kernels needs. */
 int cfmapeak_has(int instruction_set) {
 #if CFMAPEAK_X86
-    perceptron_cpu_features_t f = perceptron_cpu_features();
+    __builtin_cpu_init();
     switch (instruction_set) {
-    case CFMAPEAK_AVX512: return f.avx512f && f.os_avx512_state;
-    case CFMAPEAK_AVX2: return f.avx2 && f.fma && f.os_avx_state;
+    case CFMAPEAK_AVX512: return __builtin_cpu_supports("avx512f") != 0;
+    case CFMAPEAK_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     default: return 0;
     }
 #else

@@ -1,0 +1,95 @@
+// swift-tools-version: 6.1
+//
+// Perceptron's benchmark and example, a package of their own so that the
+// library's users resolve nothing but the library: this package depends on
+// the one in the folder above, never the other way round.
+//
+//   swift run -c release --package-path Benchmarks perceptron-bench --help
+//   swift run -c release --package-path Benchmarks perceptron-digits --help
+//   swift test -c release --package-path Benchmarks
+//
+// (`make bench`, `make train` and `make test` run these from the root.)
+
+import PackageDescription
+
+let package = Package(
+    name: "PerceptronBenchmarks",
+    products: [
+        // The benchmark: what BLAS buys over a naive matrix multiply.
+        .executable(name: "perceptron-bench", targets: ["perceptron-bench"]),
+        // The example: a digit classifier trained on the bundled UCI digits (`make train`).
+        .executable(name: "perceptron-digits", targets: ["perceptron-digits"]),
+    ],
+    dependencies: [
+        // SwiftPM names a path dependency after its folder, which is whatever
+        // the checkout is called; the explicit name lets the targets below say
+        // `package: "Perceptron"` from any folder.
+        .package(name: "Perceptron", path: ".."),
+        // Both executables' command lines, with generated --help.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: C helpers
+        // Counts heap allocations (replaces malloc): for the tests and the benchmark only.
+        .target(name: "CAllocationCounter"),
+        // Measures the CPU's floating-point peak, the ceiling for every GEMM.
+        .target(
+            name: "CFMAPeak",
+            linkerSettings: [.linkedLibrary("pthread")]
+        ),
+        // CBLAS, found by pkg-config, for the bare-product baselines.
+        .systemLibrary(
+            name: "CBLASReference",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+
+        // MARK: Executables
+        // What both command lines share: the checked value types (whole
+        // numbers ≥ 1, positive numbers), --threads, and the start of a run.
+        .target(
+            name: "CommandLineSupport",
+            dependencies: [
+                .product(name: "Perceptron", package: "Perceptron"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "perceptron-bench",
+            dependencies: [
+                .product(name: "Perceptron", package: "Perceptron"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CommandLineSupport", "CAllocationCounter", "CFMAPeak", "CBLASReference",
+            ]
+        ),
+        .executableTarget(
+            name: "perceptron-digits",
+            dependencies: [
+                .product(name: "Perceptron", package: "Perceptron"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CommandLineSupport",
+            ],
+            // The published CSV and the script that converts it into the .npy
+            // files stay in the source tree only.
+            exclude: ["Resources/digits.csv.gz", "Resources/make_digits_npy.py"],
+            // The attribution and licence note ship beside the data, as CC BY 4.0 asks.
+            resources: [
+                .copy("Resources/digits-features.npy"), .copy("Resources/digits-labels.npy"),
+                .copy("Resources/README.md"),
+            ]
+        ),
+
+        // MARK: Tests
+        // What needs the C helpers: heap-allocation counts (run in release,
+        // where they mean what they say) and the FMA-peak probe; and the
+        // command-line value types.
+        .testTarget(
+            name: "BenchmarkTests",
+            dependencies: [
+                .product(name: "Perceptron", package: "Perceptron"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CAllocationCounter", "CFMAPeak", "CommandLineSupport",
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,175 @@
+import ArgumentParser
+import CommandLineSupport
+
+/// The benchmark's command line: what to measure, in which precision, and how long.
+///
+/// Without a mode flag it runs the full benchmark: a square matmul sweep and
+/// the linear layer's forward, backward and step at typical shapes, each
+/// against naive loops. A mode flag (`--steps`, `--peak`, …) or `--soak`
+/// runs one other measurement instead.
+struct Options: ParsableArguments {
+    /// The precision a run measures.
+    enum DType: String, CaseIterable, ExpressibleByArgument {
+        /// `Float` or `Double` arithmetic throughout the run.
+        case float, double
+    }
+
+    /// The measurements that run instead of the full benchmark; at most one is given.
+    enum Mode: String, EnumerableFlag {
+        /// Each is the flag of its raw value (`--small-kernels`); `help(for:)` says what it runs.
+        case steps, threading, smallKernels = "small-kernels", pairing, peak, profile
+
+        /// The help for each flag, in the order `--help` lists them.
+        static func help(for value: Mode) -> ArgumentHelp? {
+            switch value {
+            case .steps:
+                "Only the layer step at the shapes compared with numpy (Benchmarks/compare_numpy.py runs this)."
+            case .threading:
+                """
+                Time products split across threads (--threads, at least 2 by default) against whole, by size: \
+                where BLAS.parallelThreshold belongs.
+                """
+            case .smallKernels:
+                """
+                Time products and layer steps with OpenBLAS's small-matrix kernels (BLAS.smallKernelLimit) \
+                against without, interleaved.
+                """
+            case .pairing:
+                """
+                Time layer steps with the backward products side by side \
+                (BLAS.runsIndependentProductsSideBySide) against in turn.
+                """
+            case .peak:
+                """
+                Measure the FMA units' peak GFLOP/s on 1 and N threads (--threads, at least 2 by default): \
+                the ceiling no GEMM can pass (with --json, written there).
+                """
+            case .profile:
+                """
+                Where a layer step's time goes: each of its products alone on CBLAS, then the library's passes, \
+                on 1 and N threads (N as for --peak), as GFLOP/s and as a share of the FMA peak (about 40 seconds; with --quick about 20).
+                """
+            }
+        }
+    }
+
+    /// `--dtype`: the precision of every measurement.
+    @Option(help: "Precision to measure.")
+    var dtype: DType = .float
+
+    /// `--quick`: a shorter run, for a first look.
+    @Flag(help: "Fewer sizes and repetitions: about 10 seconds.")
+    var quick = false
+
+    /// `--threads`, which the example has too; --threading, --peak and
+    /// --profile take at least 2 when it is not given.
+    @OptionGroup var threadsOption: ThreadsOption
+
+    /// `--vs-raw`: the bare-GEMM baseline in the full benchmark too (`--steps` always has it).
+    @Flag(help: "Also time the three bare GEMM calls of each layer step on the same buffers, and report the layer's overhead.")
+    var vsRaw = false
+
+    /// The mode flag given, if any; nil runs the full benchmark.
+    @Flag(exclusivity: .exclusive)
+    var mode: Mode?
+
+    /// `--shape`: one layer shape instead of the shapes compared with numpy.
+    @Option(
+        name: .customLong("shape"),
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            """
+            With --steps or --profile: only the step of a layer with F inputs and M outputs on a batch of N \
+            (with --steps, and no matmul unless --matmul).
+            """,
+            valueName: "n,f,m"),
+        transform: LayerShape.parse)
+    var layerShape: LayerShape?
+
+    /// `--matmul`: one square matmul size, with `--steps`.
+    @Option(
+        name: .customLong("matmul"),
+        parsing: .unconditional,
+        help: ArgumentHelp("With --steps: only the N³ matmul (and no layer step, unless --shape).", valueName: "n"),
+        transform: Count.parse)
+    var matmul: Count?
+
+    /// `--json`: where the report, and beside it its chart, are written.
+    @Option(
+        name: .customLong("json"),
+        help: ArgumentHelp("Write results as JSON to PATH and a chart to PATH with .svg.", valueName: "path"))
+    var jsonPath: String?
+
+    /// `--soak`: how long to train instead of benchmarking.
+    @Option(
+        name: .customLong("soak"),
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            """
+            Instead of the benchmark, train an MLP 784-256-10 for SECONDS, report resident memory at start and \
+            end and steps/s, then check that two fresh runs end bitwise identical; exits 1 if they differ or \
+            memory grew over max(5 MiB, 5%).
+            """,
+            valueName: "seconds"),
+        transform: Positive<Double>.parse)
+    var soak: Positive<Double>?
+
+    /// The rules between options, which no single option's type can check.
+    func validate() throws {
+        if matmul != nil && mode != .steps {
+            throw ValidationError("--matmul needs --steps")
+        }
+        if mode == .profile && jsonPath != nil {
+            throw ValidationError("--profile prints a table only; --json does not apply to it")
+        }
+        if layerShape != nil && mode != .steps && mode != .profile {
+            throw ValidationError("--shape needs --steps or --profile")
+        }
+        if soak != nil, let mode {
+            throw ValidationError("--soak runs instead of the benchmark; it does not combine with --\(mode.rawValue)")
+        }
+        #if DEBUG
+        if let mode, mode == .peak || mode == .profile {
+            // The peak's C code is not optimised in a debug build: it would measure a
+            // fraction of the real peak, and every share of it would come out too high.
+            throw ValidationError(
+                "--\(mode.rawValue) needs a release build (swift run -c release --package-path Benchmarks perceptron-bench …)")
+        }
+        #endif
+    }
+
+    /// `--threads`, if given.
+    var threads: Int? { threadsOption.count?.value }
+    /// `--steps`: only the layer steps (or what `--shape` and `--matmul` name).
+    var stepsOnly: Bool { mode == .steps }
+    /// `--shape`, if given.
+    var shape: (n: Int, f: Int, m: Int)? { layerShape.map { ($0.n, $0.f, $0.m) } }
+    /// `--matmul`, if given.
+    var matmulSize: Int? { matmul?.value }
+    /// `--soak`, if given.
+    var soakSeconds: Double? { soak?.value }
+}
+
+/// `--shape N,F,M`: a layer with F inputs and M outputs on a batch of N.
+struct LayerShape: CheckedArgument {
+    /// The batch size.
+    var n: Int
+    /// The input features.
+    var f: Int
+    /// The output features.
+    var m: Int
+
+    /// Parses exactly three comma-separated whole numbers ≥ 1; nil for anything else.
+    init?(argument: String) {
+        let fields = argument.split(separator: ",", omittingEmptySubsequences: false)
+        let sizes = fields.compactMap { Count(argument: String($0)) }
+        guard fields.count == 3, sizes.count == 3 else { return nil }
+        (n, f, m) = (sizes[0].value, sizes[1].value, sizes[2].value)
+    }
+
+    /// The rule, for the error that refuses a value.
+    static let expectation = "three whole numbers ≥ 1 as N,F,M, such as 64,256,256"
+
+    /// The shape as it is typed: `64,256,256`.
+    var description: String { "\(n),\(f),\(m)" }
+}

@@ -1,0 +1,153 @@
+// perceptron-digits: a handwritten-digit classifier trained with Perceptron.
+//
+// Loads the bundled UCI digits (8×8 images), splits them 80/20 by class,
+// standardises the features on the training split, fits a 64-64-10 multilayer
+// perceptron with Adam, then reports test accuracy and a confusion matrix and
+// saves the parameters as .npy files that numpy (or PyTorch) can read.
+
+import ArgumentParser
+import CommandLineSupport
+@preconcurrency import Glibc
+import Foundation
+import Perceptron
+
+/// The train/test split is the same for every `--seed`, so that seeds compare
+/// models, not test sets.
+let splitSeed: UInt64 = 0
+
+/// Prints `message` to standard error and exits with `status`.
+func fail(_ message: String, status: Int32 = 1) -> Never {
+    FileHandle.standardError.write(Data("perceptron-digits: \(message)\n".utf8))
+    exit(status)
+}
+
+/// The command: parses the options (`Options`), then loads, trains, evaluates and saves.
+@main
+struct PerceptronDigits: ParsableCommand {
+    /// The name and the summary that `--help` shows.
+    static let configuration = CommandConfiguration(
+        commandName: "perceptron-digits",
+        abstract: "Trains a digit classifier on the bundled UCI handwritten digits.",
+        discussion: """
+            Trains a 64-N-10 multilayer perceptron (ReLU, softmax cross-entropy, Adam) on the bundled UCI \
+            handwritten digits, with a stratified 80/20 split, and reports test accuracy and a confusion \
+            matrix. The trained parameters are saved as .npy files, then read back into a fresh model that \
+            must make the same test predictions (exit status 1 if not).
+            """)
+
+    /// Everything the command line says.
+    @OptionGroup var options: Options
+
+    /// Argument parser's entry point, after the options have parsed and validated.
+    func run() throws {
+        start(threads: options.threadsOption, debugCost: "training is slow")
+
+        let (train, test, standardizer) = loadData()
+        var trainer = makeTrainer(seed: options.seed)
+        print("model: \(DigitsDataset.featureCount)-\(options.hidden)-\(DigitsDataset.classCount) MLP with ReLU,",
+              "\(trainer.model.parameterCount) parameters, Float;",
+              "Adam (learning rate \(options.learningRate)), batch \(options.batchSize), \(options.epochs) epochs,",
+              "seed \(options.seed)")
+        print("")
+        fit(&trainer, on: train)
+        evaluate(trainer, on: test)
+        if !save(trainer, standardizer, checkingOn: test) { throw ExitCode.failure }
+    }
+
+    /// The bundled digits, split and standardised on the training split.
+    private func loadData() -> (train: DigitsDataset, test: DigitsDataset, standardizer: Standardizer) {
+        do {
+            let digits = try DigitsDataset.bundled()
+            var splitGenerator = SeededRandomNumberGenerator(seed: splitSeed)
+            var (train, test) = digits.stratifiedSplit(testFraction: 0.2, using: &splitGenerator)
+            // Statistics from the training split only: the test set stays unseen.
+            let standardizer = Standardizer(fitting: train)
+            standardizer.apply(to: &train)
+            standardizer.apply(to: &test)
+            print("data:  \(digits.count) digits (8×8, 0…16), \(train.count) for training and \(test.count) for testing,",
+                  "stratified; standardised on the training split")
+            return (train, test, standardizer)
+        } catch {
+            fail("could not load the digits: \(error)")
+        }
+    }
+
+    /// A fresh, untrained network of the size the options give, its weights drawn from `seed`.
+    private func makeTrainer(seed: UInt64) -> Trainer {
+        Trainer(
+            features: DigitsDataset.featureCount, hidden: options.hidden.value, classes: DigitsDataset.classCount,
+            learningRate: options.learningRate.value, batchSize: options.batchSize.value, seed: seed)
+    }
+
+    /// Trains for the options' epochs, showing progress.
+    private func fit(_ trainer: inout Trainer, on train: DigitsDataset) {
+        let progress = Progress(epochs: options.epochs.value)
+        let clock = ContinuousClock()
+        do {
+            let fitTime = try clock.measure {
+                try trainer.fit(train, epochs: options.epochs.value, report: progress.show)
+            }
+            progress.clear()
+            print("fit: \(seconds(fitTime))")
+        } catch {
+            progress.clear()
+            fail("training failed: \(error)")
+        }
+    }
+
+    /// Prints the test accuracy and the confusion matrix.
+    private func evaluate(_ trainer: Trainer, on test: DigitsDataset) {
+        do {
+            let evaluation = Evaluation(labels: test.labels, predictions: try trainer.predict(test), classes: DigitsDataset.classCount)
+            print("")
+            print(String(format: "test accuracy: %.2f %%", evaluation.accuracy * 100), "(\(evaluation.correct) of \(evaluation.total))")
+            print("")
+            print(evaluation.confusionMatrixText())
+        } catch {
+            fail("evaluation failed: \(error)")
+        }
+    }
+
+    /// Saves the parameters and the standardisation statistics as .npy files
+    /// in the output directory, lists them, then reads them back into a fresh
+    /// model; returns whether it predicts `test` the same.
+    private func save(_ trainer: Trainer, _ standardizer: Standardizer, checkingOn test: DigitsDataset) -> Bool {
+        let directory = URL(fileURLWithPath: options.outputPath, isDirectory: true).standardizedFileURL
+        do {
+            try trainer.model.saveParameters(to: directory)
+            // The model expects standardised pixels: keep the statistics with it, so
+            // that the files alone are enough to classify new images.
+            let statistics = [("input.mean", standardizer.mean), ("input.scale", standardizer.scale)]
+            for (name, values) in statistics {
+                try Tensor<Float>(shape: [values.count], scalars: values).writeNPY(to: directory.appendingPathComponent(name + ".npy"))
+            }
+            print("")
+            print("parameters saved to \(directory.path):")
+            var files: [(name: String, shape: [Int])] = []
+            try trainer.model.forEachParameter { name, value, _ in files.append((name + ".npy", value.shape)) }
+            files += statistics.map { ($0.0 + ".npy", [$0.1.count]) }
+            func padded(_ text: String, _ width: Int) -> String {
+                text + String(repeating: " ", count: max(0, width - text.count))
+            }
+            let nameWidth = files.map(\.name.count).max() ?? 0
+            let shapeWidth = files.map { "\($0.shape)".count }.max() ?? 0
+            for file in files {
+                let attributes = try? FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(file.name).path)
+                let size = (attributes?[.size] as? Int).map { "  \($0) bytes" } ?? ""
+                print("  " + padded(file.name, nameWidth) + "  " + padded("\(file.shape)", shapeWidth) + size)
+            }
+
+            print("  (weights are inputs × outputs, the transpose of PyTorch's; the model's input is",
+                  "(pixels − input.mean) / input.scale)")
+
+            // Read them back into a fresh model: the file format round-trips exactly.
+            let reloaded = makeTrainer(seed: options.seed &+ 1)
+            try reloaded.model.loadParameters(from: directory)
+            let same = try reloaded.predict(test) == trainer.predict(test)
+            print(same ? "reloaded: same test predictions" : "reloaded: the predictions differ (the saved files do not match the model)")
+            return same
+        } catch {
+            fail("could not save or reload the parameters in \(directory.path): \(error)")
+        }
+    }
+}

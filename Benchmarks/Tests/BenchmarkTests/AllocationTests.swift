@@ -1,0 +1,103 @@
+import CAllocationCounter
+@_spi(Benchmarking) import Perceptron
+import Testing
+
+/// Counts the heap allocations `body` makes on this thread.
+func allocations(_ body: () throws -> Void) rethrows -> UInt64 {
+    allocation_counter_start_thread()
+    defer { _ = allocation_counter_stop_thread() }
+    try body()
+    return allocation_counter_stop_thread()
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Runs a test only where allocations can be counted: not in a build
+    /// under ASan or TSan, whose runtimes own malloc. There the test is skipped
+    /// with this reason rather than failed; `make test` runs this package's
+    /// tests in a plain release build, where it runs.
+    static var needsAllocationCounter: Self {
+        .enabled(if: allocation_counter_is_available(), "malloc is owned by a sanitizer in this build")
+    }
+}
+
+/// The first scalar, read without allocating (generic collection algorithms
+/// allocate in an unoptimised build).
+func first<Scalar: BLASScalar>(_ tensor: Tensor<Scalar>) -> Scalar {
+    tensor.withUnsafeBufferPointer { $0.count > 0 ? $0[0] : 0 }
+}
+
+/// A layer shape for the allocation test.
+struct StepCase: Sendable, CustomTestStringConvertible {
+    var n: Int, f: Int, m: Int
+    var bias = true
+    var double = false
+    var testDescription: String { "\(double ? "Double" : "Float") [\(n), \(f)] → \(m)\(bias ? "" : " no bias")" }
+}
+
+/// After its first step, a training step allocates nothing: a layer's here,
+/// a whole model's in `TrainingSteps`.
+///
+/// Serialized, with the suites nested in it (`TrainingSteps`): the layer
+/// cases set the process-wide `BLAS.threadCount`, which every other step reads,
+/// so they run one test at a time. This package's tests run in a process of
+/// their own, apart from the root package's, so nothing else shares the
+/// settings. The counter sees only the calling thread, so each layer case runs
+/// once with one thread (all the arithmetic on this thread) and once with two
+/// (this thread's share and the hand-offs to the worker pool).
+@Suite("Heap allocations", .serialized)
+struct AllocationTests {
+    @Test(.needsAllocationCounter) func counterSeesAllocations() throws {
+        // The counter must see what it is meant to catch, or a 0 below means nothing.
+        let count = allocations {
+            let t = Tensor<Float>(shape: [3, 5])
+            #expect(t.count == 15)
+        }
+        #expect(count >= 2, "a new tensor allocates its storage object and buffer")
+    }
+
+    static let cases: [StepCase] = [
+        StepCase(n: 32, f: 64, m: 64), StepCase(n: 7, f: 13, m: 5, bias: false), StepCase(n: 64, f: 256, m: 10),
+        // Products on OpenBLAS's small-matrix kernels, through CBLAS, and split across threads.
+        StepCase(n: 64, f: 256, m: 256), StepCase(n: 96, f: 200, m: 160, bias: false),
+        // Rows of Z that do not fill whole vectors, where the NN kernel would allocate.
+        StepCase(n: 32, f: 64, m: 100), StepCase(n: 8, f: 64, m: 36, bias: false),
+        StepCase(n: 32, f: 64, m: 100, double: true), StepCase(n: 8, f: 64, m: 36, double: true),
+        StepCase(n: 64, f: 256, m: 256, double: true),
+    ]
+
+    @Test(.needsAllocationCounter, arguments: cases, [1, 2])
+    func steadyTrainingStepAllocatesNothing(_ c: StepCase, threads: Int) throws {
+        let saved = BLAS.threadCount
+        defer { BLAS.threadCount = saved }
+        BLAS.threadCount = threads
+        if c.double { try check(Double.self, c) } else { try check(Float.self, c) }
+    }
+
+    func check<Scalar: BLASScalar>(_: Scalar.Type, _ c: StepCase) throws {
+        var generator = SeededRandomNumberGenerator(seed: 3)
+        let layer = Linear<Scalar>(inputFeatures: c.f, outputFeatures: c.m, bias: c.bias, using: &generator)
+        let x = Tensor<Scalar>(shape: [c.n, c.f], randomIn: -1...1, using: &generator)
+        var g = Tensor<Scalar>(shape: [c.n, c.m])
+        var checksum: Scalar = 0
+
+        func step() throws {
+            let z = try layer(x)
+            // The output gradient, written into a buffer the caller keeps (here, of E = ½‖Z‖²).
+            g.withUnsafeMutableBufferPointer { g in
+                z.withUnsafeBufferPointer { z in
+                    for i in 0..<g.count { g[i] = z[i] }
+                }
+            }
+            let dx = try layer.backward(g)
+            // Read the results (the variadic subscript would allocate its index array).
+            checksum += first(dx) + first(layer.weightGradient)
+            if let biasGradient = layer.biasGradient { checksum += first(biasGradient) }
+        }
+        try step()   // the first step allocates the layer's buffers
+        let count = try allocations {
+            for _ in 0..<20 { try step() }
+        }
+        #expect(count == 0, "\(count) allocations in 20 steady steps")
+        #expect(checksum.isFinite)
+    }
+}

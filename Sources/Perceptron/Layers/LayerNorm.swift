@@ -49,7 +49,7 @@ public final class LayerNorm<Scalar: BLASScalar>: Layer {
 
     /// The last forward pass's normalised input `x̂`, shaped like its input.
     private var normalised: Tensor<Scalar>?
-    /// The last forward pass's `1/σ`, one per row.
+    /// The last forward pass's `1/σ`, one per row: shaped like its input with a last dimension of 1.
     private var inverseDeviations: Tensor<Scalar>?
     /// The last output (its shape is what a gradient must have) and the buffer before it.
     private var outputs = ForwardBuffers<Scalar>()
@@ -92,7 +92,8 @@ public final class LayerNorm<Scalar: BLASScalar>: Layer {
     public func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
         let rows = try checkInput(input)
         var xHat = try Tensor.reusing(&normalised, shape: input.shape)
-        var inverse = try Tensor.reusing(&inverseDeviations, shape: [rows])
+        // Shaped like the input with a last dimension of 1: one per row, and no array literal to allocate.
+        var inverse = try Tensor.reusing(&inverseDeviations, shape: input.shape, lastDimension: 1)
         var y = try outputs.next(shape: input.shape)
         input.withUnsafeScalars { x in
             xHat.withUnsafeMutableScalars { xHat in
@@ -228,7 +229,8 @@ public final class LayerNorm<Scalar: BLASScalar>: Layer {
         try checkParameters()
         let (n, rows, weight) = (features, inverseDeviations.count, self.weight)
         var dx = try Tensor.reusing(&inputGradient, shape: output.shape)
-        var sums = try Tensor.reusing(&parameterSums, shape: [2, n])
+        // Not batch-sized: made once (a shape literal here would allocate on every call).
+        var sums = parameterSums.take() ?? Tensor(shape: [2, n])
         let divisor = Scalar(n)
         outputGradient.withUnsafeScalars { g in
             normalised.withUnsafeScalars { xHat in

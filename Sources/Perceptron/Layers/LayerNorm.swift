@@ -1,7 +1,7 @@
 /// Layer normalisation over the last dimension: each row `x` of `features`
 /// scalars becomes `y = (x − mean(x)) / √(var(x) + ε) · weight + bias`, with
 /// the biased variance `var(x) = mean((x − mean(x))²)`; PyTorch's
-/// `nn.LayerNorm(features, eps: ε, elementwise_affine: affine)`.
+/// `nn.LayerNorm(features, eps=ε, elementwise_affine=affine)`.
 ///
 /// ```swift
 /// let norm = LayerNorm<Float>(features: 64)

@@ -14,7 +14,9 @@
 /// followed by logarithms: each term is computed as
 /// `max(z, 0) − z·t + log(1 + e^(−|z|))`, whose exponential is at most 1, so
 /// it is finite for any finite logit (`±10⁴` included), and the gradient is
-/// simply `(σ(z) − t) / N`. Targets between 0 and 1 (soft labels) are allowed.
+/// simply `(σ(z) − t) / N`. Targets between 0 and 1 (soft labels) are allowed;
+/// unlike PyTorch, which computes a meaningless loss for them, targets outside
+/// `0...1` or NaN are refused.
 public final class BinaryCrossEntropyWithLogits<Scalar: BLASScalar>: Loss {
     /// `σ(z) − t` from the last forward pass; the backward pass scales it into ``gradient``.
     private var difference: Tensor<Scalar>?

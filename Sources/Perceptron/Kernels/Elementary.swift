@@ -6,7 +6,7 @@ import Glibc
 // Generic code calls these; specialised for Float or Double, the type
 // comparison folds away and each compiles to `expf`, `exp` and so on.
 
-/// `eˣ`, `log x` and `tanh x` for either scalar type.
+/// `eˣ`, `log x`, `log(1 + x)`, `tanh x` and `erf x` for either scalar type.
 enum Elementary {
     /// `eˣ`.
     @_transparent
@@ -22,11 +22,26 @@ enum Elementary {
         return cast(Glibc.log(cast(x) as Double))
     }
 
+    /// `log(1 + x)`, accurate for small `x`, where `log(1 + x)` would lose
+    /// the digits of `x` to the rounding of `1 + x`.
+    @_transparent
+    static func log1p<Scalar: BLASScalar>(_ x: Scalar) -> Scalar {
+        if Scalar.self == Float.self { return cast(log1pf(cast(x))) }
+        return cast(Glibc.log1p(cast(x) as Double))
+    }
+
     /// The hyperbolic tangent.
     @_transparent
     static func tanh<Scalar: BLASScalar>(_ x: Scalar) -> Scalar {
         if Scalar.self == Float.self { return cast(tanhf(cast(x))) }
         return cast(Glibc.tanh(cast(x) as Double))
+    }
+
+    /// The error function, `erf x = (2/√π) ∫₀ˣ e^(−t²) dt`.
+    @_transparent
+    static func erf<Scalar: BLASScalar>(_ x: Scalar) -> Scalar {
+        if Scalar.self == Float.self { return cast(erff(cast(x))) }
+        return cast(Glibc.erf(cast(x) as Double))
     }
 
     /// `x` as the scalar type of the same size: Float for Float, Double for Double.

@@ -14,7 +14,7 @@ extension Tensor {
     /// values in row-major order, as `np.load` gives them. Nothing is
     /// converted: a float64 file read as `Tensor<Float>` is an error, not a
     /// silent rounding. Integer labels are read with
-    /// ``Swift/Array/init(contentsOfNPY:)``.
+    /// `[Int](contentsOfNPY:)`.
     ///
     /// Every length in the file is checked against the bytes present before
     /// it is used, so a malformed or hostile file throws; it cannot crash the

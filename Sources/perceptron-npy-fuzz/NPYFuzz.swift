@@ -7,12 +7,14 @@
 /// same check: that is how a crasher found by the fuzzer is reproduced in a
 /// debugger without libFuzzer.
 ///
-/// The check is the reader's contract: any bytes give either a tensor whose
+/// The check is the readers' contract: any bytes give either a tensor whose
 /// scalar count matches its shape (and which survives a write and re-read
-/// unchanged) or `PerceptronError.invalidNPY`. A crash, a hang, a sanitizer
-/// report, another error or a broken tensor is a finding.
+/// unchanged) or `PerceptronError.invalidNPY`; read as integer labels, either
+/// an array that survives a write and re-read or `.invalidNPY`. A crash, a
+/// hang, a sanitizer report, another error or a broken result is a finding.
 ///
-/// The reader's entry point on bytes, `Tensor(npyData:source:)`, is internal,
+/// The readers' entry points on bytes, `Tensor(npyData:source:)` and
+/// `[Int](npyData:source:)`, are internal,
 /// so this target imports the library `@testable`: debug builds, which both
 /// `make fuzz` and `swift build` use, compile it with `-enable-testing`. A
 /// release build (`make build` builds every target) cannot import it so, and
@@ -28,18 +30,40 @@ struct Finding: Error, CustomStringConvertible {
     var description: String
 }
 
-/// Reads `data` as both scalar types, checking the contract; returns a
-/// one-line summary of what the reader made of it.
+/// Reads `data` as both scalar types and as labels, checking the contract;
+/// returns a one-line summary of what the readers made of it.
 func check(_ data: Data) throws(Finding) -> String {
     let asFloat = try check(data, as: Float.self)
     let asDouble = try check(data, as: Double.self)
-    // The reader must not depend on where a `Data`'s indices start: a slice
-    // of a larger buffer (start index 1) must read exactly as a fresh copy.
+    let asLabels = try checkLabels(data)
+    // The readers must not depend on where a `Data`'s indices start: a slice
+    // of a larger buffer (start index 1, so unaligned) must read exactly as a fresh copy.
     let slice = (Data([0x00]) + data).dropFirst()
-    guard try check(slice, as: Float.self) == asFloat, try check(slice, as: Double.self) == asDouble else {
+    guard try check(slice, as: Float.self) == asFloat, try check(slice, as: Double.self) == asDouble,
+          try checkLabels(slice) == asLabels else {
         throw Finding(description: "a Data slice (start index 1) reads differently from the same bytes at index 0")
     }
-    return "Float: \(asFloat); Double: \(asDouble)"
+    return "Float: \(asFloat); Double: \(asDouble); labels: \(asLabels)"
+}
+
+/// Reads `data` as integer labels: a summary of the labels, or of the
+/// refusal. Anything but labels that survive a write and re-read, or
+/// `.invalidNPY`, throws.
+func checkLabels(_ data: Data) throws(Finding) -> String {
+    let labels: [Int]
+    do {
+        labels = try [Int](npyData: data, source: "<fuzz>")
+    } catch {
+        guard case .invalidNPY(path: "<fuzz>", let reason) = error else {
+            throw Finding(description: "[Int]: threw \(error), not .invalidNPY")
+        }
+        guard !reason.isEmpty else { throw Finding(description: "[Int]: .invalidNPY with no reason") }
+        return "invalid (\(reason))"
+    }
+    guard let again = try? [Int](npyData: labels.npyData()), again == labels else {
+        throw Finding(description: "[Int]: \(labels.count) labels do not survive a write and re-read")
+    }
+    return "\(labels.count) labels"
 }
 
 /// Reads `data` as `Tensor<Scalar>`: a summary of the tensor, or of the
@@ -128,8 +152,9 @@ struct NPYFuzzReplayer {
         guard !arguments.isEmpty, !arguments.contains("--help"), !arguments.contains("-h") else {
             print("""
                 usage: perceptron-npy-fuzz FILE|DIRECTORY...
-                Reads each file as a .npy Tensor<Float> and Tensor<Double> and checks that the
-                reader returns a consistent tensor or throws .invalidNPY. Exits 1 on a finding.
+                Reads each file as a .npy Tensor<Float>, Tensor<Double> and [Int] (labels) and
+                checks that each reader returns a consistent result or throws .invalidNPY.
+                Exits 1 on a finding.
                 Fuzzing itself needs the FUZZING build: see `make fuzz`.
                 """)
             exit(arguments.isEmpty ? 2 : 0)

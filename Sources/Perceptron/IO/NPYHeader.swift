@@ -52,6 +52,39 @@ struct NPYHeader: Equatable {
             + "'shape': \(PythonLiteral.tupleRepr(shape)), }"
     }
 
+    /// The number of elements of ``shape``, once its data is known to be
+    /// exactly `payloadCount` bytes of elements `elementSize` bytes each
+    /// (numpy's `typeName`, for messages).
+    ///
+    /// The product of the nonzero dimensions times `elementSize` must fit in
+    /// `Int`, even when another dimension is zero, as
+    /// ``Tensor/validatedCount(of:)`` requires: what this accepts, a tensor
+    /// of that shape can be made for, without allocating first.
+    func elementCount(elementSize: Int, typeName: String, payloadCount: Int) throws(NPYFormatError) -> Int {
+        var nonzeroProduct = elementSize
+        var hasZero = false
+        for dimension in shape {
+            if dimension == 0 {
+                hasZero = true
+                continue
+            }
+            let (product, overflow) = nonzeroProduct.multipliedReportingOverflow(by: dimension)
+            guard !overflow else {
+                throw NPYFormatError(
+                    reason: "shape \(PythonLiteral.tupleRepr(shape)) of \(typeName) is too large: "
+                        + "its byte count does not fit in Int")
+            }
+            nonzeroProduct = product
+        }
+        let byteCount = hasZero ? 0 : nonzeroProduct
+        guard payloadCount == byteCount else {
+            throw NPYFormatError(
+                reason: "shape \(PythonLiteral.tupleRepr(shape)) of \(typeName) needs exactly \(byteCount) "
+                    + "bytes of data after the header, but the file has \(payloadCount)")
+        }
+        return byteCount / elementSize
+    }
+
     // MARK: - Checking the entries
 
     /// The entries by key, refusing a repeated key (Python would silently keep

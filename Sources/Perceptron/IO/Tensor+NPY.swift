@@ -5,11 +5,16 @@ import Foundation
 extension Tensor {
     /// Reads a tensor from a NumPy `.npy` file, as written by `np.save`.
     ///
-    /// The file must hold a C-order (row-major) array of this tensor's scalar
-    /// type in little-endian byte order: `'<f4'` for `Tensor<Float>`, `'<f8'`
-    /// for `Tensor<Double>`, of any rank (a rank-0 array gives shape `[]`).
-    /// Formats 1.0, 2.0 and 3.0 are read. Nothing is converted: a float64
-    /// file read as `Tensor<Float>` is an error, not a silent rounding.
+    /// The file must hold an array of this tensor's scalar type in
+    /// little-endian byte order: `'<f4'` for `Tensor<Float>`, `'<f8'` for
+    /// `Tensor<Double>`, of any rank (a rank-0 array gives shape `[]`).
+    /// Formats 1.0, 2.0 and 3.0 are read. A Fortran-order (column-major)
+    /// array, as `np.save` writes a transposed or `np.asfortranarray` view, is
+    /// transposed on the way in, so that the tensor has the array's shape and
+    /// values in row-major order, as `np.load` gives them. Nothing is
+    /// converted: a float64 file read as `Tensor<Float>` is an error, not a
+    /// silent rounding. Integer labels are read with
+    /// `[Int](contentsOfNPY:)`.
     ///
     /// Every length in the file is checked against the bytes present before
     /// it is used, so a malformed or hostile file throws; it cannot crash the
@@ -77,18 +82,9 @@ extension Tensor {
     private static func decodeNPY(_ data: Data) throws(NPYFormatError) -> Tensor {
         let contents = try NPYFraming.split(data)
         try checkDescr(contents.header.descr)
-        guard !contents.header.fortranOrder else {
-            throw NPYFormatError(
-                reason: "'fortran_order' is True (column-major data), which is not supported; "
-                    + "expected False (row-major, as np.save writes C-contiguous arrays)")
-        }
         let shape = contents.header.shape
-        let byteCount = try payloadByteCount(of: shape)
-        guard contents.payload.count == byteCount else {
-            throw NPYFormatError(
-                reason: "shape \(PythonLiteral.tupleRepr(shape)) of \(npyTypeName) needs exactly \(byteCount) "
-                    + "bytes of data after the header, but the file has \(contents.payload.count)")
-        }
+        let count = try contents.header.elementCount(
+            elementSize: MemoryLayout<Scalar>.size, typeName: npyTypeName, payloadCount: contents.payload.count)
         // Only now, with the size known to match bytes that exist, allocate.
         var tensor: Tensor
         do {
@@ -96,14 +92,53 @@ extension Tensor {
         } catch {
             throw NPYFormatError(reason: error.description)
         }
-        tensor.withUnsafeMutableBufferPointer { buffer in
-            // Equal sizes, checked above: copyMemory cannot overrun either side.
-            data[contents.payload].withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: $0) }
-            #if _endian(big)
-            reverseBytesOfEachScalar(UnsafeMutableRawBufferPointer(buffer))
-            #endif
+        // Up to rank 1 the two orders lay the data out alike.
+        let fortranOrder = contents.header.fortranOrder && shape.count > 1
+        data[contents.payload].withUnsafeBytes { source in
+            tensor.withUnsafeMutableScalars { destination in
+                let target = UnsafeMutableRawBufferPointer(start: destination, count: count * MemoryLayout<Scalar>.size)
+                if fortranOrder {
+                    transposeFortranOrder(source, shape: shape, into: destination)
+                } else {
+                    // Equal sizes, checked above: copyMemory cannot overrun either side.
+                    target.copyMemory(from: source)
+                }
+                #if _endian(big)
+                reverseBytesOfEachScalar(target)
+                #endif
+            }
         }
         return tensor
+    }
+
+    /// Writes the column-major (Fortran-order) scalars of `source` in
+    /// row-major order: `destination[i₀, …, iₖ] = source[i₀ + d₀·(i₁ + d₁·(…))]`.
+    ///
+    /// `source` must hold exactly the scalars of `shape`, at any alignment.
+    private static func transposeFortranOrder(
+        _ source: UnsafeRawBufferPointer, shape: [Int], into destination: UnsafeMutablePointer<Scalar>
+    ) {
+        let rank = shape.count
+        let size = MemoryLayout<Scalar>.size
+        let count = source.count / size
+        // The step in the source, in scalars, of each axis: axis 0 varies fastest.
+        var strides = [Int](repeating: 1, count: rank)
+        for axis in 1..<rank { strides[axis] = strides[axis - 1] * shape[axis - 1] }
+        var index = [Int](repeating: 0, count: rank)
+        var offset = 0
+        for position in 0..<count {
+            destination[position] = source.loadUnaligned(fromByteOffset: offset * size, as: Scalar.self)
+            // Step the row-major index, last axis fastest, and its source offset with it.
+            var axis = rank - 1
+            while axis >= 0 {
+                index[axis] += 1
+                offset += strides[axis]
+                if index[axis] < shape[axis] { break }
+                offset -= shape[axis] * strides[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
     }
 
     /// Accepts exactly this tensor's dtype, naming the difference otherwise.
@@ -117,18 +152,6 @@ extension Tensor {
         let endianness = descr.hasPrefix(">") ? " (big-endian)" : ""
         throw NPYFormatError(
             reason: "dtype '\(descr)'\(endianness) is not supported; expected '\(expected)' for Tensor<\(Scalar.self)>")
-    }
-
-    /// The data size `shape` declares, or an error when it does not fit in `Int`.
-    private static func payloadByteCount(of shape: [Int]) throws(NPYFormatError) -> Int {
-        do {
-            // validatedCount guarantees that count × stride does not overflow.
-            return try validatedCount(of: shape) * MemoryLayout<Scalar>.stride
-        } catch {
-            throw NPYFormatError(
-                reason: "shape \(PythonLiteral.tupleRepr(shape)) of \(npyTypeName) is too large: "
-                    + "its byte count does not fit in Int")
-        }
     }
 
     /// Reverses the bytes of every scalar in place: `.npy` data is

@@ -10,7 +10,7 @@ whole significand, so a byte out of place cannot go unnoticed.
                                    whose header needs a full block of padding
     float32_v2.npy                 format 2.0 (u32 header length)
     float64_v3.npy                 format 3.0 (UTF-8 header)
-    fortran_order.npy              fortran_order True   (must be refused)
+    fortran_order.npy              fortran_order True   (read transposed to row-major)
     big_endian.npy                 dtype '>f4'          (must be refused)
     int64.npy                      dtype '<i8'          (must be refused)
 

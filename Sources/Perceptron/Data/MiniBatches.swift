@@ -1,0 +1,392 @@
+// Mini-batches for a training loop: the rows of a data set in a new random
+// order on every pass, copied into buffers that are reused from batch to
+// batch.
+//
+// The buffers. A layer keeps its last input until its next forward pass (for
+// its backward passes), so when the next batch is made, the batch handed out
+// last is still referenced by the first layer. Each batch size therefore has
+// two feature tensors (a `ForwardBuffers`, as layers use for their outputs)
+// and two label or target buffers, written in turn: the one written is the
+// one handed out the time before last, which by then nobody holds. If a
+// caller does still hold it, copy-on-write uniqueness says so and a new
+// buffer is made instead (tensors) or the old one is copied before it is
+// written (arrays): a batch once handed out never changes.
+//
+// The final short batch of a pass has a size of its own, so it has buffers
+// of its own: alternating it with full batches in one pair would let neither
+// be reused.
+
+/// Shuffled mini-batches of features and integer class labels, for a
+/// classifier's training loop: PyTorch's `DataLoader(TensorDataset(x, y),
+/// batch_size:, shuffle:, drop_last:)`.
+///
+/// Each pass (each `for` loop over it) visits every row of `features` exactly
+/// once, in batches of `batchSize` rows; the last batch is shorter when
+/// `batchSize` does not divide the number of rows, unless `dropLast` drops
+/// it. With `shuffle`, every pass uses a new random order: pass *k* takes the
+/// *k*-th permutation drawn (Fisher–Yates) from one
+/// ``SeededRandomNumberGenerator`` seeded with `seed`, so the same seed gives
+/// the same sequence of orders, on every platform and run.
+///
+/// ```swift
+/// let batches = try MiniBatches(features: x, labels: y, batchSize: 32, seed: 7)
+/// for epoch in 1...epochs {
+///     for (features, labels) in batches {
+///         _ = try loss.forward(model(features), labels: labels)
+///         _ = try model.backward(loss.backward())
+///         try optimizer.step(model)
+///     }
+/// }
+/// ```
+///
+/// A batch is a copy of its rows, and a value like any tensor and array:
+/// nothing the sequence does later changes a batch already handed out. Its
+/// buffers are still reused: once each batch size has been seen twice, making
+/// a batch allocates nothing while the caller keeps at most the last one (as
+/// a model's first layer does, until its next forward pass).
+///
+/// Iterating is not thread-safe: iterate one sequence from one task at a time.
+public final class MiniBatches<Scalar: BLASScalar>: Sequence {
+    /// One batch: `features` of shape `[rows] + features.shape.dropFirst()`
+    /// and the `rows` labels of the same rows, in the same order.
+    public typealias Element = (features: Tensor<Scalar>, labels: [Int])
+
+    private let features: Tensor<Scalar>
+    private let labels: [Int]
+    private var order: BatchOrder
+    private var featureBuffers: RowBuffers<Scalar>
+    private var labelBuffers: LabelBuffers
+
+    /// Creates the batches of `features` (one sample per row of the leading
+    /// dimension, any rank of 1 or more) and their `labels`.
+    ///
+    /// - Parameters:
+    ///   - features: the samples, `[n, …]`.
+    ///   - labels: one label per sample, `n` in all.
+    ///   - batchSize: rows per batch, at least 1; larger than `n` gives one
+    ///     batch of all rows per pass (none with `dropLast`).
+    ///   - shuffle: whether each pass visits the rows in a new random order;
+    ///     otherwise every pass keeps the rows' own order.
+    ///   - dropLast: whether to leave out a final batch shorter than `batchSize`.
+    ///   - seed: the seed of the generator that draws the orders.
+    /// - Throws: ``PerceptronError/rankMismatch(what:expected:shape:)`` for
+    ///   rank-0 features, ``PerceptronError/countMismatch(what:expected:actual:)``
+    ///   when there is not one label per row, and
+    ///   ``PerceptronError/invalidArgument(name:expected:actual:)`` for a
+    ///   batch size below 1.
+    public init(
+        features: Tensor<Scalar>, labels: [Int], batchSize: Int,
+        shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0
+    ) throws(PerceptronError) {
+        order = try BatchOrder(features: features, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, seed: seed)
+        guard labels.count == order.rowCount else {
+            throw .countMismatch(
+                what: "the number of labels (one per row of features \(features.shape))",
+                expected: order.rowCount, actual: labels.count)
+        }
+        self.features = features
+        self.labels = labels
+        featureBuffers = RowBuffers(of: features, batchSize: batchSize)
+        labelBuffers = LabelBuffers(batchSize: batchSize)
+    }
+
+    /// The number of batches in each pass.
+    public var batchCount: Int { order.batchCount }
+
+    /// The number of batches in each pass, as ``batchCount``.
+    public var underestimatedCount: Int { order.batchCount }
+
+    /// Starts a pass over the data, drawing its order (with `shuffle`) from
+    /// the sequence's generator: each call starts a new pass in a new order.
+    public func makeIterator() -> Iterator {
+        Iterator(batches: self, pass: order.nextPass())
+    }
+
+    /// One pass over the data, batch by batch.
+    public struct Iterator: IteratorProtocol {
+        private let batches: MiniBatches
+        private var pass: BatchOrder.Pass
+
+        fileprivate init(batches: MiniBatches, pass: BatchOrder.Pass) {
+            self.batches = batches
+            self.pass = pass
+        }
+
+        /// The next batch of the pass, or `nil` once every row has been visited.
+        public mutating func next() -> Element? {
+            guard let rows = pass.next() else { return nil }
+            return batches.batch(of: rows)
+        }
+    }
+
+    private func batch(of rows: ArraySlice<Int>) -> Element {
+        (featureBuffers.gather(rows, of: features), labelBuffers.gather(rows, of: labels))
+    }
+}
+
+/// Shuffled mini-batches of features and regression targets (or any second
+/// tensor with one row per sample): ``MiniBatches`` with a tensor of targets
+/// in place of the labels.
+///
+/// Everything ``MiniBatches`` says holds here too: every row exactly once per
+/// pass, a new seeded order per pass, `dropLast`, value semantics, and no
+/// allocation per batch once warm. The targets of a batch are the same rows
+/// of `targets` as its features are of `features`.
+///
+/// ```swift
+/// let batches = try RegressionBatches(features: x, targets: y, batchSize: 64)
+/// for (features, targets) in batches {
+///     _ = try loss.forward(model(features), target: targets)
+///     _ = try model.backward(loss.backward())
+///     try optimizer.step(model)
+/// }
+/// ```
+///
+/// Iterating is not thread-safe: iterate one sequence from one task at a time.
+public final class RegressionBatches<Scalar: BLASScalar>: Sequence {
+    /// One batch: `features` of shape `[rows] + features.shape.dropFirst()`
+    /// and `targets` of shape `[rows] + targets.shape.dropFirst()`, the same rows in the same order.
+    public typealias Element = (features: Tensor<Scalar>, targets: Tensor<Scalar>)
+
+    private let features: Tensor<Scalar>
+    private let targets: Tensor<Scalar>
+    private var order: BatchOrder
+    private var featureBuffers: RowBuffers<Scalar>
+    private var targetBuffers: RowBuffers<Scalar>
+
+    /// Creates the batches of `features` and `targets`, each with one sample
+    /// per row of its leading dimension (any rank of 1 or more).
+    ///
+    /// The parameters other than `targets` are those of
+    /// ``MiniBatches/init(features:labels:batchSize:shuffle:dropLast:seed:)``.
+    ///
+    /// - Throws: ``PerceptronError/rankMismatch(what:expected:shape:)`` for
+    ///   rank-0 features or targets,
+    ///   ``PerceptronError/countMismatch(what:expected:actual:)`` when
+    ///   `targets` has not as many rows as `features`, and
+    ///   ``PerceptronError/invalidArgument(name:expected:actual:)`` for a
+    ///   batch size below 1.
+    public init(
+        features: Tensor<Scalar>, targets: Tensor<Scalar>, batchSize: Int,
+        shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0
+    ) throws(PerceptronError) {
+        order = try BatchOrder(features: features, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, seed: seed)
+        guard let targetRows = targets.shape.first else {
+            throw .rankMismatch(what: "targets", expected: "of rank 1 or more (one row per sample)", shape: targets.shape)
+        }
+        guard targetRows == order.rowCount else {
+            throw .countMismatch(
+                what: "the rows of targets \(targets.shape) (one per row of features \(features.shape))",
+                expected: order.rowCount, actual: targetRows)
+        }
+        self.features = features
+        self.targets = targets
+        featureBuffers = RowBuffers(of: features, batchSize: batchSize)
+        targetBuffers = RowBuffers(of: targets, batchSize: batchSize)
+    }
+
+    /// The number of batches in each pass.
+    public var batchCount: Int { order.batchCount }
+
+    /// The number of batches in each pass, as ``batchCount``.
+    public var underestimatedCount: Int { order.batchCount }
+
+    /// Starts a pass over the data, drawing its order (with `shuffle`) from
+    /// the sequence's generator: each call starts a new pass in a new order.
+    public func makeIterator() -> Iterator {
+        Iterator(batches: self, pass: order.nextPass())
+    }
+
+    /// One pass over the data, batch by batch.
+    public struct Iterator: IteratorProtocol {
+        private let batches: RegressionBatches
+        private var pass: BatchOrder.Pass
+
+        fileprivate init(batches: RegressionBatches, pass: BatchOrder.Pass) {
+            self.batches = batches
+            self.pass = pass
+        }
+
+        /// The next batch of the pass, or `nil` once every row has been visited.
+        public mutating func next() -> Element? {
+            guard let rows = pass.next() else { return nil }
+            return batches.batch(of: rows)
+        }
+    }
+
+    private func batch(of rows: ArraySlice<Int>) -> Element {
+        (featureBuffers.gather(rows, of: features), targetBuffers.gather(rows, of: targets))
+    }
+}
+
+// MARK: - The order of the rows
+
+/// The order in which a pass visits the rows, and how it cuts them into
+/// batches: shared by ``MiniBatches`` and ``RegressionBatches``.
+struct BatchOrder {
+    /// The number of rows of the data.
+    let rowCount: Int
+    let batchSize: Int
+    let shuffle: Bool
+    /// The rows a pass visits: all of them, or with `dropLast` only the full batches'.
+    let visitedCount: Int
+    private var generator: SeededRandomNumberGenerator
+    /// The last pass's order, overwritten in place by the next one (a pass
+    /// still under way keeps its own copy through copy-on-write).
+    private var order: [Int]
+
+    /// The order of the rows of `features`, checking the arguments.
+    init<Scalar: BLASScalar>(
+        features: Tensor<Scalar>, batchSize: Int, shuffle: Bool, dropLast: Bool, seed: UInt64
+    ) throws(PerceptronError) {
+        guard let rows = features.shape.first else {
+            throw .rankMismatch(what: "features", expected: "of rank 1 or more (one row per sample)", shape: features.shape)
+        }
+        guard batchSize >= 1 else {
+            throw .invalidArgument(name: "batchSize", expected: "at least 1", actual: "\(batchSize)")
+        }
+        rowCount = rows
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        visitedCount = dropLast ? rows - rows % batchSize : rows
+        generator = SeededRandomNumberGenerator(seed: seed)
+        order = Array(0..<rows)
+    }
+
+    /// The number of batches in a pass.
+    var batchCount: Int { (visitedCount + batchSize - 1) / batchSize }
+
+    /// The next pass: with `shuffle`, a new permutation of the rows, drawn by
+    /// Fisher–Yates from the generator; otherwise the rows in their order.
+    mutating func nextPass() -> Pass {
+        if shuffle {
+            var generator = self.generator
+            order.withUnsafeMutableBufferPointer { order in
+                for i in 0..<order.count { order[i] = i }
+                var i = order.count - 1
+                while i > 0 {
+                    order.swapAt(i, Self.uniform(below: i + 1, using: &generator))
+                    i -= 1
+                }
+            }
+            self.generator = generator
+        }
+        return Pass(order: order, batchSize: batchSize, end: visitedCount)
+    }
+
+    /// A uniform integer in `0..<bound` (bound ≥ 1), by Lemire's
+    /// multiply-and-reject method. Written out rather than taken from the
+    /// standard library, whose method may change between Swift versions: the
+    /// orders a seed gives must not.
+    static func uniform(below bound: Int, using generator: inout SeededRandomNumberGenerator) -> Int {
+        let bound = UInt64(bound)
+        var product = generator.next().multipliedFullWidth(by: bound)
+        if product.low < bound {
+            let threshold = (0 &- bound) % bound
+            while product.low < threshold {
+                product = generator.next().multipliedFullWidth(by: bound)
+            }
+        }
+        return Int(product.high)
+    }
+
+    /// One pass: consecutive slices of its order, `batchSize` rows each but
+    /// perhaps the last.
+    struct Pass {
+        let order: [Int]
+        let batchSize: Int
+        let end: Int
+        var position = 0
+
+        /// The rows of the next batch, or `nil` at the end of the pass.
+        mutating func next() -> ArraySlice<Int>? {
+            guard position < end else { return nil }
+            let upper = Swift.min(position + batchSize, end)
+            defer { position = upper }
+            return order[position..<upper]
+        }
+    }
+}
+
+// MARK: - Reused buffers
+
+/// The feature (or target) tensors of the batches of one data tensor: a pair
+/// of buffers, written in turn, for full batches and another for the short
+/// last batch of a pass.
+struct RowBuffers<Scalar: BLASScalar> {
+    private let fullShape: [Int]
+    private let shortShape: [Int]
+    private var full = ForwardBuffers<Scalar>()
+    private var short = ForwardBuffers<Scalar>()
+
+    /// Buffers for batches of `batchSize` rows of `source` (and one shorter batch).
+    init(of source: Tensor<Scalar>, batchSize: Int) {
+        let rows = source.shape[0]
+        fullShape = source.shapeWithRows(batchSize)
+        shortShape = source.shapeWithRows(rows % batchSize)
+    }
+
+    /// The rows of `source` at `rows`, in order, in a buffer that nobody else holds.
+    mutating func gather(_ rows: ArraySlice<Int>, of source: Tensor<Scalar>) -> Tensor<Scalar> {
+        rows.count == fullShape[0]
+            ? Self.gather(rows, of: source, shape: fullShape, into: &full)
+            : Self.gather(rows, of: source, shape: shortShape, into: &short)
+    }
+
+    private static func gather(
+        _ rows: ArraySlice<Int>, of source: Tensor<Scalar>, shape: [Int], into buffers: inout ForwardBuffers<Scalar>
+    ) -> Tensor<Scalar> {
+        var batch: Tensor<Scalar>
+        do {
+            batch = try buffers.next(shape: shape)
+        } catch {
+            // A batch has no more rows than the data, whose shape is valid.
+            fatalError("MiniBatches: a batch of shape \(shape) is invalid: \(error)")
+        }
+        rows.withUnsafeBufferPointer { indices in
+            batch.withUnsafeMutableScalars { destination in source.copyRows(indices, to: destination) }
+        }
+        buffers.keep(batch)
+        return batch
+    }
+}
+
+/// The label arrays of the batches: two per batch size, written in turn.
+struct LabelBuffers {
+    private let batchSize: Int
+    private var full = Pair()
+    private var short = Pair()
+
+    init(batchSize: Int) {
+        self.batchSize = batchSize
+    }
+
+    /// The labels at `rows`, in order.
+    mutating func gather(_ rows: ArraySlice<Int>, of labels: [Int]) -> [Int] {
+        rows.count == batchSize ? full.gather(rows, of: labels) : short.gather(rows, of: labels)
+    }
+
+    private struct Pair {
+        var last: [Int] = []
+        var spare: [Int] = []
+
+        /// Writes into the array handed out the time before last, which is
+        /// unique unless a caller still holds it; then writing copies it
+        /// first (copy-on-write), and what the caller holds stays as it was.
+        mutating func gather(_ rows: ArraySlice<Int>, of labels: [Int]) -> [Int] {
+            var batch: [Int] = []
+            swap(&batch, &spare)
+            if batch.count != rows.count { batch = Array(repeating: 0, count: rows.count) }
+            labels.withUnsafeBufferPointer { labels in
+                rows.withUnsafeBufferPointer { rows in
+                    batch.withUnsafeMutableBufferPointer { batch in
+                        for i in 0..<rows.count { batch[i] = labels[rows[i]] }
+                    }
+                }
+            }
+            spare = last
+            last = batch
+            return batch
+        }
+    }
+}

@@ -55,6 +55,11 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
     /// take; `reason` names what was expected and what came.
     case invalidNPY(path: String, reason: String)
 
+    /// The safetensors file at `path` (or bytes, with a placeholder path such
+    /// as `"<data>"`) is malformed, or holds a tensor this scalar type cannot
+    /// take; `reason` names what was expected and what came.
+    case invalidSafeTensors(path: String, reason: String)
+
     /// A human-readable sentence naming what was expected and what came.
     public var description: String {
         switch self {
@@ -88,6 +93,8 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
             return "could not \(operation) '\(path)': \(reason)"
         case let .invalidNPY(path, reason):
             return "cannot read '\(path)' as .npy: \(reason)"
+        case let .invalidSafeTensors(path, reason):
+            return "cannot read '\(path)' as safetensors: \(reason)"
         }
     }
 }

@@ -310,20 +310,21 @@ struct SafeTensorsMalformedTests {
     }
 
     @Test func duplicates() {
-        expectInvalidHeader("{" + stEntry("a") + "," + stEntry("a") + "}", "the key \"a\" appears more than once")
+        expectInvalidHeader("{" + stEntry("a") + "," + stEntry("a") + "}", "the key \"a\" appears more than once in the header")
         expectInvalidHeader(
-            "{\"__metadata__\":{},\"__metadata__\":{\"k\":\"v\"}," + stEntry("a") + "}", "the key \"__metadata__\" appears more than once")
+            "{\"__metadata__\":{},\"__metadata__\":{\"k\":\"v\"}," + stEntry("a") + "}", "the key \"__metadata__\" appears more than once in the header")
         // Swift strings are equal under canonical equivalence: é precomposed and e + combining acute.
         expectInvalidHeader(
             "{" + stEntry("caf\\u00e9") + "," + stEntry("cafe\\u0301") + "}",
-            "the keys \"café\" and \"café\" are the same (canonically equivalent) Unicode text, so the key appears more than once")
+            "the key \"café\" appears more than once in the header "
+                + "(as \"café\", which is canonically equivalent Unicode text: the same string in Swift)")
         expectInvalidHeader(
             "{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", data: [], "the metadata key \"k\" appears more than once")
         expectInvalidHeader(
-            "{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F64\"}}", "the field of tensor \"a\" \"dtype\" appears more than once")
+            "{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F64\"}}", "tensor \"a\" has the field \"dtype\" more than once")
         expectInvalidHeader(
             "{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24],\"shape\":[6]}}",
-            "the field of tensor \"a\" \"shape\" appears more than once")
+            "tensor \"a\" has the field \"shape\" more than once")
     }
 
     @Test func metadata() {

@@ -30,12 +30,14 @@ import Foundation
 /// Every length in the file is checked against the bytes present before it is
 /// used, and no tensor is allocated before the whole header has been checked,
 /// so a malformed or hostile file throws: it cannot crash the process or make
-/// it allocate much more than the file's size (at most the file, its header
-/// parsed, and the tensors, up to 4 times the bytes of their F16 or BF16 data
-/// when read as `Double`). The rules are the reference implementation's: a
-/// header of at most 100 000 000 bytes of UTF-8 JSON, each tensor's byte range
-/// exactly its shape times its dtype's size, the ranges contiguous from the
-/// start of the data to the end of the file. Two rules are stricter, because
+/// it allocate more than a small multiple of the file's size (the file, its
+/// header parsed, and the tensors, which take up to 4 times the bytes of
+/// F16 or BF16 data when read as `Double`).
+///
+/// The rules are the reference implementation's: a header of at most
+/// 100 000 000 bytes of UTF-8 JSON, each tensor's byte range exactly its
+/// shape times its dtype's size, the ranges contiguous from the start of the
+/// data to the end of the file. Two rules are stricter, because
 /// the reference would otherwise read a file that says two things at once: a
 /// name (or metadata key, or field) that appears twice in the JSON is
 /// refused, rather than one of its values kept, and so is a field other than
@@ -53,9 +55,10 @@ import Foundation
 /// reference writer sorts tensors of one dtype) with their data contiguous
 /// in that order, and ``metadata`` (if not empty) as the header's
 /// `__metadata__` object. The header is padded with spaces to a multiple of 8
-/// bytes, as the reference pads it, so that the data is aligned; the bytes are
-/// then those `safetensors.numpy.save_file` writes for the same arrays and at
-/// most one metadata pair (the reference writes several in no fixed order).
+/// bytes, as the reference pads it, so that the data is aligned. The bytes are
+/// then those `safetensors.numpy.save_file` writes for the same arrays and
+/// metadata, when that is one pair or none (`metadata=None`): the reference
+/// writes several pairs in no fixed order.
 public struct SafeTensors<Scalar: BLASScalar>: Sendable {
     /// The tensors, by name.
     public var tensors: [String: Tensor<Scalar>]

@@ -73,7 +73,7 @@ struct SafeTensorsHeader: Equatable {
                 scanner.skipWhitespace()
                 guard scanner.isAt("\"") else { throw scanner.unexpected(expected: "a tensor name in double quotes") }
                 key = try scanner.string()
-                try Self.checkUnique(key, in: &seen, what: "key")
+                try Self.checkUnique(key, in: &seen) { "the key \($0) appears more than once in the header" }
                 scanner.skipWhitespace()
                 try scanner.expect(":", "':' after the key \(JSONString.clipped(key))")
                 scanner.skipWhitespace()
@@ -109,7 +109,7 @@ struct SafeTensorsHeader: Equatable {
             scanner.skipWhitespace()
             guard scanner.isAt("\"") else { throw scanner.unexpected(expected: "a metadata key in double quotes") }
             let key = try scanner.string()
-            try checkUnique(key, in: &seen, what: "metadata key")
+            try checkUnique(key, in: &seen) { "the metadata key \($0) appears more than once" }
             scanner.skipWhitespace()
             try scanner.expect(":", "':' after the metadata key \(JSONString.clipped(key))")
             scanner.skipWhitespace()
@@ -144,7 +144,7 @@ struct SafeTensorsHeader: Equatable {
                 scanner.skipWhitespace()
                 guard scanner.isAt("\"") else { throw scanner.unexpected(expected: "a field name of \(tensor) in double quotes") }
                 let field = try scanner.string()
-                try checkUnique(field, in: &seen, what: "field of \(tensor)")
+                try checkUnique(field, in: &seen) { "\(tensor) has the field \($0) more than once" }
                 scanner.skipWhitespace()
                 try scanner.expect(":", "':' after the field \(JSONString.clipped(field)) of \(tensor)")
                 scanner.skipWhitespace()
@@ -214,20 +214,21 @@ struct SafeTensorsHeader: Equatable {
         return values
     }
 
-    /// Records `key`, refusing one seen before in the same object.
+    /// Records `key`, refusing one seen before in the same object with the
+    /// sentence `repeated` makes of the quoted key.
     private static func checkUnique(
-        _ key: String, in seen: inout [String: String], what: String
+        _ key: String, in seen: inout [String: String], repeated: (String) -> String
     ) throws(SafeTensorsFormatError) {
         guard let first = seen[key] else {
             seen[key] = key
             return
         }
-        if first.unicodeScalars.elementsEqual(key.unicodeScalars) {
-            throw SafeTensorsFormatError(reason: "the \(what) \(JSONString.clipped(key)) appears more than once")
+        var reason = repeated(JSONString.clipped(first))
+        if !first.unicodeScalars.elementsEqual(key.unicodeScalars) {
+            reason += " (as \(JSONString.clipped(key)), which is canonically equivalent Unicode text: "
+                + "the same string in Swift)"
         }
-        throw SafeTensorsFormatError(
-            reason: "the \(what)s \(JSONString.clipped(first)) and \(JSONString.clipped(key)) are the same "
-                + "(canonically equivalent) Unicode text, so the \(what) appears more than once")
+        throw SafeTensorsFormatError(reason: reason)
     }
 
     // MARK: - Writing

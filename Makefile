@@ -18,9 +18,12 @@
 #                                  ThreadSanitizer (each in its own .build-asan,
 #                                  .build-tsan; about 2 minutes from clean)
 #   make fuzz SECONDS=60           fuzz the .npy reader with libFuzzer for SECONDS;
-#                                  new inputs go to .build-fuzz/corpus, crashers to
-#                                  .build-fuzz/artifacts (see "Fuzzing" below)
-#   make fuzz-build                only build the fuzzer (.build-fuzz/debug/perceptron-npy-fuzz)
+#                                  new inputs go to .build-fuzz/corpus-npy, crashers
+#                                  to .build-fuzz/artifacts-npy (see "Fuzzing" below)
+#   make fuzz FUZZ_TARGET=safetensors SECONDS=60
+#                                  the same for the safetensors reader
+#   make fuzz-build                only build the fuzzer (.build-fuzz/debug/perceptron-npy-fuzz,
+#                                  or perceptron-$(FUZZ_TARGET)-fuzz)
 #   make docs                      build the DocC documentation into .build/docs; fails on any warning
 #   make clean                     remove every build folder, Benchmarks/.build included
 #
@@ -90,31 +93,42 @@ test-sanitize: setup
 # `make fuzz SECONDS=60` builds Sources/perceptron-npy-fuzz with libFuzzer and
 # ASan (debug, so that it can `@testable import` the reader's internal entry
 # point) and fuzzes Tensor(npyData:) for SECONDS, seeded with numpy's fixtures
-# and the committed regression corpus. Inputs that reach new code accumulate in
-# .build-fuzz/corpus across runs; a crash stops the run and is saved in
-# .build-fuzz/artifacts/ (replay one with `swift run perceptron-npy-fuzz FILE`).
+# and the committed regression corpus. FUZZ_TARGET=safetensors does the same
+# for Sources/perceptron-safetensors-fuzz and SafeTensors(safeTensorsData:),
+# seeded with the safetensors package's fixtures; every path below follows
+# FUZZ_TARGET. Inputs that reach new code accumulate in
+# .build-fuzz/corpus-$(FUZZ_TARGET) across runs; a crash stops the run and is
+# saved in .build-fuzz/artifacts-$(FUZZ_TARGET)/ (replay one with
+# `swift run perceptron-npy-fuzz FILE`, or perceptron-safetensors-fuzz).
 # To refresh the committed corpus, minimise everything into it:
-#   .build-fuzz/debug/perceptron-npy-fuzz -merge=1 Tests/PerceptronTests/Fixtures/npy-corpus .build-fuzz/corpus
-# The plain `make test` replays that corpus (NPYCorpusTests); CI never fuzzes.
+#   .build-fuzz/debug/perceptron-npy-fuzz -merge=1 Tests/PerceptronTests/Fixtures/npy-corpus .build-fuzz/corpus-npy
+# The plain `make test` replays the corpora (NPYCorpusTests, SafeTensorsCorpusTests);
+# CI never fuzzes.
 SECONDS ?= 60
+FUZZ_TARGET ?= npy
 FUZZ_MAX_LEN ?= 4096
 FUZZ_SCRATCH := .build-fuzz
-FUZZ_REGRESSION := Tests/PerceptronTests/Fixtures/npy-corpus
+FUZZ_PRODUCT = perceptron-$(FUZZ_TARGET)-fuzz
+FUZZ_SEEDS = Tests/PerceptronTests/Fixtures/$(FUZZ_TARGET)
+FUZZ_REGRESSION = Tests/PerceptronTests/Fixtures/$(FUZZ_TARGET)-corpus
+FUZZ_CORPUS = $(FUZZ_SCRATCH)/corpus-$(FUZZ_TARGET)
+FUZZ_ARTIFACTS = $(FUZZ_SCRATCH)/artifacts-$(FUZZ_TARGET)
 # -enable-experimental-feature Extern: the target declares libFuzzer's driver
 # with @_extern(c). The ld.gold "Cannot export local symbol" warnings of an ASan
 # link are noise and are filtered out (pipefail keeps a failed build failing).
 fuzz-build: SHELL := /bin/bash
 fuzz-build: .SHELLFLAGS := -o pipefail -c
 fuzz-build: setup
-	$(SWIFT) build --scratch-path $(FUZZ_SCRATCH) --product perceptron-npy-fuzz --sanitize=address \
+	@test -d Sources/$(FUZZ_PRODUCT) || { echo "FUZZ_TARGET=$(FUZZ_TARGET): no Sources/$(FUZZ_PRODUCT); expected npy or safetensors"; exit 2; }
+	$(SWIFT) build --scratch-path $(FUZZ_SCRATCH) --product $(FUZZ_PRODUCT) --sanitize=address \
 		-Xswiftc -DFUZZING -Xswiftc -sanitize=fuzzer -Xswiftc -enable-experimental-feature -Xswiftc Extern \
 		2>&1 | grep -v 'Cannot export local symbol'
 
 fuzz: fuzz-build
-	mkdir -p $(FUZZ_SCRATCH)/corpus $(FUZZ_SCRATCH)/artifacts
-	$(FUZZ_SCRATCH)/debug/perceptron-npy-fuzz -max_total_time=$(SECONDS) -max_len=$(FUZZ_MAX_LEN) -timeout=10 \
-		-dict=Sources/perceptron-npy-fuzz/npy.dict -artifact_prefix=$(FUZZ_SCRATCH)/artifacts/ -print_final_stats=1 \
-		$(FUZZ_SCRATCH)/corpus Tests/PerceptronTests/Fixtures/npy $(wildcard $(FUZZ_REGRESSION))
+	mkdir -p $(FUZZ_CORPUS) $(FUZZ_ARTIFACTS)
+	$(FUZZ_SCRATCH)/debug/$(FUZZ_PRODUCT) -max_total_time=$(SECONDS) -max_len=$(FUZZ_MAX_LEN) -timeout=10 \
+		-dict=Sources/$(FUZZ_PRODUCT)/$(FUZZ_TARGET).dict -artifact_prefix=$(FUZZ_ARTIFACTS)/ -print_final_stats=1 \
+		$(FUZZ_CORPUS) $(FUZZ_SEEDS) $(wildcard $(FUZZ_REGRESSION))
 
 # MARK: Documentation
 #

@@ -46,6 +46,12 @@ let package = Package(
             // libFuzzer's dictionary of .npy tokens, read by `make fuzz`, not built.
             exclude: ["npy.dict"]
         ),
+        // The safetensors reader's libFuzzer target (`make fuzz FUZZ_TARGET=safetensors`), likewise.
+        .executableTarget(
+            name: "perceptron-safetensors-fuzz",
+            dependencies: ["Perceptron"],
+            exclude: ["safetensors.dict"]
+        ),
 
         // MARK: Tests
         // The tests that count allocations or probe the FMA peak need the

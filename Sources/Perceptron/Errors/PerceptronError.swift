@@ -55,6 +55,11 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
     /// take; `reason` names what was expected and what came.
     case invalidNPY(path: String, reason: String)
 
+    /// The safetensors file at `path` (or bytes, with a placeholder path such
+    /// as `"<data>"`) is malformed, or holds a tensor this scalar type cannot
+    /// take; `reason` names what was expected and what came.
+    case invalidSafeTensors(path: String, reason: String)
+
     /// An index outside `range`, the indices that exist: `what` names the
     /// index (such as `"row index"`), and `position`, when the index came in a
     /// list, where in the list it stands.
@@ -93,6 +98,8 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
             return "could not \(operation) '\(path)': \(reason)"
         case let .invalidNPY(path, reason):
             return "cannot read '\(path)' as .npy: \(reason)"
+        case let .invalidSafeTensors(path, reason):
+            return "cannot read '\(path)' as safetensors: \(reason)"
         case let .indexOutOfRange(what, index, position, range):
             let place = position.map { " at position \($0)" } ?? ""
             return "\(what) \(index)\(place) is out of range \(range.lowerBound)..<\(range.upperBound)"

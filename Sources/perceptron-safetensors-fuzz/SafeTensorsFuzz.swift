@@ -1,0 +1,222 @@
+/// A fuzz target for the safetensors reader, and the replayer of its corpus.
+///
+/// Built with `-DFUZZING -sanitize=fuzzer` (`make fuzz FUZZ_TARGET=safetensors`),
+/// this file exports `LLVMFuzzerTestOneInput` and starts libFuzzer's driver,
+/// which feeds it mutated bytes. Built normally (as `swift build` does), it is
+/// a plain executable, `perceptron-safetensors-fuzz FILE|DIRECTORY...`, that
+/// runs every file through the same check: that is how a crasher found by the
+/// fuzzer is reproduced in a debugger without libFuzzer.
+///
+/// The check is the reader's contract: any bytes give either tensors whose
+/// scalar counts match their shapes (and which survive a write and re-read
+/// unchanged, metadata included) or `PerceptronError.invalidSafeTensors`.
+/// Read as `Float`, a file must give the `Double` reading rounded. A crash, a
+/// hang, a sanitizer report, another error or a broken tensor is a finding.
+///
+/// The reader's entry point on bytes, `SafeTensors(safeTensorsData:source:)`,
+/// is internal, so this target imports the library `@testable`: debug builds,
+/// which both `make fuzz` and `swift build` use, compile it with
+/// `-enable-testing`. A release build (`make build` builds every target)
+/// cannot import it so, and gets a stub that says so instead of failing the
+/// whole build.
+import Foundation
+
+#if DEBUG
+
+@testable import Perceptron
+
+/// Why an input broke the reader's contract.
+struct Finding: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Reads `data` as both scalar types, checking the contract; returns a
+/// one-line summary of what the reader made of it.
+func check(_ data: Data) throws(Finding) -> String {
+    let (asFloat, floats) = try check(data, as: Float.self)
+    let (asDouble, doubles) = try check(data, as: Double.self)
+    // A shape that fits as Double fits as Float, and every dtype converts to
+    // Float as its Double value rounds: the two readings must agree.
+    if let doubles {
+        guard let floats else { throw Finding(description: "read as Double but not as Float: \(asFloat)") }
+        try checkRounding(floats, of: doubles)
+    }
+    // The reader must not depend on where a `Data`'s indices start: a slice
+    // of a larger buffer (start index 1) must read exactly as a fresh copy.
+    let slice = (Data([0x00]) + data).dropFirst()
+    guard try check(slice, as: Float.self).summary == asFloat, try check(slice, as: Double.self).summary == asDouble else {
+        throw Finding(description: "a Data slice (start index 1) reads differently from the same bytes at index 0")
+    }
+    return "Float: \(asFloat); Double: \(asDouble)"
+}
+
+/// Reads `data` as `SafeTensors<Scalar>`: a summary of the file, or of the
+/// refusal, and the file if it was read. Anything but consistent tensors or
+/// `.invalidSafeTensors` throws.
+func check<Scalar: BLASScalar>(
+    _ data: Data, as _: Scalar.Type
+) throws(Finding) -> (summary: String, file: SafeTensors<Scalar>?) {
+    let file: SafeTensors<Scalar>
+    do {
+        file = try SafeTensors<Scalar>(safeTensorsData: data, source: "<fuzz>")
+    } catch {
+        guard case .invalidSafeTensors(path: "<fuzz>", let reason) = error else {
+            throw Finding(description: "SafeTensors<\(Scalar.self)>: threw \(error), not .invalidSafeTensors")
+        }
+        guard !reason.isEmpty else {
+            throw Finding(description: "SafeTensors<\(Scalar.self)>: .invalidSafeTensors with no reason")
+        }
+        return ("invalid (\(reason))", nil)
+    }
+    for (name, tensor) in file.tensors {
+        let shape = tensor.shape
+        // Multiplying with overflow checks: a shape whose product overflows
+        // must never have produced a tensor in the first place.
+        var product = 1
+        for dimension in shape {
+            let (next, overflow) = product.multipliedReportingOverflow(by: dimension)
+            guard dimension >= 0, !overflow else {
+                throw Finding(description: "SafeTensors<\(Scalar.self)>: tensor \(name.debugDescription) has impossible shape \(shape)")
+            }
+            product = next
+        }
+        guard tensor.count == product, tensor.withUnsafeBufferPointer({ $0.count }) == product else {
+            throw Finding(description: "SafeTensors<\(Scalar.self)>: tensor \(name.debugDescription) has shape \(shape) but count \(tensor.count)")
+        }
+    }
+    // What was read must be what would be written: write it and read it back.
+    guard let written = try? file.safeTensorsData(), let again = try? SafeTensors<Scalar>(safeTensorsData: written),
+          again.metadata == file.metadata, again.tensors.count == file.tensors.count,
+          file.tensors.allSatisfy({ name, tensor in
+              again.tensors[name].map { $0.shape == tensor.shape && bytes($0) == bytes(tensor) } ?? false
+          }) else {
+        throw Finding(description: "SafeTensors<\(Scalar.self)>: the file does not survive a write and re-read")
+    }
+    let names = file.tensors.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    let shapes = names.map { "\($0.debugDescription): \(file.tensors[$0]!.shape)" }.joined(separator: ", ")
+    return ("\(names.count) tensors [\(shapes)], \(file.metadata.count) metadata pairs", file)
+}
+
+/// Checks that every Float scalar is its Double counterpart rounded.
+func checkRounding(_ floats: SafeTensors<Float>, of doubles: SafeTensors<Double>) throws(Finding) {
+    guard floats.metadata == doubles.metadata, Set(floats.tensors.keys) == Set(doubles.tensors.keys) else {
+        throw Finding(description: "Float and Double readings have different names or metadata")
+    }
+    for (name, double) in doubles.tensors {
+        let float = floats.tensors[name]!
+        guard float.shape == double.shape,
+              zip(float.scalars, double.scalars).allSatisfy({ $0.isNaN ? $1.isNaN : $0 == Float($1) && $0.sign == Float($1).sign })
+        else {
+            throw Finding(description: "tensor \(name.debugDescription) read as Float is not its Double reading rounded")
+        }
+    }
+}
+
+/// The scalars' bytes, so that comparisons are bitwise.
+func bytes<Scalar: BLASScalar>(_ tensor: Tensor<Scalar>) -> [UInt8] {
+    tensor.withUnsafeBufferPointer { Array(UnsafeRawBufferPointer($0)) }
+}
+
+#if FUZZING
+
+/// libFuzzer's entry point: one input per call. A finding traps, which
+/// libFuzzer catches, reports and saves as `crash-<sha1>`.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let data = bytes.map { Data(bytes: $0, count: size) } ?? Data()
+    do {
+        _ = try check(data)
+    } catch {
+        fatalError("safetensors reader contract broken: \(error)")
+    }
+    return 0
+}
+
+/// libFuzzer's driver (in `-sanitize=fuzzer`'s runtime), declared with C's
+/// calling convention: `@_extern(c)` needs `-enable-experimental-feature Extern`,
+/// which `make fuzz` passes.
+@_extern(c, "LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+/// Starts libFuzzer with this process's arguments (`-max_len=…`, corpus directories).
+///
+/// libFuzzer's runtime brings a `main` of its own, but SwiftPM's debug builds
+/// link an executable with `main` aliased to this module's entry point (so that
+/// tests can link executables), so the entry point must exist and start the
+/// driver itself.
+@main
+struct SafeTensorsFuzzer {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzOneInput))
+    }
+}
+
+#else
+
+/// The corpus replayer: every file named, and every file in every directory named.
+@main
+struct SafeTensorsFuzzReplayer {
+    static func main() {
+        let arguments = CommandLine.arguments.dropFirst()
+        guard !arguments.isEmpty, !arguments.contains("--help"), !arguments.contains("-h") else {
+            print("""
+                usage: perceptron-safetensors-fuzz FILE|DIRECTORY...
+                Reads each file as SafeTensors<Float> and SafeTensors<Double> and checks that the
+                reader returns consistent tensors or throws .invalidSafeTensors. Exits 1 on a finding.
+                Fuzzing itself needs the FUZZING build: see `make fuzz FUZZ_TARGET=safetensors`.
+                """)
+            exit(arguments.isEmpty ? 2 : 0)
+        }
+        var findings = 0
+        var inputs = 0
+        for path in files(in: arguments) {
+            inputs += 1
+            guard let data = FileManager.default.contents(atPath: path) else {
+                print("\(path): cannot read")
+                findings += 1
+                continue
+            }
+            do {
+                print("\(path): \(try check(data))")
+            } catch {
+                print("\(path): FINDING: \(error)")
+                findings += 1
+            }
+        }
+        print("\(inputs) inputs, \(findings) findings")
+        exit(findings == 0 ? 0 : 1)
+    }
+
+    /// The paths given, with each directory replaced by the files in it, sorted.
+    static func files(in paths: some Sequence<String>) -> [String] {
+        paths.flatMap { path -> [String] in
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
+                  let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return [path] }
+            return names.sorted().map { (path as NSString).appendingPathComponent($0) }
+        }
+    }
+}
+
+#endif
+
+#else
+
+/// The release build's stand-in: without `-enable-testing` the reader's
+/// internal entry point is out of reach, so there is nothing to run.
+@main
+struct SafeTensorsFuzzReleaseStub {
+    static func main() {
+        FileHandle.standardError.write(
+            Data("perceptron-safetensors-fuzz needs a debug build: swift run perceptron-safetensors-fuzz FILE...\n".utf8))
+        exit(2)
+    }
+}
+
+#endif

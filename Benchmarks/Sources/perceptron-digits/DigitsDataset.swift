@@ -9,18 +9,13 @@ struct DigitsDataset {
     /// The digits 0…9.
     static let classCount = 10
 
-    /// `count × featureCount` pixel values, one sample per row, row-major.
-    var features: [Float]
+    /// The pixels, `[count, featureCount]`, one sample per row.
+    var features: Tensor<Float>
     /// The digit (0…9) of each sample.
     var labels: [Int]
 
     /// The number of samples.
     var count: Int { labels.count }
-
-    /// The features of sample `index`.
-    func sample(_ index: Int) -> ArraySlice<Float> {
-        features[index * Self.featureCount..<(index + 1) * Self.featureCount]
-    }
 
     /// The data set bundled with the example: `Resources/digits-features.npy`
     /// and `Resources/digits-labels.npy`, made from the UCI file by
@@ -37,54 +32,39 @@ struct DigitsDataset {
         return url
     }
 
-    /// Reads the samples from two `.npy` files with Perceptron's reader: a
-    /// float32 `[count, 64]` array of pixels, whole numbers in 0…16, and a
-    /// float32 `[count]` array of labels.
-    ///
-    /// The labels are floats in the file because the reader takes only `<f4`
-    /// and `<f8`: each must be an exact whole number in 0…9 before it becomes
-    /// an `Int`, so that a fractional or out-of-range value is an error, not a
-    /// silently truncated class.
+    /// Reads the samples with Perceptron's `.npy` readers: a float32
+    /// `[count, 64]` array of pixels, whole numbers in 0…16, and an integer
+    /// `[count]` array of labels in 0…9.
     ///
     /// - Throws: `PerceptronError` for a file the reader refuses, and
     ///   ``DatasetError`` naming the file and sample that do not fit.
     init(features featuresURL: URL, labels labelsURL: URL) throws {
-        let pixels = try Tensor<Float>(contentsOfNPY: featuresURL)
-        let classes = try Tensor<Float>(contentsOfNPY: labelsURL)
-        guard pixels.shape.count == 2, pixels.shape[1] == Self.featureCount, pixels.shape[0] > 0 else {
-            throw DatasetError("\(featuresURL.path): expected shape [count, \(Self.featureCount)] with count ≥ 1, found \(pixels.shape)")
+        features = try Tensor<Float>(contentsOfNPY: featuresURL)
+        labels = try [Int](contentsOfNPY: labelsURL)
+        guard features.shape.count == 2, features.shape[1] == Self.featureCount, features.shape[0] > 0 else {
+            throw DatasetError("\(featuresURL.path): expected shape [count, \(Self.featureCount)] with count ≥ 1, found \(features.shape)")
         }
-        guard classes.shape == [pixels.shape[0]] else {
-            throw DatasetError("\(labelsURL.path): expected shape [\(pixels.shape[0])], one label per sample, found \(classes.shape)")
+        guard labels.count == features.shape[0] else {
+            throw DatasetError("\(labelsURL.path): expected \(features.shape[0]) labels, one per sample, found \(labels.count)")
         }
-        features = pixels.scalars
-        if let bad = features.firstIndex(where: { !Self.isWholeNumber($0, in: 0...16) }) {
+        let pixels = features.scalars
+        if let bad = pixels.firstIndex(where: { !(0...16).contains($0) || $0.rounded() != $0 }) {
             throw DatasetError("\(featuresURL.path): sample \(bad / Self.featureCount), pixel \(bad % Self.featureCount + 1) "
-                               + "is \(features[bad]), not a whole number in 0…16")
+                               + "is \(pixels[bad]), not a whole number in 0…16")
         }
-        let values = classes.scalars
-        if let bad = values.firstIndex(where: { !Self.isWholeNumber($0, in: 0...Float(Self.classCount - 1)) }) {
-            throw DatasetError("\(labelsURL.path): label \(bad) is \(values[bad]), not a whole number in 0…9")
+        if let bad = labels.firstIndex(where: { !(0..<Self.classCount).contains($0) }) {
+            throw DatasetError("\(labelsURL.path): label \(bad) is \(labels[bad]), not a digit 0…9")
         }
-        labels = values.map { Int($0) }
     }
 
-    /// Whether `value` is an integer within `range` (false for NaN).
-    private static func isWholeNumber(_ value: Float, in range: ClosedRange<Float>) -> Bool {
-        range.contains(value) && value.rounded() == value
-    }
-
-    private init(features: [Float], labels: [Int]) {
+    private init(features: Tensor<Float>, labels: [Int]) {
         self.features = features
         self.labels = labels
     }
 
     /// The samples at `indices`, in that order.
-    func subset(_ indices: [Int]) -> DigitsDataset {
-        var features: [Float] = []
-        features.reserveCapacity(indices.count * Self.featureCount)
-        for index in indices { features.append(contentsOf: sample(index)) }
-        return DigitsDataset(features: features, labels: indices.map { labels[$0] })
+    func subset(_ indices: [Int]) throws(PerceptronError) -> DigitsDataset {
+        DigitsDataset(features: try features.gatheringRows(indices), labels: indices.map { labels[$0] })
     }
 
     /// A stratified split: each class's samples are shuffled with `generator`
@@ -92,7 +72,7 @@ struct DigitsDataset {
     /// keep the classes in the data set's proportions.
     func stratifiedSplit<G: RandomNumberGenerator>(
         testFraction: Double, using generator: inout G
-    ) -> (train: DigitsDataset, test: DigitsDataset) {
+    ) throws(PerceptronError) -> (train: DigitsDataset, test: DigitsDataset) {
         var trainIndices: [Int] = [], testIndices: [Int] = []
         for digit in 0..<Self.classCount {
             var members = labels.indices.filter { labels[$0] == digit }
@@ -103,7 +83,7 @@ struct DigitsDataset {
         }
         // Grouped by class here; training shuffles every epoch, and the test
         // set's order does not matter, but sorted keeps it in file order.
-        return (subset(trainIndices.sorted()), subset(testIndices.sorted()))
+        return (try subset(trainIndices.sorted()), try subset(testIndices.sorted()))
     }
 }
 

@@ -1,6 +1,8 @@
 import ArgumentParser
 import CommandLineSupport
 
+extension Trainer.Schedule: ExpressibleByArgument {}
+
 /// The example's command line: the network's size and how it is trained.
 struct Options: ParsableArguments {
     /// The defaults, stated once for the properties and for their help.
@@ -56,11 +58,29 @@ struct Options: ParsableArguments {
         help: ArgumentHelp("Where the trained parameters are saved as .npy files.", valueName: "dir"))
     var outputPath = Default.outputPath
 
+    /// `--dropout`: the probability of zeroing a hidden unit in training (0: no dropout layer).
+    @Option(help: ArgumentHelp("Dropout probability after the hidden layer, in 0..<1 (0: none).", valueName: "p"))
+    var dropout: Float = 0
+
+    /// `--schedule`: how the learning rate changes over the epochs.
+    @Option(help: ArgumentHelp(
+        "Learning-rate schedule: none, cosine (to a hundredth over all epochs) or step (a tenth every third of them).",
+        valueName: "kind"))
+    var schedule: Trainer.Schedule = .none
+
+    /// `--clip-norm`: the largest global gradient norm before each step, if given.
+    @Option(
+        name: .customLong("clip-norm"),
+        help: ArgumentHelp("Scale gradients so their global L2 norm is at most x before each step.", valueName: "x"),
+        transform: Positive<Float>.parse)
+    var clipNorm: Positive<Float>?
+
     /// `--threads`, which the bench has too.
     @OptionGroup var threadsOption: ThreadsOption
 
     /// The rule no option's type checks: a directory needs a name.
     func validate() throws {
         if outputPath.isEmpty { throw ValidationError("--output needs a directory, got an empty path") }
+        if !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in 0..<1, got \(dropout)") }
     }
 }

@@ -2,8 +2,11 @@
 //
 // Loads the bundled UCI digits (8×8 images), splits them 80/20 by class,
 // standardises the features on the training split, fits a 64-64-10 multilayer
-// perceptron with Adam, then reports test accuracy and a confusion matrix and
-// saves the parameters as .npy files that numpy (or PyTorch) can read.
+// perceptron with Adam (optionally with dropout, a learning-rate schedule and
+// gradient clipping), then reports test accuracy and a confusion matrix and
+// saves the parameters as .npy files that numpy (or PyTorch) can read. Every
+// piece of the training loop is the library's: MiniBatches, Standardizer,
+// accuracy, argmax, the schedules and clipGradientNorm.
 
 import ArgumentParser
 import CommandLineSupport
@@ -43,27 +46,29 @@ struct PerceptronDigits: ParsableCommand {
         start(threads: options.threadsOption, debugCost: "training is slow")
 
         let (train, test, standardizer) = loadData()
-        var trainer = makeTrainer(seed: options.seed)
-        print("model: \(DigitsDataset.featureCount)-\(options.hidden)-\(DigitsDataset.classCount) MLP with ReLU,",
+        let trainer = makeTrainer(seed: options.seed)
+        let dropout = options.dropout > 0 ? " and dropout \(options.dropout)" : ""
+        let clipping = options.clipNorm.map { ", gradients clipped at norm \($0)" } ?? ""
+        print("model: \(DigitsDataset.featureCount)-\(options.hidden)-\(DigitsDataset.classCount) MLP with ReLU\(dropout),",
               "\(trainer.model.parameterCount) parameters, Float;",
-              "Adam (learning rate \(options.learningRate)), batch \(options.batchSize), \(options.epochs) epochs,",
-              "seed \(options.seed)")
+              "Adam (learning rate \(options.learningRate), schedule \(options.schedule.rawValue)\(clipping)),",
+              "batch \(options.batchSize), \(options.epochs) epochs, seed \(options.seed)")
         print("")
-        fit(&trainer, on: train)
+        fit(trainer, on: train)
         evaluate(trainer, on: test)
         if !save(trainer, standardizer, checkingOn: test) { throw ExitCode.failure }
     }
 
     /// The bundled digits, split and standardised on the training split.
-    private func loadData() -> (train: DigitsDataset, test: DigitsDataset, standardizer: Standardizer) {
+    private func loadData() -> (train: DigitsDataset, test: DigitsDataset, standardizer: Standardizer<Float>) {
         do {
             let digits = try DigitsDataset.bundled()
             var splitGenerator = SeededRandomNumberGenerator(seed: splitSeed)
-            var (train, test) = digits.stratifiedSplit(testFraction: 0.2, using: &splitGenerator)
+            var (train, test) = try digits.stratifiedSplit(testFraction: 0.2, using: &splitGenerator)
             // Statistics from the training split only: the test set stays unseen.
-            let standardizer = Standardizer(fitting: train)
-            standardizer.apply(to: &train)
-            standardizer.apply(to: &test)
+            let standardizer = try Standardizer(fitting: train.features)
+            train.features = try standardizer.transform(train.features)
+            test.features = try standardizer.transform(test.features)
             print("data:  \(digits.count) digits (8×8, 0…16), \(train.count) for training and \(test.count) for testing,",
                   "stratified; standardised on the training split")
             return (train, test, standardizer)
@@ -74,18 +79,25 @@ struct PerceptronDigits: ParsableCommand {
 
     /// A fresh, untrained network of the size the options give, its weights drawn from `seed`.
     private func makeTrainer(seed: UInt64) -> Trainer {
-        Trainer(
-            features: DigitsDataset.featureCount, hidden: options.hidden.value, classes: DigitsDataset.classCount,
-            learningRate: options.learningRate.value, batchSize: options.batchSize.value, seed: seed)
+        do {
+            return try Trainer(
+                features: DigitsDataset.featureCount, hidden: options.hidden.value, classes: DigitsDataset.classCount,
+                dropout: options.dropout, learningRate: options.learningRate.value,
+                batchSize: options.batchSize.value, seed: seed)
+        } catch {
+            fail("could not build the model: \(error)")
+        }
     }
 
     /// Trains for the options' epochs, showing progress.
-    private func fit(_ trainer: inout Trainer, on train: DigitsDataset) {
+    private func fit(_ trainer: Trainer, on train: DigitsDataset) {
         let progress = Progress(epochs: options.epochs.value)
         let clock = ContinuousClock()
         do {
             let fitTime = try clock.measure {
-                try trainer.fit(train, epochs: options.epochs.value, report: progress.show)
+                try trainer.fit(
+                    train, epochs: options.epochs.value, schedule: options.schedule,
+                    clipNorm: options.clipNorm?.value, report: progress.show)
             }
             progress.clear()
             print("fit: \(seconds(fitTime))")
@@ -111,21 +123,19 @@ struct PerceptronDigits: ParsableCommand {
     /// Saves the parameters and the standardisation statistics as .npy files
     /// in the output directory, lists them, then reads them back into a fresh
     /// model; returns whether it predicts `test` the same.
-    private func save(_ trainer: Trainer, _ standardizer: Standardizer, checkingOn test: DigitsDataset) -> Bool {
+    private func save(_ trainer: Trainer, _ standardizer: Standardizer<Float>, checkingOn test: DigitsDataset) -> Bool {
         let directory = URL(fileURLWithPath: options.outputPath, isDirectory: true).standardizedFileURL
         do {
             try trainer.model.saveParameters(to: directory)
             // The model expects standardised pixels: keep the statistics with it, so
             // that the files alone are enough to classify new images.
-            let statistics = [("input.mean", standardizer.mean), ("input.scale", standardizer.scale)]
-            for (name, values) in statistics {
-                try Tensor<Float>(shape: [values.count], scalars: values).writeNPY(to: directory.appendingPathComponent(name + ".npy"))
-            }
+            let inputDirectory = directory.appendingPathComponent("input", isDirectory: true)
+            try standardizer.save(to: inputDirectory)
             print("")
             print("parameters saved to \(directory.path):")
             var files: [(name: String, shape: [Int])] = []
             try trainer.model.forEachParameter { name, value, _ in files.append((name + ".npy", value.shape)) }
-            files += statistics.map { ($0.0 + ".npy", [$0.1.count]) }
+            files += ["mean", "scale"].map { ("input/\($0).npy", standardizer.mean.shape) }
             func padded(_ text: String, _ width: Int) -> String {
                 text + String(repeating: " ", count: max(0, width - text.count))
             }
@@ -138,7 +148,7 @@ struct PerceptronDigits: ParsableCommand {
             }
 
             print("  (weights are inputs × outputs, the transpose of PyTorch's; the model's input is",
-                  "(pixels − input.mean) / input.scale)")
+                  "(pixels − input/mean) / input/scale, as Standardizer(contentsOf:) reads them back)")
 
             // Read them back into a fresh model: the file format round-trips exactly.
             let reloaded = makeTrainer(seed: options.seed &+ 1)

@@ -1,14 +1,25 @@
 import Perceptron
 
 /// The classifier and how it is fitted: a multilayer perceptron with one
-/// hidden ReLU layer, softmax cross-entropy, and Adam over shuffled mini-batches.
+/// hidden ReLU layer (and dropout, if asked for), softmax cross-entropy, and
+/// Adam over the library's shuffled mini-batches, with an optional
+/// learning-rate schedule and gradient clipping.
 struct Trainer {
     let model: Sequential<Float>
     let loss = SoftmaxCrossEntropy<Float>()
     let optimizer: Adam<Float>
     let batchSize: Int
-    /// Draws the initial weights, then every epoch's shuffle.
-    var generator: SeededRandomNumberGenerator
+    let seed: UInt64
+
+    /// How the learning rate moves from epoch to epoch.
+    enum Schedule: String, CaseIterable {
+        /// The same rate throughout.
+        case none
+        /// Cosine annealing to a hundredth of the rate over all epochs (`CosineAnnealingLR`).
+        case cosine
+        /// A tenth of the rate every third of the epochs (`StepLR`).
+        case step
+    }
 
     /// What one epoch measured.
     struct Epoch {
@@ -21,79 +32,53 @@ struct Trainer {
         var elapsed: Duration
     }
 
-    /// A `features`-`hidden`-`classes` network with PyTorch's `nn.Linear` initialisation.
-    init(features: Int, hidden: Int, classes: Int, learningRate: Float, batchSize: Int, seed: UInt64) {
-        generator = SeededRandomNumberGenerator(seed: seed)
-        model = Sequential<Float>([
-            Linear(inputFeatures: features, outputFeatures: hidden, using: &generator),
-            ReLU(),
-            Linear(inputFeatures: hidden, outputFeatures: classes, using: &generator),
-        ])
+    /// A `features`-`hidden`-`classes` network with PyTorch's `nn.Linear`
+    /// initialisation, weights drawn from `seed`; `dropout` > 0 puts a
+    /// ``Dropout`` after the hidden layer.
+    init(features: Int, hidden: Int, classes: Int, dropout: Float, learningRate: Float, batchSize: Int, seed: UInt64) throws(PerceptronError) {
+        var generator = SeededRandomNumberGenerator(seed: seed)
+        var layers: [any Layer<Float>] = [Linear(inputFeatures: features, outputFeatures: hidden, using: &generator), ReLU()]
+        if dropout > 0 { layers.append(try Dropout(probability: dropout, seed: seed &+ 1)) }
+        layers.append(Linear(inputFeatures: hidden, outputFeatures: classes, using: &generator))
+        model = Sequential(layers)
         optimizer = Adam<Float>(learningRate: learningRate)
         self.batchSize = batchSize
+        self.seed = seed
     }
 
     /// Trains for `epochs` passes over `data`, reshuffled before each, calling
     /// `report` after every epoch.
-    mutating func fit(
-        _ data: DigitsDataset, epochs: Int, report: (Epoch) -> Void
+    func fit(
+        _ data: DigitsDataset, epochs: Int, schedule: Schedule, clipNorm: Float?, report: (Epoch) -> Void
     ) throws(PerceptronError) {
         let clock = ContinuousClock()
         let start = clock.now
-        var order = Array(0..<data.count)
-        var batches = Batches(batchSize: batchSize)
+        let batches = try MiniBatches(features: data.features, labels: data.labels, batchSize: batchSize, seed: seed)
+        let rates: (any LearningRateSchedule<Float>)? = switch schedule {
+        case .none: nil
+        case .cosine: try CosineAnnealingLR(optimizer, periodLength: epochs, minimumLearningRate: optimizer.learningRate / 100)
+        case .step: try StepLR(optimizer, stepSize: max(1, epochs / 3), gamma: 0.1)
+        }
         for epoch in 1...epochs {
-            order.shuffle(using: &generator)
             var totalLoss = 0.0
-            var correct = 0
-            var first = 0
-            while first < order.count {
-                let indices = order[first..<min(first + batchSize, order.count)]
-                first = indices.endIndex
-                let batch = batches.fill(from: data, indices: indices)
-                let logits = try model(batch.inputs)
-                correct += Self.countCorrect(logits, batch.labels)
-                totalLoss += Double(try loss.forward(logits, labels: batch.labels)) * Double(indices.count)
+            var correct = 0.0
+            for (features, labels) in batches {
+                let logits = try model(features)
+                correct += try accuracy(logits: logits, labels: labels) * Double(labels.count)
+                totalLoss += Double(try loss.forward(logits, labels: labels)) * Double(labels.count)
                 _ = try model.backward(loss.backward())
+                if let clipNorm { try clipGradientNorm(model, maxNorm: clipNorm) }
                 try optimizer.step(model)
             }
+            rates?.step()
             report(Epoch(
                 number: epoch, loss: totalLoss / Double(data.count),
-                accuracy: Double(correct) / Double(data.count), elapsed: clock.now - start))
+                accuracy: correct / Double(data.count), elapsed: clock.now - start))
         }
     }
 
-    /// The predicted digit of every sample of `data`, in one forward pass.
+    /// The predicted digit of every sample of `data`, in one inference pass.
     func predict(_ data: DigitsDataset) throws(PerceptronError) -> [Int] {
-        let x = try Tensor<Float>(shape: [data.count, DigitsDataset.featureCount], scalars: data.features)
-        return Self.argmax(try model(x))
-    }
-
-    /// The index of the largest logit in each row.
-    private static func argmax(_ logits: Tensor<Float>) -> [Int] {
-        let classes = logits.shape[1]
-        return logits.withUnsafeBufferPointer { z in
-            (0..<logits.shape[0]).map { row in largest(z, row: row, classes: classes) }
-        }
-    }
-
-    /// How many rows of `logits` have their largest logit at the label; allocates nothing.
-    private static func countCorrect(_ logits: Tensor<Float>, _ labels: [Int]) -> Int {
-        let classes = logits.shape[1]
-        return logits.withUnsafeBufferPointer { z in
-            var correct = 0
-            for (row, label) in labels.enumerated() where largest(z, row: row, classes: classes) == label {
-                correct += 1
-            }
-            return correct
-        }
-    }
-
-    /// The column of the largest value in one row of a `[rows, classes]` buffer (the first, on a tie).
-    private static func largest(_ z: UnsafeBufferPointer<Float>, row: Int, classes: Int) -> Int {
-        let start = row * classes
-        var best = 0
-        for j in 1..<classes where z[start + j] > z[start + best] { best = j }
-        return best
+        try model.predict(data.features).argmax()
     }
 }

@@ -155,9 +155,7 @@ public final class Linear<Scalar: BLASScalar>: Layer {
     @_specialize(where Scalar == Double)
     public func predict(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
         let sizes = try productSizes(for: input)
-        var shape = input.shape
-        shape[shape.count - 1] = outputFeatures
-        var z = try Tensor<Scalar>(uninitializedShape: shape)
+        var z = try Tensor<Scalar>(uninitializedShape: input.shape, lastDimension: outputFeatures)
         affine(input, sizes, into: &z)
         return z
     }

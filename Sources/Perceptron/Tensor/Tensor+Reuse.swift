@@ -19,14 +19,30 @@ extension Tensor {
     static func reusing(
         _ slot: inout Tensor?, shape: [Int], lastDimension: Int? = nil
     ) throws(PerceptronError) -> Tensor {
-        if var candidate = slot.take(),
-           candidate.hasShape(shape, lastDimension: lastDimension),
-           candidate.isUniquelyReferenced() {
+        if let reused = takeIfFree(&slot, shape: shape, lastDimension: lastDimension) { return reused }
+        return try Tensor(uninitializedShape: shape, lastDimension: lastDimension)
+    }
+
+    /// The tensor in `slot`, taken out of it, when it has `shape` (with the
+    /// last entry replaced by `lastDimension`) and nothing else refers to it;
+    /// otherwise `nil`, with `slot` left as it was.
+    @inlinable
+    static func takeIfFree(_ slot: inout Tensor?, shape: [Int], lastDimension: Int? = nil) -> Tensor? {
+        guard var candidate = slot.take() else { return nil }
+        if candidate.hasShape(shape, lastDimension: lastDimension), candidate.isUniquelyReferenced() {
             return candidate
         }
-        var newShape = shape
-        if let lastDimension { newShape[newShape.count - 1] = lastDimension }
-        return try Tensor(uninitializedShape: newShape)
+        slot = candidate
+        return nil
+    }
+
+    /// A tensor of `shape` with its last entry replaced by `lastDimension`,
+    /// whose scalars are not yet written.
+    @inlinable
+    init(uninitializedShape shape: [Int], lastDimension: Int?) throws(PerceptronError) {
+        var shape = shape
+        if let lastDimension, !shape.isEmpty { shape[shape.count - 1] = lastDimension }
+        try self.init(uninitializedShape: shape)
     }
 
     /// Whether the shape equals `shape`, with its last entry replaced by
@@ -64,19 +80,12 @@ struct ForwardBuffers<Scalar: BLASScalar> {
     ///
     /// Pass the result to ``keep(_:)`` once it is written.
     mutating func next(shape: [Int], lastDimension: Int? = nil) throws(PerceptronError) -> Tensor<Scalar> {
-        if var candidate = spare.take(), candidate.hasShape(shape, lastDimension: lastDimension),
-           candidate.isUniquelyReferenced() {
-            return candidate
+        // The spare first; then the last result, if the caller let go of it as well.
+        if let reused = Tensor.takeIfFree(&spare, shape: shape, lastDimension: lastDimension)
+            ?? Tensor.takeIfFree(&last, shape: shape, lastDimension: lastDimension) {
+            return reused
         }
-        // The caller let go of the last result as well: its buffer will do too.
-        if var candidate = last, candidate.hasShape(shape, lastDimension: lastDimension) {
-            last = nil
-            if candidate.isUniquelyReferenced() { return candidate }
-            last = candidate
-        }
-        var newShape = shape
-        if let lastDimension { newShape[newShape.count - 1] = lastDimension }
-        return try Tensor(uninitializedShape: newShape)
+        return try Tensor(uninitializedShape: shape, lastDimension: lastDimension)
     }
 
     /// Keeps `result` as the last result; the one before becomes the spare.

@@ -6,11 +6,10 @@ digits.csv.gz is the UCI handwritten-digits set as published (see README.md):
 itself and in the same row order:
 
     digits-features.npy   float32, shape (1797, 64): the pixels, row by row
-    digits-labels.npy     float32, shape (1797,):    the digit of each row
+    digits-labels.npy     int64, shape (1797,):      the digit of each row
 
-The labels are stored as floats because Perceptron's .npy reader takes only
-'<f4' and '<f8' files; every value is an exact whole number, and the example
-checks that each is one in 0...9 before it converts it to Int.
+The example reads the features as a Tensor<Float> and the labels as [Int],
+both with Perceptron's .npy reader, and checks their ranges.
 
 Usage: python3 make_digits_npy.py   (needs numpy; the output is the same bytes every run)
 """
@@ -34,7 +33,7 @@ def main():
         raise SystemExit(f"labels outside 0..9: {labels.min()}..{labels.max()}")
     # Small whole numbers: float32 holds every one exactly.
     np.save(os.path.join(HERE, "digits-features.npy"), features.astype("<f4"))
-    np.save(os.path.join(HERE, "digits-labels.npy"), labels.astype("<f4"))
+    np.save(os.path.join(HERE, "digits-labels.npy"), labels.astype("<i8"))
     print(f"wrote digits-features.npy {features.shape} and digits-labels.npy {labels.shape}")
 
 

@@ -42,14 +42,16 @@ let package = Package(
         // No product: it is a development tool, not something to install.
         .executableTarget(
             name: "perceptron-npy-fuzz",
-            dependencies: ["Perceptron"],
+            dependencies: ["Perceptron", "FuzzDriver"],
             // libFuzzer's dictionary of .npy tokens, read by `make fuzz`, not built.
             exclude: ["npy.dict"]
         ),
+        // What both fuzz targets share: libFuzzer's driver, and the corpus replayer.
+        .target(name: "FuzzDriver"),
         // The safetensors reader's libFuzzer target (`make fuzz FUZZ_TARGET=safetensors`), likewise.
         .executableTarget(
             name: "perceptron-safetensors-fuzz",
-            dependencies: ["Perceptron"],
+            dependencies: ["Perceptron", "FuzzDriver"],
             exclude: ["safetensors.dict"]
         ),
 

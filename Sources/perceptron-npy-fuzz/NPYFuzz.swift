@@ -1,8 +1,8 @@
 /// A fuzz target for the `.npy` reader, and the replayer of its corpus.
 ///
-/// Built with `-DFUZZING -sanitize=fuzzer` (`make fuzz`), this file exports
-/// `LLVMFuzzerTestOneInput` and starts libFuzzer's driver, which feeds it
-/// mutated bytes. Built normally (as `swift build` does), it is a plain executable,
+/// Built with `-DFUZZING -sanitize=fuzzer` (`make fuzz`), it runs libFuzzer's
+/// driver (`Sources/FuzzDriver`), which feeds the check below mutated bytes.
+/// Built normally (as `swift build` does), it is a plain executable,
 /// `perceptron-npy-fuzz FILE|DIRECTORY...`, that runs every file through the
 /// same check: that is how a crasher found by the fuzzer is reproduced in a
 /// debugger without libFuzzer.
@@ -23,12 +23,11 @@ import Foundation
 
 #if DEBUG
 
+import FuzzDriver
 @testable import Perceptron
 
 /// Why an input broke the reader's contract.
-struct Finding: Error, CustomStringConvertible {
-    var description: String
-}
+typealias Finding = FuzzFinding
 
 /// Reads `data` as both scalar types and as labels, checking the contract;
 /// returns a one-line summary of what the readers made of it.
@@ -102,95 +101,19 @@ func check<Scalar: BLASScalar>(_ data: Data, as _: Scalar.Type) throws(Finding) 
     return "shape \(shape)"
 }
 
-#if FUZZING
-
-/// libFuzzer's entry point: one input per call. A finding traps, which
-/// libFuzzer catches, reports and saves as `crash-<sha1>`.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let data = bytes.map { Data(bytes: $0, count: size) } ?? Data()
-    do {
-        _ = try check(data)
-    } catch {
-        fatalError("npy reader contract broken: \(error)")
-    }
-    return 0
-}
-
-/// libFuzzer's driver (in `-sanitize=fuzzer`'s runtime), declared with C's
-/// calling convention: `@_extern(c)` needs `-enable-experimental-feature Extern`,
-/// which `make fuzz` passes.
-@_extern(c, "LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
-/// Starts libFuzzer with this process's arguments (`-max_len=…`, corpus directories).
-///
-/// libFuzzer's runtime brings a `main` of its own, but SwiftPM's debug builds
-/// link an executable with `main` aliased to this module's entry point (so that
-/// tests can link executables), so the entry point must exist and start the
-/// driver itself.
+/// Fuzzes (`make fuzz`) or replays files through ``check(_:)``.
 @main
-struct NPYFuzzer {
+struct NPYFuzz {
     static func main() {
-        var argc = CommandLine.argc
-        var argv = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzOneInput))
-    }
-}
-
-#else
-
-/// The corpus replayer: every file named, and every file in every directory named.
-@main
-struct NPYFuzzReplayer {
-    static func main() {
-        let arguments = CommandLine.arguments.dropFirst()
-        guard !arguments.isEmpty, !arguments.contains("--help"), !arguments.contains("-h") else {
-            print("""
+        FuzzDriver.main(reader: "npy reader", usage: """
                 usage: perceptron-npy-fuzz FILE|DIRECTORY...
                 Reads each file as a .npy Tensor<Float>, Tensor<Double> and [Int] (labels) and
                 checks that each reader returns a consistent result or throws .invalidNPY.
                 Exits 1 on a finding.
                 Fuzzing itself needs the FUZZING build: see `make fuzz`.
-                """)
-            exit(arguments.isEmpty ? 2 : 0)
-        }
-        var findings = 0
-        var inputs = 0
-        for path in files(in: arguments) {
-            inputs += 1
-            guard let data = FileManager.default.contents(atPath: path) else {
-                print("\(path): cannot read")
-                findings += 1
-                continue
-            }
-            do {
-                print("\(path): \(try check(data))")
-            } catch {
-                print("\(path): FINDING: \(error)")
-                findings += 1
-            }
-        }
-        print("\(inputs) inputs, \(findings) findings")
-        exit(findings == 0 ? 0 : 1)
-    }
-
-    /// The paths given, with each directory replaced by the files in it, sorted.
-    static func files(in paths: some Sequence<String>) -> [String] {
-        paths.flatMap { path -> [String] in
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
-                  let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return [path] }
-            return names.sorted().map { (path as NSString).appendingPathComponent($0) }
-        }
+                """, check: check)
     }
 }
-
-#endif
 
 #else
 

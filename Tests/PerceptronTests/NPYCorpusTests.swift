@@ -2,26 +2,6 @@ import Foundation
 @_spi(Benchmarking) @testable import Perceptron
 import Testing
 
-/// One input of the fuzz corpus in `Fixtures/npy-corpus/`: bytes that
-/// `make fuzz` found to reach new code in the `.npy` reader, minimised with
-/// libFuzzer's `-merge=1`, plus any crasher it found (once fixed).
-struct NPYCorpusFile: Sendable, CustomTestStringConvertible {
-    var name: String
-    var url: URL
-
-    var testDescription: String { name }
-
-    /// Every file in the corpus directory, by name; empty if the directory is
-    /// missing, which `corpusIsPresent` catches.
-    static let all: [NPYCorpusFile] = {
-        guard let directory = Bundle.module.url(forResource: "npy-corpus", withExtension: nil, subdirectory: "Fixtures"),
-              let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
-        return names.filter { !$0.hasPrefix(".") }.sorted().map {
-            NPYCorpusFile(name: $0, url: directory.appendingPathComponent($0))
-        }
-    }()
-}
-
 /// Replays the fuzz corpus through the reader: whatever the bytes, it returns
 /// a consistent tensor or throws `.invalidNPY`. A regression here is most
 /// likely a crash, which takes the whole test process down: reproduce it with
@@ -31,11 +11,11 @@ struct NPYCorpusFile: Sendable, CustomTestStringConvertible {
 struct NPYCorpusTests {
     @Test func corpusIsPresent() {
         // Guards the parameterised test below from passing vacuously.
-        #expect(NPYCorpusFile.all.count >= 20)
+        #expect(CorpusFile.npy.count >= 20)
     }
 
-    @Test(arguments: NPYCorpusFile.all)
-    func readsOrRefuses(_ file: NPYCorpusFile) throws {
+    @Test(arguments: CorpusFile.npy)
+    func readsOrRefuses(_ file: CorpusFile) throws {
         let data = try Data(contentsOf: file.url)
         expectTensorOrInvalid(data, as: Float.self)
         expectTensorOrInvalid(data, as: Double.self)

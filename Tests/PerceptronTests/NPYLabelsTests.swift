@@ -138,8 +138,8 @@ struct NPYLabelsTests {
         #expect(decoded > 0 && decoded < 3_000)
     }
 
-    @Test(arguments: NPYCorpusFile.all)
-    func fuzzCorpusReadsOrRefuses(_ file: NPYCorpusFile) throws {
+    @Test(arguments: CorpusFile.npy)
+    func fuzzCorpusReadsOrRefuses(_ file: CorpusFile) throws {
         let data = try Data(contentsOf: file.url)
         do {
             let labels = try [Int](npyData: data)

@@ -2,28 +2,6 @@ import Foundation
 @testable import Perceptron
 import Testing
 
-/// One input of the fuzz corpus in `Fixtures/safetensors-corpus/`: bytes
-/// that `make fuzz FUZZ_TARGET=safetensors` found to reach new code in the
-/// safetensors reader, minimised with libFuzzer's `-merge=1`, plus any
-/// crasher it found (once fixed).
-struct SafeTensorsCorpusFile: Sendable, CustomTestStringConvertible {
-    var name: String
-    var url: URL
-
-    var testDescription: String { name }
-
-    /// Every file in the corpus directory, by name; empty if the directory is
-    /// missing, which `corpusIsPresent` catches.
-    static let all: [SafeTensorsCorpusFile] = {
-        guard let directory = Bundle.module.url(
-                  forResource: "safetensors-corpus", withExtension: nil, subdirectory: "Fixtures"),
-              let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
-        return names.filter { !$0.hasPrefix(".") }.sorted().map {
-            SafeTensorsCorpusFile(name: $0, url: directory.appendingPathComponent($0))
-        }
-    }()
-}
-
 /// Replays the fuzz corpus through the reader: whatever the bytes, it returns
 /// consistent tensors or throws `.invalidSafeTensors`. A regression here is
 /// most likely a crash, which takes the whole test process down: reproduce it
@@ -33,11 +11,11 @@ struct SafeTensorsCorpusFile: Sendable, CustomTestStringConvertible {
 struct SafeTensorsCorpusTests {
     @Test func corpusIsPresent() {
         // Guards the parameterised test below from passing vacuously.
-        #expect(SafeTensorsCorpusFile.all.count >= 50)
+        #expect(CorpusFile.safeTensors.count >= 50)
     }
 
-    @Test(arguments: SafeTensorsCorpusFile.all)
-    func readsOrRefuses(_ file: SafeTensorsCorpusFile) throws {
+    @Test(arguments: CorpusFile.safeTensors)
+    func readsOrRefuses(_ file: CorpusFile) throws {
         let data = try Data(contentsOf: file.url)
         expectTensorsOrInvalid(data, as: Float.self)
         expectTensorsOrInvalid(data, as: Double.self)

@@ -16,6 +16,8 @@ extension Tensor {
     /// An empty last dimension with rows (shape `[3, 0]`) has no largest
     /// entry: numpy raises, and this traps with a message saying so, as a
     /// subscript out of range does. ``accuracy(logits:labels:)`` throws instead.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func argmax() -> [Int] {
         guard let columns = shape.last else { return [0] }
         let rows = leadingCount
@@ -56,6 +58,8 @@ extension Tensor {
 ///   ``PerceptronError/countMismatch(what:expected:actual:)`` unless there is
 ///   one label per row, and ``PerceptronError/labelOutOfRange(index:label:classes:)``
 ///   for a label outside `0..<classes`, which no prediction could match.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func accuracy<Scalar: BLASScalar>(logits: Tensor<Scalar>, labels: [Int]) throws(PerceptronError) -> Double {
     guard logits.rank == 2 else {
         throw .rankMismatch(what: "accuracy logits", expected: "a matrix [samples, classes]", shape: logits.shape)

@@ -41,6 +41,8 @@ public struct Standardizer<Scalar: BLASScalar>: Sendable {
     ///   `features` has rank 2 or more, and
     ///   ``PerceptronError/invalidArgument(name:expected:actual:)`` when it has
     ///   no rows, whose mean would be undefined.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(fitting features: Tensor<Scalar>) throws(PerceptronError) {
         guard features.rank >= 2 else {
             throw .rankMismatch(
@@ -131,6 +133,8 @@ public struct Standardizer<Scalar: BLASScalar>: Sendable {
     /// - Throws: ``PerceptronError/rankMismatch(what:expected:shape:)`` for a
     ///   rank-0 `x`, ``PerceptronError/featureMismatch(expected:actual:shape:)``
     ///   when its last dimension is not ``featureCount``.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func transform(_ x: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
         try map(x, "transform") { value, mean, scale in (value - mean) / scale }
     }
@@ -139,6 +143,8 @@ public struct Standardizer<Scalar: BLASScalar>: Sendable {
     /// up to rounding: scikit-learn's `inverse_transform`.
     ///
     /// - Throws: as ``transform(_:)``.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func inverseTransform(_ x: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
         try map(x, "inverseTransform") { value, mean, scale in value * scale + mean }
     }

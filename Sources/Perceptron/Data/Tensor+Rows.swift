@@ -94,6 +94,8 @@ extension Tensor {
     /// `destination`, which must have room for `indices.count` rows.
     ///
     /// Every index must already be known to be in `0..<shape[0]`. Allocates nothing.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     internal func copyRows(_ indices: UnsafeBufferPointer<Int>, to destination: UnsafeMutablePointer<Scalar>) {
         let width = rowWidth
         withUnsafeScalars { source in

@@ -101,6 +101,8 @@ enum Kernels {
     }
 
     /// `x ← β·x`, where β = 0 writes zeros even over NaN, as BLAS does.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     static func scale<Scalar: BLASScalar>(_ x: UnsafeMutablePointer<Scalar>, count: Int, by beta: Scalar) {
         if beta == 0 {
             x.update(repeating: 0, count: count)

@@ -5,6 +5,8 @@ extension Tensor: Equatable {
     ///
     /// Scalars compare with IEEE semantics, so a tensor holding NaN is not
     /// equal to anything, itself included.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
         guard lhs.shape == rhs.shape else { return false }
         let count = lhs.count

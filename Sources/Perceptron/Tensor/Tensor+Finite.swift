@@ -6,13 +6,17 @@ extension Tensor {
     /// where a non-finite value should stop a computation (a loss, a gradient
     /// before an optimizer step). One pass, no allocation.
     public var isFinite: Bool {
-        let count = self.count
-        return withUnsafeScalars { scalars in
-            // `x − x` is 0 for finite x and NaN for NaN or ±∞, and NaN survives the
-            // sum: a branch-free test that vectorises.
-            var probe: Scalar = 0
-            for i in 0..<count { probe += scalars[i] - scalars[i] }
-            return probe == 0
+        @_specialize(where Scalar == Float)
+        @_specialize(where Scalar == Double)
+        get {
+            let count = self.count
+            return withUnsafeScalars { scalars in
+                // `x − x` is 0 for finite x and NaN for NaN or ±∞, and NaN survives the
+                // sum: a branch-free test that vectorises.
+                var probe: Scalar = 0
+                for i in 0..<count { probe += scalars[i] - scalars[i] }
+                return probe == 0
+            }
         }
     }
 }

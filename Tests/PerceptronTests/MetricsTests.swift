@@ -78,4 +78,20 @@ struct MetricsTests {
             try accuracy(logits: Tensor<Float>(shape: [2, 0]), labels: [0, 0])
         }
     }
+
+    /// One logit per row is a binary classifier's: class 1 where it is positive.
+    @Test func accuracyOfASingleLogitColumnIsBinary() throws {
+        var generator = SeededRandomNumberGenerator(seed: 31)
+        let logits = Tensor<Double>(shape: [50, 1], randomIn: -3...3, using: &generator)
+        let labels = (0..<50).map { $0 % 2 }
+        // The reference: a loop that thresholds each logit at 0.
+        let expected = Double(zip(logits.scalars, labels).filter { ($0 > 0 ? 1 : 0) == $1 }.count) / 50
+        #expect(try accuracy(logits: logits, labels: labels) == expected)
+        #expect(expected > 0 && expected < 1, "the case has both right and wrong predictions")
+        let special = try Tensor<Float>([[0], [-0.0], [.nan], [1e-30], [.infinity]])
+        #expect(try accuracy(logits: special, labels: [0, 0, 0, 1, 1]) == 1, "0, −0 and NaN predict 0")
+        #expect(throws: PerceptronError.labelOutOfRange(index: 1, label: 2, classes: 2)) {
+            try accuracy(logits: special, labels: [0, 2, 0, 1, 1])
+        }
+    }
 }

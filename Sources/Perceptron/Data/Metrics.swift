@@ -49,7 +49,10 @@ extension Tensor {
 ///
 /// `logits` is `[n, classes]`, as a classifier outputs it (probabilities do
 /// as well: softmax keeps the largest entry); ties and NaN are resolved as by
-/// ``Tensor/argmax()``. Allocates nothing.
+/// ``Tensor/argmax()``. A single column, `[n, 1]`, is a binary classifier's
+/// logit, as ``BinaryCrossEntropyWithLogits`` trains it: the prediction is
+/// class 1 where the logit is positive and 0 elsewhere (NaN included), and
+/// the labels are 0 or 1. Allocates nothing.
 ///
 /// - Throws: ``PerceptronError/rankMismatch(what:expected:shape:)`` unless
 ///   `logits` is a matrix,
@@ -72,13 +75,18 @@ public func accuracy<Scalar: BLASScalar>(logits: Tensor<Scalar>, labels: [Int]) 
     guard labels.count == n else {
         throw .countMismatch(what: "the number of labels (one per row of logits \(logits.shape))", expected: n, actual: labels.count)
     }
-    for index in 0..<n where labels[index] < 0 || labels[index] >= classes {
-        throw .labelOutOfRange(index: index, label: labels[index], classes: classes)
+    // One logit per row stands for two classes.
+    let labelCount = classes == 1 ? 2 : classes
+    for index in 0..<n where labels[index] < 0 || labels[index] >= labelCount {
+        throw .labelOutOfRange(index: index, label: labels[index], classes: labelCount)
     }
     let correct = logits.withUnsafeScalars { x in
         var correct = 0
-        for row in 0..<n where Tensor<Scalar>.indexOfMaximum(x + row * classes, count: classes) == labels[row] {
-            correct += 1
+        for row in 0..<n {
+            let predicted = classes == 1
+                ? (x[row] > 0 ? 1 : 0)
+                : Tensor<Scalar>.indexOfMaximum(x + row * classes, count: classes)
+            if predicted == labels[row] { correct += 1 }
         }
         return correct
     }

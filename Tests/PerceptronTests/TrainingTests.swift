@@ -79,9 +79,54 @@ struct ParameterFileTests {
     }
 
     func parameters(_ layer: some Layer<Float>) -> [String: Tensor<Float>] {
-        var result: [String: Tensor<Float>] = [:]
-        try? layer.forEachParameter { name, value, _ in result[name] = value }
-        return result
+        layer.namedParameters
+    }
+
+    @Test func namedParametersAreTheVisitedOnes() throws {
+        let layer = model(seed: 4)
+        var visited: [String: Tensor<Float>] = [:]
+        try layer.forEachParameter { name, value, _ in visited[name] = value }
+        #expect(layer.namedParameters == visited)
+        #expect(layer.namedParameters.keys.sorted() == ["0.bias", "0.weight", "2.bias", "2.weight"])
+    }
+
+    @Test func loadingADictionaryRestoresEveryParameter() throws {
+        let saved = model(seed: 1), loaded = model(seed: 2)
+        #expect(loaded.namedParameters != saved.namedParameters)
+        try loaded.loadParameters(saved.namedParameters)
+        #expect(loaded.namedParameters == saved.namedParameters)
+    }
+
+    @Test func aSafeTensorsFileCarriesAModel() throws {
+        let file = temporaryDirectory().appendingPathExtension("safetensors")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let saved = model(seed: 1), loaded = model(seed: 2)
+        try SafeTensors(tensors: saved.namedParameters).write(to: file)
+        try loaded.loadParameters(SafeTensors<Float>(contentsOf: file).tensors)
+        #expect(loaded.namedParameters == saved.namedParameters)
+    }
+
+    @Test func aDictionaryMustHoldExactlyTheParameters() throws {
+        let target = model(seed: 3)
+        let before = target.namedParameters
+        var missing = model(seed: 1).namedParameters
+        missing["2.bias"] = nil
+        #expect(throws: PerceptronError.invalidArgument(name: "parameters", expected: "a tensor named 2.bias of shape [2]", actual: "none")) {
+            try target.loadParameters(missing)
+        }
+        var extra = model(seed: 1).namedParameters
+        extra["3.weight"] = Tensor(shape: [1])
+        #expect(throws: PerceptronError.invalidArgument(
+            name: "parameters", expected: "only the layer's parameters [\"0.bias\", \"0.weight\", \"2.bias\", \"2.weight\"]",
+            actual: "also [\"3.weight\"]")) {
+            try target.loadParameters(extra)
+        }
+        var wrong = model(seed: 1).namedParameters
+        wrong["0.weight"] = Tensor(shape: [4, 3])
+        #expect(throws: PerceptronError.shapeMismatch(what: "parameter 0.weight", expected: [3, 4], actual: [4, 3])) {
+            try target.loadParameters(wrong)
+        }
+        #expect(target.namedParameters == before, "nothing may change when any tensor is wrong")
     }
 
     @Test func saveThenLoadRestoresEveryParameter() throws {

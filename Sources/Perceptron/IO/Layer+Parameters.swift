@@ -45,20 +45,61 @@ extension Layer {
     ///   ``PerceptronError/shapeMismatch(what:expected:actual:)`` for an array
     ///   whose shape is not the parameter's.
     public func loadParameters(from directory: URL) throws(PerceptronError) {
-        var loaded: [Tensor<Scalar>] = []
+        var files: [String: Tensor<Scalar>] = [:]
+        try forEachParameter { name, _, _ throws(PerceptronError) in
+            files[name] = try Tensor<Scalar>(contentsOfNPY: Self.parameterFile(name, in: directory))
+        }
+        try loadParameters(files, source: { "parameter \($0) in \(Self.parameterFile($0, in: directory).path)" })
+    }
+
+    /// Every parameter by its name, as PyTorch's `state_dict()` gives it:
+    /// `weight`, `bias`, or `0.weight`, `0.bias`, … inside a ``Sequential``.
+    ///
+    /// The tensors share storage with the parameters until either is written
+    /// (copy-on-write), so taking them is cheap: for example to write them
+    /// with ``SafeTensors`` or to keep the best parameters of a training run.
+    public var namedParameters: [String: Tensor<Scalar>] {
+        var parameters: [String: Tensor<Scalar>] = [:]
+        try? forEachParameter { name, value, _ in parameters[name] = value }
+        return parameters
+    }
+
+    /// Replaces every parameter with the tensor of its name in `parameters`,
+    /// as PyTorch's `load_state_dict` does (strictly): each of the layer's
+    /// parameters must be there with its shape, and nothing else may be.
+    ///
+    /// Everything is checked before any parameter changes, so a missing name,
+    /// an extra name or a wrong shape leaves the layer as it was.
+    ///
+    /// - Throws: ``PerceptronError/invalidArgument(name:expected:actual:)``
+    ///   naming the first missing parameter or the names the layer does not
+    ///   have, and ``PerceptronError/shapeMismatch(what:expected:actual:)`` for
+    ///   a tensor whose shape is not its parameter's.
+    public func loadParameters(_ parameters: [String: Tensor<Scalar>]) throws(PerceptronError) {
+        try loadParameters(parameters, source: { "parameter \($0)" })
+    }
+
+    /// ``loadParameters(_:)``, naming each parameter in errors with `source(name)`.
+    private func loadParameters(
+        _ parameters: [String: Tensor<Scalar>], source: (String) -> String
+    ) throws(PerceptronError) {
+        var names: Set<String> = []
         try forEachParameter { name, value, _ throws(PerceptronError) in
-            let url = Self.parameterFile(name, in: directory)
-            let tensor = try Tensor<Scalar>(contentsOfNPY: url)
-            guard tensor.hasShape(value.shape) else {
-                throw .shapeMismatch(what: "parameter \(name) in \(url.path)", expected: value.shape, actual: tensor.shape)
+            guard let tensor = parameters[name] else {
+                throw .invalidArgument(
+                    name: "parameters", expected: "a tensor named \(name) of shape \(value.shape)", actual: "none")
             }
-            loaded.append(tensor)
+            guard tensor.hasShape(value.shape) else {
+                throw .shapeMismatch(what: source(name), expected: value.shape, actual: tensor.shape)
+            }
+            names.insert(name)
         }
-        var index = 0
-        try forEachParameter { _, value, _ in
-            value = loaded[index]
-            index += 1
+        let extra = parameters.keys.filter { !names.contains($0) }.sorted()
+        guard extra.isEmpty else {
+            throw .invalidArgument(
+                name: "parameters", expected: "only the layer's parameters \(names.sorted())", actual: "also \(extra)")
         }
+        try forEachParameter { name, value, _ in value = parameters[name]! }
     }
 
     /// `<directory>/<name>.npy`.

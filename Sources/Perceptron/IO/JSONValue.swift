@@ -100,7 +100,7 @@ indirect enum JSONValue: Equatable, Sendable {
         self = try Self.value(&scanner, depth: 0, maximumDepth: maximumDepth)
         scanner.skipWhitespace()
         guard scanner.peek == nil else {
-            throw scanner.unexpected(expected: "the end of \(textName) after its value")
+            throw scanner.unexpected(expected: "only whitespace after the value")
         }
     }
 

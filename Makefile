@@ -74,8 +74,10 @@ train: setup
 # MARK: Sanitizers
 #
 # The whole suite under ASan, leaks included (LeakSanitizer runs at exit and
-# fails the run on a leak), then the tests that run GEMMs on several threads
-# under TSan, which exits non-zero (66) if it reported a race; TSAN_FILTER=.
+# fails the run on a leak), then the concurrency tests under TSan, which exits
+# non-zero (66) if it reported a race: GEMMs on several threads (Parallel,
+# ConcurrencyTests) and one InferenceModel shared by many tasks
+# (InferenceModelConcurrencyTests, which the filter's "Concurrency" takes); TSAN_FILTER=.
 # runs the whole suite under TSan instead (about as fast, and clean too).
 # --disable-xctest: the suite is Swift Testing only, and the empty XCTest pass
 # leaks a few XCTest-internal objects that LeakSanitizer would report as ours.

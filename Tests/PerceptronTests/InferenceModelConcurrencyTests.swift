@@ -70,6 +70,37 @@ extension ProcessWideBLASSettings {
             #expect(mismatches.isEmpty, "\(threads) threads, \(mismatches.count) calls differ from sequential use: \(mismatches.prefix(5))")
         }
 
+        /// The example of the "Serving a model" article, as printed there: each
+        /// request's answer, in order, is the model's predict for it.
+        @Test func theArticlesServer() async throws {
+            let (model, _) = try Architecture.digits.make(Float.self, seed: 12)
+
+            // After training: one snapshot, shared by every request.
+            let server = try InferenceModel(model)
+
+            /// The model's answer to each request, computed in parallel, in the requests' order.
+            func answers(to requests: [Tensor<Float>]) async throws -> [Tensor<Float>] {
+                try await withThrowingTaskGroup(of: (Int, Tensor<Float>).self) { group in
+                    for (index, request) in requests.enumerated() {
+                        group.addTask { (index, try server(request)) }
+                    }
+                    var answers = [Tensor<Float>?](repeating: nil, count: requests.count)
+                    for try await (index, answer) in group { answers[index] = answer }
+                    return answers.map { $0! }
+                }
+            }
+
+            var g = SeededRandomNumberGenerator(seed: 13)
+            let requests = (0..<48).map { index in
+                Tensor<Float>(shape: index.isMultiple(of: 3) ? [32, 64] : [64], randomIn: -2...2, using: &g)
+            }
+            let got = try await answers(to: requests)
+            #expect(got.count == requests.count)
+            for (request, answer) in zip(requests, got) {
+                #expect(bits(answer) == bits(try model.predict(request)), "the answer to a request of shape \(request.shape)")
+            }
+        }
+
         /// One task trains the model (forward, backward, Adam, every parameter
         /// written in place) while 15 others serve its snapshot: the servers
         /// keep getting the snapshot's outputs, and the model does move.

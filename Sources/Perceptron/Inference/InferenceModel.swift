@@ -8,14 +8,16 @@
 /// writes:
 ///
 /// ```swift
-/// let server = try InferenceModel(model)          // after training
-/// let answers = try await withThrowingTaskGroup(of: Tensor<Float>.self) { group in
+/// let server = try InferenceModel(model)            // after training
+/// try await withThrowingTaskGroup(of: Void.self) { group in
 ///     for request in requests {
-///         group.addTask { try server(request) }   // from any number of tasks at once
+///         group.addTask { reply(to: request, with: try server(request.input)) }
 ///     }
-///     return try await group.reduce(into: []) { $0.append($1) }
+///     try await group.waitForAll()
 /// }
 /// ```
+///
+/// <doc:ServingAModel> shows a server, and what to expect of one.
 ///
 /// It takes ``Linear``, ``LayerNorm``, every activation (``ReLU``,
 /// ``LeakyReLU``, ``Sigmoid``, ``Tanh``, ``Softmax``, ``GELU``, ``SiLU``),

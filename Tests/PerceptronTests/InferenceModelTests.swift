@@ -184,6 +184,16 @@ struct InferenceModelTests {
             what: "LayerNorm input", expected: "of rank 1 or more, with 3 features last", shape: [])) {
             try InferenceModel(LayerNorm<Float>(features: 3))(Tensor(shape: []))
         }
+
+        // A batch too large for OpenBLAS's 32-bit sizes, refused before anything is computed.
+        let empty = Linear<Float>(inputFeatures: 0, outputFeatures: 3)
+        let huge = Tensor<Float>(shape: [1 << 31, 0])
+        let tooLarge = PerceptronError.dimensionTooLarge(
+            what: "Linear batch size (rows of X)", value: 1 << 31, limit: Int(Int32.max))
+        #expect(throws: tooLarge) { try empty.predict(huge) }
+        let refused = #expect(throws: PerceptronError.self) { try InferenceModel(empty)(huge) }
+        #expect(refused == tooLarge)
+        #expect(refused?.description == "Linear batch size (rows of X) is 2147483648, but OpenBLAS accepts sizes up to 2147483647 (32-bit BLAS integers)")
     }
 
     /// A layer type the snapshot does not know, alone or at any depth, is refused by name and position.

@@ -11,7 +11,7 @@
 /// let server = try InferenceModel(model)            // after training
 /// try await withThrowingTaskGroup(of: Void.self) { group in
 ///     for request in requests {
-///         group.addTask { reply(to: request, with: try server(request.input)) }
+///         group.addTask { try reply(to: request, with: server(request.input)) }
 ///     }
 ///     try await group.waitForAll()
 /// }
@@ -26,10 +26,10 @@
 ///
 /// **A snapshot, not a view.** The parameters are taken as they are when the
 /// snapshot is made. It shares their buffers with the model (copy-on-write,
-/// so taking it copies nothing); when the model changes a parameter
-/// afterwards (an optimizer step, an assignment, ``Layer/loadParameters(_:)``),
-/// that change copies the parameter first, once, and the snapshot keeps the
-/// values it took. To serve newer parameters, make a new snapshot.
+/// so taking it copies nothing), and no later change to the model reaches
+/// it: a write in place (an optimizer step, ``Layer/loadParameters(_:)``)
+/// copies the parameter first, once, and an assignment replaces the model's
+/// tensor, not the snapshot's. To serve newer parameters, make a new snapshot.
 ///
 /// **The same results.** Each call runs the checks and kernels of the layers'
 /// own ``Layer/predict(_:)``, on the same sizes, so it gives the same bits and
@@ -41,8 +41,8 @@
 /// **Memory.** A call writes each layer's result into a new tensor (a
 /// ``Dropout`` passes its input on), as ``Layer/predict(_:)`` does, and keeps
 /// none of them: what the caller receives is its own, and nothing is shared
-/// between calls. So each call allocates its results, one buffer per
-/// computing layer; the snapshot itself never grows.
+/// between calls. So each call allocates its results, one tensor per layer
+/// that computes one; the snapshot itself never grows.
 public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     /// The model, as one layer (a ``Sequential`` becomes a sequence of snapshots).
     let root: LayerSnapshot<Scalar>

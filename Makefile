@@ -11,7 +11,8 @@
 #   make bench                     run the benchmark (BLAS against naive matmul)
 #   make bench ARGS="--quick"      the same in under about 20 seconds
 #                                  (ARGS="--help" lists its modes and options)
-#   make compare                   the layer step against numpy's (ARGS="--rounds 1")
+#   make compare                   the layer step and serving the digits model against
+#                                  numpy's (ARGS="--rounds 1", ARGS="--only serve")
 #   make train                     train the example digit classifier (ARGS="--help")
 #   make test-sanitize             the library's tests under AddressSanitizer with
 #                                  leak detection, then its concurrency tests under
@@ -62,7 +63,8 @@ test: setup
 bench: setup
 	$(SWIFT) run -c release --package-path $(BENCHMARKS) perceptron-bench --json $(BENCH_JSON) $(ARGS)
 
-# Perceptron's layer step against numpy's, side by side (needs python3, numpy, threadpoolctl).
+# Perceptron's layer step, and serving the digits model, against numpy's, side by side
+# (needs python3, numpy, threadpoolctl).
 compare: setup
 	$(SWIFT) build -c release --package-path $(BENCHMARKS) --product perceptron-bench
 	python3 $(BENCHMARKS)/compare_numpy.py $(ARGS)
@@ -74,8 +76,10 @@ train: setup
 # MARK: Sanitizers
 #
 # The whole suite under ASan, leaks included (LeakSanitizer runs at exit and
-# fails the run on a leak), then the tests that run GEMMs on several threads
-# under TSan, which exits non-zero (66) if it reported a race; TSAN_FILTER=.
+# fails the run on a leak), then the concurrency tests under TSan, which exits
+# non-zero (66) if it reported a race: GEMMs on several threads (Parallel,
+# ConcurrencyTests) and one InferenceModel shared by many tasks
+# (InferenceModelConcurrencyTests, which the filter's "Concurrency" takes); TSAN_FILTER=.
 # runs the whole suite under TSan instead (about as fast, and clean too).
 # --disable-xctest: the suite is Swift Testing only, and the empty XCTest pass
 # leaks a few XCTest-internal objects that LeakSanitizer would report as ours.

@@ -82,13 +82,13 @@ let package = Package(
         // MARK: Tests
         // What needs the C helpers: heap-allocation counts (run in release,
         // where they mean what they say) and the FMA-peak probe; and the
-        // command-line value types.
+        // command lines: the value types, and perceptron-bench's options.
         .testTarget(
             name: "BenchmarkTests",
             dependencies: [
                 .product(name: "Perceptron", package: "Perceptron"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                "CAllocationCounter", "CFMAPeak", "CommandLineSupport",
+                "CAllocationCounter", "CFMAPeak", "CommandLineSupport", "perceptron-bench",
             ]
         ),
     ]

@@ -77,6 +77,11 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
     /// list, where in the list it stands.
     case indexOutOfRange(what: String, index: Int, position: Int?, range: Range<Int>)
 
+    /// A layer of type `type` that `operation` cannot take: `supported` names
+    /// the layer types it can. Inside a ``Sequential`` it comes wrapped in
+    /// ``inLayer(index:type:error:)``, which says where the layer stands.
+    case unsupportedLayer(type: String, operation: String, supported: [String])
+
     /// A human-readable sentence naming what was expected and what came.
     public var description: String {
         switch self {
@@ -119,6 +124,11 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
         case let .indexOutOfRange(what, index, position, range):
             let place = position.map { " at position \($0)" } ?? ""
             return "\(what) \(index)\(place) is out of range \(range.lowerBound)..<\(range.upperBound)"
+        case let .unsupportedLayer(type, operation, supported):
+            let list = supported.count > 1
+                ? supported.dropLast().joined(separator: ", ") + " and " + supported[supported.count - 1]
+                : supported.first ?? "none"
+            return "\(operation) cannot take a layer of type \(type); it takes \(list)"
         }
     }
 }

@@ -51,19 +51,20 @@ struct ReadmeExampleTests {
             if epoch % 100 == 0 { print("epoch \(epoch): loss \(value)") }
         }
 
-        // One .npy file per parameter: 0.weight.npy, 0.bias.npy, 2.weight.npy, 2.bias.npy.
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("xor-model")
-        try model.saveParameters(to: directory)
-        try model.loadParameters(from: directory)
+        // One safetensors file: PyTorch's state_dict (0.weight is [16, 2]) and the architecture.
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("xor.safetensors")
+        try model.save(to: file)
+        let copy = try Sequential<Float>(contentsOf: file)      // the same model, from the file alone
         // END README EXAMPLE training
 
-        defer { try? FileManager.default.removeItem(at: directory) }
+        defer { try? FileManager.default.removeItem(at: file) }
         #expect(losses.count == 5)
         #expect(losses.last! < 0.01, "\(losses)")
         let probabilities = try #require(loss.lastProbabilities)
         #expect((0..<4).allSatisfy { (probabilities[$0, 1] > 0.5 ? 1 : 0) == labels[$0] })
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
-        #expect(files == ["0.bias.npy", "0.weight.npy", "2.bias.npy", "2.weight.npy"])
+        #expect(try rawHeader(file).tensors.mapValues(\.shape) == ["0.weight": [16, 2], "0.bias": [16], "2.weight": [2, 16], "2.bias": [2]])
+        #expect(copy.layers.count == 3 && copy.layers[1] is Tanh<Float>)
+        #expect(bits(try copy.predict(x)) == bits(try model.predict(x)))
     }
 
     @Test func tourExample() throws {

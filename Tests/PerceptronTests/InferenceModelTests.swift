@@ -1,3 +1,4 @@
+import Foundation
 @testable import Perceptron
 import Testing
 
@@ -334,5 +335,39 @@ final class Offset: Layer {
         _ body: (_ name: String, _ value: inout Tensor<Float>, _ gradient: inout Tensor<Float>) throws(PerceptronError) -> Void
     ) throws(PerceptronError) {
         try body("offset", &offset, &gradient)
+    }
+}
+
+@Suite("InferenceModel: loaded from a model file")
+struct InferenceModelFileTests {
+    /// The architectures whose root is a Sequential, which is what a model file rebuilds.
+    @Test(arguments: [Architecture.digits, .everyLayer, .nested], [false, true])
+    func aSavedModelServesItsPredictBitForBit(architecture: Architecture, double: Bool) throws {
+        func check<S: BLASScalar>(_: S.Type) throws {
+            let (model, shapes) = try architecture.make(S.self, seed: 11)
+            try withTemporaryDirectory { directory in
+                let url = directory.appendingPathComponent("model.safetensors")
+                try model.save(to: url)
+                let server = try InferenceModel<S>(contentsOf: url)
+                var g = SeededRandomNumberGenerator(seed: 5)
+                for shape in shapes {
+                    let x = Tensor<S>(shape: shape, randomIn: -3...3, using: &g)
+                    #expect(bits(try server(x)) == bits(try model.predict(x)), "\(S.self) \(architecture) input \(shape)")
+                }
+            }
+        }
+        if double { try check(Double.self) } else { try check(Float.self) }
+    }
+
+    /// A file as PyTorch writes it (a state_dict, no architecture) cannot be served alone:
+    /// the error says what to do instead.
+    @Test func aFileWithoutAnArchitectureIsRefusedSayingWhatToDo() throws {
+        let url = try #require(Bundle.module.url(forResource: "mlp", withExtension: "safetensors", subdirectory: "Fixtures/models"))
+        let error = try #require(throws: PerceptronError.self) { try InferenceModel<Float>(contentsOf: url) }
+        guard case let .invalidModelFile(_, reason) = error else {
+            Issue.record("expected invalidModelFile, got \(error)")
+            return
+        }
+        #expect(reason.contains("records no architecture") && reason.contains("load(from:)"), "\(reason)")
     }
 }

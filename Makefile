@@ -13,6 +13,7 @@
 #                                  (ARGS="--help" lists its modes and options)
 #   make compare                   the layer step against numpy's (ARGS="--rounds 1")
 #   make train                     train the example digit classifier (ARGS="--help")
+#   make train-moons               train the binary example on two moons (ARGS="--help")
 #   make test-sanitize             the library's tests under AddressSanitizer with
 #                                  leak detection, then its concurrency tests under
 #                                  ThreadSanitizer (each in its own .build-asan,
@@ -70,6 +71,11 @@ compare: setup
 # The example: a 64-64-10 MLP on the bundled UCI digits, Adam, 100 epochs by default.
 train: setup
 	$(SWIFT) run -c release --package-path $(BENCHMARKS) perceptron-digits $(ARGS)
+
+# The binary example: a 2-16-16-1 MLP, one logit, BCE with logits, on generated two moons.
+.PHONY: train-moons
+train-moons: setup
+	$(SWIFT) run -c release --package-path $(BENCHMARKS) perceptron-moons $(ARGS)
 
 # MARK: Sanitizers
 #

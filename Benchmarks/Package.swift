@@ -83,7 +83,12 @@ let package = Package(
         ),
 
         // The two-moons data and classifier, for the example and its test.
-        .target(name: "MoonsExample", dependencies: [.product(name: "Perceptron", package: "Perceptron")]),
+        .target(
+            name: "MoonsExample",
+            dependencies: [.product(name: "Perceptron", package: "Perceptron")],
+            // The numpy script behind the accuracies that frame the example's (the source tree only).
+            exclude: ["moons_bounds.py"]
+        ),
         .executableTarget(
             name: "perceptron-moons",
             dependencies: [

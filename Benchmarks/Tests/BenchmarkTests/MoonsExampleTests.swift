@@ -86,7 +86,7 @@ struct MoonsExampleTests {
         return try moons.split(testCount: MoonsDefaults.heldOutCount(of: MoonsDefaults.samples))
     }
 
-    /// With noise 0.2 the best any classifier can do is about 96.7 % (the
+    /// With noise 0.2 the best any classifier can do is about 97 % (the
     /// Bayes classifier of the generating distribution, by Monte Carlo), and a
     /// straight boundary about 87 % (below); the example's 2-16-16-1 network
     /// reaches at least 93 % of the 200 held-out points for each seed.

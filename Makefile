@@ -11,7 +11,8 @@
 #   make bench                     run the benchmark (BLAS against naive matmul)
 #   make bench ARGS="--quick"      the same in under about 20 seconds
 #                                  (ARGS="--help" lists its modes and options)
-#   make compare                   the layer step against numpy's (ARGS="--rounds 1")
+#   make compare                   the layer step and an MLP's training step against
+#                                  numpy's (ARGS="--rounds 1", ARGS="--mlp-only")
 #   make train                     train the example digit classifier (ARGS="--help")
 #   make train-moons               train the binary example on two moons (ARGS="--help")
 #   make test-sanitize             the library's tests under AddressSanitizer with
@@ -63,7 +64,7 @@ test: setup
 bench: setup
 	$(SWIFT) run -c release --package-path $(BENCHMARKS) perceptron-bench --json $(BENCH_JSON) $(ARGS)
 
-# Perceptron's layer step against numpy's, side by side (needs python3, numpy, threadpoolctl).
+# Perceptron's layer step and MLP training step against numpy's, side by side (needs python3, numpy, threadpoolctl).
 compare: setup
 	$(SWIFT) build -c release --package-path $(BENCHMARKS) --product perceptron-bench
 	python3 $(BENCHMARKS)/compare_numpy.py $(ARGS)

@@ -72,18 +72,18 @@ enum MLPStep {
         let x = Tensor<S>(shape: [batchSize, widths[0]], randomIn: -1...1, using: &generator)
         let labels = (0..<batchSize).map { _ in Int.random(in: 0..<widths.last!, using: &generator) }
         var lastLoss: S = 0
-        // try! inside the timed closure: every shape was checked by the warm-up steps.
-        func step() {
-            lastLoss = try! loss.forward(model(x), labels: labels)
-            _ = try! model.backward(loss.backward())
-            try! adam.step(model)
+        func step() throws {
+            lastLoss = try loss.forward(model(x), labels: labels)
+            _ = try model.backward(loss.backward())
+            try adam.step(model)
         }
-        for _ in 0..<warmUpSteps { step() }
-        let time = timer.measure(step)
+        for _ in 0..<warmUpSteps { try step() }
+        // try! from here on: the warm-up steps have checked every shape and argument.
+        let time = timer.measure { try! step() }
         var allocations: Double?
         if allocation_counter_is_available() {
             allocation_counter_start_process()
-            for _ in 0..<countedSteps { step() }
+            for _ in 0..<countedSteps { try! step() }
             allocations = Double(allocation_counter_stop_process()) / Double(countedSteps)
         }
         guard lastLoss.isFinite else { throw MLPStepError("the loss became \(lastLoss) after \(adam.stepCount) steps") }

@@ -11,9 +11,11 @@
 #   make bench                     run the benchmark (BLAS against naive matmul)
 #   make bench ARGS="--quick"      the same in under about 20 seconds
 #                                  (ARGS="--help" lists its modes and options)
-#   make compare                   the layer step and serving the digits model against
-#                                  numpy's (ARGS="--rounds 1", ARGS="--only serve")
+#   make compare                   the layer step, an MLP's training step and serving the
+#                                  digits model against numpy's (ARGS="--rounds 1",
+#                                  ARGS="--only steps|mlp|serve")
 #   make train                     train the example digit classifier (ARGS="--help")
+#   make train-moons               train the binary example on two moons (ARGS="--help")
 #   make test-sanitize             the library's tests under AddressSanitizer with
 #                                  leak detection, then its concurrency tests under
 #                                  ThreadSanitizer (each in its own .build-asan,
@@ -63,8 +65,8 @@ test: setup
 bench: setup
 	$(SWIFT) run -c release --package-path $(BENCHMARKS) perceptron-bench --json $(BENCH_JSON) $(ARGS)
 
-# Perceptron's layer step, and serving the digits model, against numpy's, side by side
-# (needs python3, numpy, threadpoolctl).
+# Perceptron's layer step, an MLP's training step and serving the digits model against
+# numpy's, side by side (needs python3, numpy, threadpoolctl).
 compare: setup
 	$(SWIFT) build -c release --package-path $(BENCHMARKS) --product perceptron-bench
 	python3 $(BENCHMARKS)/compare_numpy.py $(ARGS)
@@ -72,6 +74,11 @@ compare: setup
 # The example: a 64-64-10 MLP on the bundled UCI digits, Adam, 100 epochs by default.
 train: setup
 	$(SWIFT) run -c release --package-path $(BENCHMARKS) perceptron-digits $(ARGS)
+
+# The binary example: a 2-16-16-1 MLP, one logit, BCE with logits, on generated two moons.
+.PHONY: train-moons
+train-moons: setup
+	$(SWIFT) run -c release --package-path $(BENCHMARKS) perceptron-moons $(ARGS)
 
 # MARK: Sanitizers
 #

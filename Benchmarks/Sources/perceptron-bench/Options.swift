@@ -17,7 +17,7 @@ struct Options: ParsableArguments {
     /// The measurements that run instead of the full benchmark; at most one is given.
     enum Mode: String, EnumerableFlag {
         /// Each is the flag of its raw value (`--small-kernels`); `help(for:)` says what it runs.
-        case steps, threading, smallKernels = "small-kernels", pairing, peak, profile, serve
+        case steps, threading, smallKernels = "small-kernels", pairing, peak, profile, mlp, serve
 
         /// The help for each flag, in the order `--help` lists them.
         static func help(for value: Mode) -> ArgumentHelp? {
@@ -48,6 +48,12 @@ struct Options: ParsableArguments {
                 """
                 Where a layer step's time goes: each of its products alone on CBLAS, then the library's passes, \
                 on 1 and N threads (N as for --peak), as GFLOP/s and as a share of the FMA peak (about 40 seconds; with --quick about 20).
+                """
+            case .mlp:
+                """
+                Time the steady training step of an MLP 784-256-256-10 with LayerNorm, ReLU and Dropout, \
+                softmax cross-entropy and Adam, batch 128: median and min–max per step, and heap allocations per step \
+                (with --json, written there).
                 """
             case .serve:
                 """

@@ -27,7 +27,8 @@ public final class Dropout<Scalar: BLASScalar>: ParameterlessLayer {
     private let scale: Scalar
     /// An element is dropped when its draw is below this: `p·2⁶⁴`, rounded down.
     private let threshold: UInt64
-    private var generator: SeededRandomNumberGenerator
+    /// Internal, not private: a ``Checkpoint`` saves and restores it.
+    var generator: SeededRandomNumberGenerator
 
     /// The last forward pass's mask: each entry 0 or ``scale``.
     private var mask: Tensor<Scalar>?

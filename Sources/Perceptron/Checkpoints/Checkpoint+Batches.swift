@@ -36,10 +36,10 @@ enum BatchesCheckpoint {
     ) throws(PerceptronError) -> () -> Void {
         let saved = reader.optionalString("batches") ?? "none"
         guard let batches else {
-            try reader.expect("the batches", saved: saved, actual: "none")
+            try reader.expect("the kind of batches", saved: saved, actual: "none")
             return {}
         }
-        try reader.expect("the batches", saved: saved, actual: typeName(of: batches))
+        try reader.expect("the kind of batches", saved: saved, actual: typeName(of: batches))
         let order = batches.order
         for (name, value) in layout(of: order) {
             try reader.expect("the batches' \(name)", saved: reader.string("batches." + name), actual: value)

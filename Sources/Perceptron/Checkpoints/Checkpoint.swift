@@ -1,8 +1,8 @@
 import Foundation
 
 /// A training run's whole state in one file, to resume the run after a crash
-/// or a stop exactly where it was: ``save(model:optimizer:schedule:batches:state:to:)``
-/// writes it, ``restore(model:optimizer:schedule:batches:from:)`` reads it
+/// or a stop exactly where it was: ``save(model:optimizer:schedule:batches:state:to:)-(_,_,_,MiniBatches<Scalar>?,_,_)``
+/// writes it, ``restore(model:optimizer:schedule:batches:from:)-(_,_,_,MiniBatches<Scalar>?,_)`` reads it
 /// back into the objects of a fresh run.
 ///
 /// A checkpoint holds:
@@ -95,7 +95,7 @@ public enum Checkpoint {
     ///   - schedule: the schedule driving `optimizer`, if any.
     ///   - batches: the batches the model is trained on, if any.
     ///   - state: strings of your own, such as the epoch and the step,
-    ///     which ``restore(model:optimizer:schedule:batches:from:)`` returns.
+    ///     which ``restore(model:optimizer:schedule:batches:from:)-(_,_,_,MiniBatches<Scalar>?,_)`` returns.
     ///   - url: the file to write.
     /// - Throws: ``PerceptronError/invalidArgument(name:expected:actual:)``
     ///   for an optimizer other than ``SGD`` and ``Adam``, one that has
@@ -113,10 +113,10 @@ public enum Checkpoint {
     }
 
     /// Writes the state of a training run on ``RegressionBatches`` to one
-    /// file at `url`: ``save(model:optimizer:schedule:batches:state:to:)``
+    /// file at `url`: ``save(model:optimizer:schedule:batches:state:to:)-(_,_,_,MiniBatches<Scalar>?,_,_)``
     /// with these batches.
     ///
-    /// - Throws: as ``save(model:optimizer:schedule:batches:state:to:)``.
+    /// - Throws: as ``save(model:optimizer:schedule:batches:state:to:)-(_,_,_,MiniBatches<Scalar>?,_,_)``.
     public static func save<Scalar: BLASScalar>(
         model: some Layer<Scalar>, optimizer: some Optimizer<Scalar>,
         schedule: (any LearningRateSchedule<Scalar>)? = nil, batches: RegressionBatches<Scalar>,
@@ -127,7 +127,7 @@ public enum Checkpoint {
     }
 
     /// Sets a training run's objects to the state saved at `url` by
-    /// ``save(model:optimizer:schedule:batches:state:to:)``, and returns the
+    /// ``save(model:optimizer:schedule:batches:state:to:)-(_,_,_,MiniBatches<Scalar>?,_,_)``, and returns the
     /// strings saved with it.
     ///
     /// Pass the objects the run was created with, as it creates them (the
@@ -144,7 +144,7 @@ public enum Checkpoint {
     ///   naming the first difference between what was saved and the objects
     ///   given (the precision, a parameter's name or shape, a ``Dropout``
     ///   layer, the optimizer's or schedule's type or settings, the batches'
-    ///   layout); and as ``save(model:optimizer:schedule:batches:state:to:)``
+    ///   layout); and as ``save(model:optimizer:schedule:batches:state:to:)-(_,_,_,MiniBatches<Scalar>?,_,_)``
     ///   for an optimizer or schedule the checkpoint cannot hold. A restore
     ///   that throws changes nothing.
     @discardableResult
@@ -158,10 +158,10 @@ public enum Checkpoint {
     }
 
     /// Sets a training run on ``RegressionBatches`` to the state saved at
-    /// `url`: ``restore(model:optimizer:schedule:batches:from:)`` with these batches.
+    /// `url`: ``restore(model:optimizer:schedule:batches:from:)-(_,_,_,MiniBatches<Scalar>?,_)`` with these batches.
     ///
     /// - Returns: the `state` saved.
-    /// - Throws: as ``restore(model:optimizer:schedule:batches:from:)``.
+    /// - Throws: as ``restore(model:optimizer:schedule:batches:from:)-(_,_,_,MiniBatches<Scalar>?,_)``.
     @discardableResult
     public static func restore<Scalar: BLASScalar>(
         model: some Layer<Scalar>, optimizer: some Optimizer<Scalar>,

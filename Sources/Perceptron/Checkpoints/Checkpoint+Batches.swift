@@ -18,7 +18,7 @@ enum BatchesCheckpoint {
     /// Records `batches`' layout, generator and pass under way.
     static func record<Scalar: BLASScalar>(_ batches: any CheckpointableBatches, into writer: inout CheckpointWriter<Scalar>) {
         let order = batches.order
-        writer.set("batches", typeName(of: batches))
+        writer.set("batches", checkpointTypeName(of: batches))
         for (name, value) in layout(of: order) { writer.set("batches." + name, value) }
         let (generator, pass) = order.savedState
         writer.set("batches.generator", generator: generator)
@@ -39,7 +39,7 @@ enum BatchesCheckpoint {
             try reader.expect("the kind of batches", saved: saved, actual: "none")
             return {}
         }
-        try reader.expect("the kind of batches", saved: saved, actual: typeName(of: batches))
+        try reader.expect("the kind of batches", saved: saved, actual: checkpointTypeName(of: batches))
         let order = batches.order
         for (name, value) in layout(of: order) {
             try reader.expect("the batches' \(name)", saved: reader.string("batches." + name), actual: value)

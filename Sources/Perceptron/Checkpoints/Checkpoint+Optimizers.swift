@@ -61,7 +61,7 @@ enum OptimizerCheckpoint {
         _ optimizer: any Optimizer<Scalar>, of model: any Layer<Scalar>, into writer: inout CheckpointWriter<Scalar>
     ) throws(PerceptronError) {
         let optimizer = try checkpointable(optimizer)
-        writer.set("optimizer", typeName(of: optimizer))
+        writer.set("optimizer", checkpointTypeName(of: optimizer))
         writer.set("optimizer.learningRate", optimizer.learningRate)
         for (name, value) in optimizer.fixedSettings { writer.set("optimizer." + name, value) }
         if let steps = optimizer.countedSteps { writer.set("optimizer.stepCount", steps) }
@@ -95,7 +95,7 @@ enum OptimizerCheckpoint {
         _ optimizer: any Optimizer<Scalar>, of model: any Layer<Scalar>, from reader: inout CheckpointReader<Scalar>
     ) throws(PerceptronError) -> () -> Void {
         let optimizer = try checkpointable(optimizer)
-        try reader.expect("the optimizer", saved: reader.string("optimizer"), actual: typeName(of: optimizer))
+        try reader.expect("the optimizer", saved: reader.string("optimizer"), actual: checkpointTypeName(of: optimizer))
         let learningRate = try reader.scalar("optimizer.learningRate")
         for (name, value) in optimizer.fixedSettings {
             try reader.expect("the optimizer's \(name)", saved: reader.string("optimizer." + name), actual: value)
@@ -141,7 +141,7 @@ enum OptimizerCheckpoint {
         guard let checkpointable = optimizer as? any CheckpointableOptimizer<Scalar> else {
             throw .invalidArgument(
                 name: "optimizer", expected: "SGD or Adam, whose state a checkpoint saves",
-                actual: typeName(of: optimizer))
+                actual: checkpointTypeName(of: optimizer))
         }
         return checkpointable
     }
@@ -151,10 +151,4 @@ enum OptimizerCheckpoint {
             name: "optimizer", expected: "the model's optimizer (one that has stepped the model, or none yet)",
             actual: "an optimizer set up for a model with parameters \(names)")
     }
-}
-
-/// A type's name without its generic arguments: `Adam`, not `Adam<Float>`.
-func typeName(of value: Any) -> String {
-    let name = String(describing: type(of: value))
-    return name.firstIndex(of: "<").map { String(name[..<$0]) } ?? name
 }

@@ -40,7 +40,7 @@ enum ScheduleCheckpoint {
         into writer: inout CheckpointWriter<Scalar>
     ) throws(PerceptronError) {
         let schedule = try checkpointable(schedule, of: optimizer)
-        writer.set("schedule", typeName(of: schedule))
+        writer.set("schedule", checkpointTypeName(of: schedule))
         writer.set("schedule.baseLearningRate", baseRate(of: schedule))
         for (name, value) in schedule.fixedSettings { writer.set("schedule." + name, value) }
         writer.set("schedule.stepCount", schedule.state.stepCount)
@@ -62,7 +62,7 @@ enum ScheduleCheckpoint {
             return {}
         }
         let schedule = try checkpointable(given, of: optimizer)
-        try reader.expect("the schedule", saved: saved, actual: typeName(of: schedule))
+        try reader.expect("the schedule", saved: saved, actual: checkpointTypeName(of: schedule))
         try reader.expect(
             "the schedule's base learning rate", saved: reader.string("schedule.baseLearningRate"),
             actual: baseRate(of: schedule))
@@ -85,7 +85,7 @@ enum ScheduleCheckpoint {
         guard let checkpointable = schedule as? any CheckpointableSchedule<Scalar> else {
             throw .invalidArgument(
                 name: "schedule", expected: "StepLR, CosineAnnealingLR or LinearWarmup, whose position a checkpoint saves",
-                actual: typeName(of: schedule))
+                actual: checkpointTypeName(of: schedule))
         }
         guard checkpointable.state.optimizer === optimizer else {
             throw .invalidArgument(

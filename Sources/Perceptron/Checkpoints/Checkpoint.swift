@@ -74,8 +74,10 @@ import Foundation
 /// still there, whole (an interrupted write can leave a hidden temporary file
 /// `.<name>.tmp-…` beside it). Its tensors are `model.<parameter>` and
 /// `optimizer.<parameter>.<buffer>`, with PyTorch's names (`0.weight`,
-/// `exp_avg`, `exp_avg_sq`, `momentum_buffer`); its metadata holds the rest
-/// as text, your strings as `state.<key>`, so that Python can look inside:
+/// `exp_avg`, `exp_avg_sq`, `momentum_buffer`) but in Perceptron's layout (a
+/// ``Linear`` weight is `[inputs, outputs]`, as ``Layer/namedParameters``
+/// gives it); its metadata holds the rest as text, your strings as
+/// `state.<key>`, so that Python can look inside:
 ///
 /// ```python
 /// from safetensors import safe_open

@@ -208,6 +208,13 @@ extension BLASScalar {
     }
 }
 
+/// The type of `value` without its generic arguments, as a checkpoint names
+/// it: `Adam`, not `Adam<Float>`.
+func checkpointTypeName(of value: Any) -> String {
+    let name = String(describing: type(of: value))
+    return name.firstIndex(of: "<").map { String(name[..<$0]) } ?? name
+}
+
 /// `"a.b.c"` from the non-empty parts: a key under a layer's path, which is
 /// empty for the model itself.
 func checkpointKey(_ parts: String...) -> String {

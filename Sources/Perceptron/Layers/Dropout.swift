@@ -15,7 +15,8 @@
 /// seeded once at creation: its sequence continues from one forward pass to
 /// the next, so two layers created with the same seed draw the same masks for
 /// inputs of the same sizes, and a training run is reproducible. Each element
-/// takes one 64-bit draw `r` and is dropped when `r < p·2⁶⁴`.
+/// takes one 64-bit draw `r` and is dropped when `r < p·2⁶⁴`. A ``Checkpoint``
+/// saves and restores the generator's state.
 ///
 /// The mask of the last forward pass is kept, in a buffer reused in place,
 /// for any number of backward passes until the next forward pass.

@@ -2,11 +2,6 @@ import Foundation
 @testable import Perceptron
 import Testing
 
-/// The bit patterns of every parameter, by name: what "bit for bit" compares.
-func parameterBits<Scalar: BLASScalar>(_ model: some Layer<Scalar>) -> [String: [UInt64]] {
-    model.namedParameters.mapValues(bits)
-}
-
 /// A small classifier's pieces, made the same way from the same seeds, so
 /// that a "fresh run" has the objects an interrupted one had at its start.
 struct Classifier<Scalar: BLASScalar> {

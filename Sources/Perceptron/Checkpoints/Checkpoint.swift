@@ -1,9 +1,11 @@
 import Foundation
 
 /// A training run's whole state in one file, to resume the run after a crash
-/// or a stop exactly where it was: ``save(model:optimizer:schedule:batches:state:to:)-(_,_,_,MiniBatches<Scalar>?,_,_)``
-/// writes it, ``restore(model:optimizer:schedule:batches:from:)-(_,_,_,MiniBatches<Scalar>?,_)`` reads it
-/// back into the objects of a fresh run.
+/// or a stop exactly where it was:
+/// ``save(model:optimizer:schedule:batches:state:to:)-(_,_,_,MiniBatches<Scalar>?,_,_)``
+/// writes it, and
+/// ``restore(model:optimizer:schedule:batches:from:)-(_,_,_,MiniBatches<Scalar>?,_)``
+/// reads it back into the objects of a fresh run.
 ///
 /// A checkpoint holds:
 /// - the model's parameters;
@@ -97,7 +99,9 @@ public enum Checkpoint {
     ///   - schedule: the schedule driving `optimizer`, if any.
     ///   - batches: the batches the model is trained on, if any.
     ///   - state: strings of your own, such as the epoch and the step,
-    ///     which ``restore(model:optimizer:schedule:batches:from:)-(_,_,_,MiniBatches<Scalar>?,_)`` returns.
+    ///     which
+    ///     ``restore(model:optimizer:schedule:batches:from:)-(_,_,_,MiniBatches<Scalar>?,_)``
+    ///     returns.
     ///   - url: the file to write.
     /// - Throws: ``PerceptronError/invalidArgument(name:expected:actual:)``
     ///   for an optimizer other than ``SGD`` and ``Adam``, one that has
@@ -115,10 +119,11 @@ public enum Checkpoint {
     }
 
     /// Writes the state of a training run on ``RegressionBatches`` to one
-    /// file at `url`: ``save(model:optimizer:schedule:batches:state:to:)-(_,_,_,MiniBatches<Scalar>?,_,_)``
+    /// file at `url`: the same as
+    /// ``save(model:optimizer:schedule:batches:state:to:)-(_,_,_,MiniBatches<Scalar>?,_,_)``
     /// with these batches.
     ///
-    /// - Throws: as ``save(model:optimizer:schedule:batches:state:to:)-(_,_,_,MiniBatches<Scalar>?,_,_)``.
+    /// - Throws: as the other `save`.
     public static func save<Scalar: BLASScalar>(
         model: some Layer<Scalar>, optimizer: some Optimizer<Scalar>,
         schedule: (any LearningRateSchedule<Scalar>)? = nil, batches: RegressionBatches<Scalar>,
@@ -129,8 +134,8 @@ public enum Checkpoint {
     }
 
     /// Sets a training run's objects to the state saved at `url` by
-    /// ``save(model:optimizer:schedule:batches:state:to:)-(_,_,_,MiniBatches<Scalar>?,_,_)``, and returns the
-    /// strings saved with it.
+    /// ``save(model:optimizer:schedule:batches:state:to:)-(_,_,_,MiniBatches<Scalar>?,_,_)``,
+    /// and returns the strings saved with it.
     ///
     /// Pass the objects the run was created with, as it creates them (the
     /// same layers, types and settings; see ``Checkpoint``): a schedule and
@@ -146,8 +151,8 @@ public enum Checkpoint {
     ///   naming the first difference between what was saved and the objects
     ///   given (the precision, a parameter's name or shape, a ``Dropout``
     ///   layer, the optimizer's or schedule's type or settings, the batches'
-    ///   layout); and as ``save(model:optimizer:schedule:batches:state:to:)-(_,_,_,MiniBatches<Scalar>?,_,_)``
-    ///   for an optimizer or schedule the checkpoint cannot hold. A restore
+    ///   layout); and ``PerceptronError/invalidArgument(name:expected:actual:)``
+    ///   for an optimizer or schedule the checkpoint cannot hold, as `save` does. A restore
     ///   that throws changes nothing.
     @discardableResult
     public static func restore<Scalar: BLASScalar>(
@@ -160,10 +165,12 @@ public enum Checkpoint {
     }
 
     /// Sets a training run on ``RegressionBatches`` to the state saved at
-    /// `url`: ``restore(model:optimizer:schedule:batches:from:)-(_,_,_,MiniBatches<Scalar>?,_)`` with these batches.
+    /// `url`: the same as
+    /// ``restore(model:optimizer:schedule:batches:from:)-(_,_,_,MiniBatches<Scalar>?,_)``
+    /// with these batches.
     ///
     /// - Returns: the `state` saved.
-    /// - Throws: as ``restore(model:optimizer:schedule:batches:from:)-(_,_,_,MiniBatches<Scalar>?,_)``.
+    /// - Throws: as the other `restore`.
     @discardableResult
     public static func restore<Scalar: BLASScalar>(
         model: some Layer<Scalar>, optimizer: some Optimizer<Scalar>,

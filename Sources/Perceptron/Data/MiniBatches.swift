@@ -45,6 +45,10 @@
 /// a batch allocates nothing while the caller keeps at most the last one (as
 /// a model's first layer does, until its next forward pass).
 ///
+/// A ``Checkpoint`` saves the generator and how far the pass under way has
+/// come; after a restore, the next `for` loop continues that pass where it
+/// stopped, and later passes draw the orders they would have drawn.
+///
 /// Iterating is not thread-safe: iterate one sequence from one task at a time.
 public final class MiniBatches<Scalar: BLASScalar>: Sequence {
     /// One batch: `features` of shape `[rows] + features.shape.dropFirst()`
@@ -53,7 +57,8 @@ public final class MiniBatches<Scalar: BLASScalar>: Sequence {
 
     private let features: Tensor<Scalar>
     private let labels: [Int]
-    private var order: BatchOrder
+    /// Internal, not private: a ``Checkpoint`` saves and restores it.
+    var order: BatchOrder
     private var featureBuffers: RowBuffers<Scalar>
     private var labelBuffers: LabelBuffers
 
@@ -93,8 +98,9 @@ public final class MiniBatches<Scalar: BLASScalar>: Sequence {
     /// The number of batches in each pass.
     public var batchCount: Int { order.batchCount }
 
-    /// The number of batches in each pass, as ``batchCount``.
-    public var underestimatedCount: Int { order.batchCount }
+    /// The number of batches the next pass hands out: ``batchCount``, or
+    /// fewer when it continues a pass that a ``Checkpoint`` restored.
+    public var underestimatedCount: Int { order.batchesInNextPass }
 
     /// Starts a pass over the data, drawing its order (with `shuffle`) from
     /// the sequence's generator: each call starts a new pass in a new order.
@@ -114,7 +120,7 @@ public final class MiniBatches<Scalar: BLASScalar>: Sequence {
 
         /// The next batch of the pass, or `nil` once every row has been visited.
         public mutating func next() -> Element? {
-            guard let rows = pass.next() else { return nil }
+            guard let rows = batches.order.next(in: &pass) else { return nil }
             return batches.batch(of: rows)
         }
     }
@@ -150,7 +156,8 @@ public final class RegressionBatches<Scalar: BLASScalar>: Sequence {
 
     private let features: Tensor<Scalar>
     private let targets: Tensor<Scalar>
-    private var order: BatchOrder
+    /// Internal, not private: a ``Checkpoint`` saves and restores it.
+    var order: BatchOrder
     private var featureBuffers: RowBuffers<Scalar>
     private var targetBuffers: RowBuffers<Scalar>
 
@@ -188,8 +195,9 @@ public final class RegressionBatches<Scalar: BLASScalar>: Sequence {
     /// The number of batches in each pass.
     public var batchCount: Int { order.batchCount }
 
-    /// The number of batches in each pass, as ``batchCount``.
-    public var underestimatedCount: Int { order.batchCount }
+    /// The number of batches the next pass hands out: ``batchCount``, or
+    /// fewer when it continues a pass that a ``Checkpoint`` restored.
+    public var underestimatedCount: Int { order.batchesInNextPass }
 
     /// Starts a pass over the data, drawing its order (with `shuffle`) from
     /// the sequence's generator: each call starts a new pass in a new order.
@@ -209,7 +217,7 @@ public final class RegressionBatches<Scalar: BLASScalar>: Sequence {
 
         /// The next batch of the pass, or `nil` once every row has been visited.
         public mutating func next() -> Element? {
-            guard let rows = pass.next() else { return nil }
+            guard let rows = batches.order.next(in: &pass) else { return nil }
             return batches.batch(of: rows)
         }
     }
@@ -234,6 +242,14 @@ struct BatchOrder {
     /// The last pass's order, overwritten in place by the next one (a pass
     /// still under way keeps its own copy through copy-on-write).
     private var order: [Int]
+    /// The number of passes begun (and restores), so that only the pass begun
+    /// last reports its progress.
+    private var passNumber = 0
+    /// The pass begun last, until it is asked for a batch after its last one.
+    private var passUnderWay: PassProgress?
+    /// A pass a restore left under way, which the next ``nextPass()``
+    /// continues instead of drawing a new order.
+    private var resumption: PassProgress?
 
     /// The order of the rows of `features`, checking the arguments.
     init<Scalar: BLASScalar>(
@@ -256,22 +272,84 @@ struct BatchOrder {
     /// The number of batches in a pass.
     var batchCount: Int { (visitedCount + batchSize - 1) / batchSize }
 
+    /// The number of batches the next pass hands out: fewer than
+    /// ``batchCount`` when it continues a restored pass.
+    var batchesInNextPass: Int { batchCount - (resumption?.batchesHandedOut ?? 0) }
+
     /// The next pass: with `shuffle`, a new permutation of the rows, drawn by
     /// Fisher–Yates from the generator; otherwise the rows in their order.
+    ///
+    /// After ``restore(generator:passUnderWay:)`` with a pass under way, the
+    /// next pass is that one instead: its order drawn again from the
+    /// generator as it was before it, from the batch it had reached.
     mutating func nextPass() -> Pass {
-        if shuffle {
+        passNumber &+= 1
+        let progress: PassProgress
+        if let resumed = resumption {
+            // The generator is already past this pass: draw from a copy of its state before.
+            var before = resumed.generatorBeforePass
+            drawOrder(using: &before)
+            (progress, resumption) = (resumed, nil)
+        } else {
+            progress = PassProgress(generatorBeforePass: generator, batchesHandedOut: 0)
             var generator = self.generator
-            order.withUnsafeMutableBufferPointer { order in
-                for i in 0..<order.count { order[i] = i }
-                var i = order.count - 1
-                while i > 0 {
-                    order.swapAt(i, Self.uniform(below: i + 1, using: &generator))
-                    i -= 1
-                }
-            }
+            drawOrder(using: &generator)
             self.generator = generator
         }
-        return Pass(order: order, batchSize: batchSize, end: visitedCount)
+        passUnderWay = progress
+        let start = Swift.min(progress.batchesHandedOut * batchSize, visitedCount)
+        return Pass(order: order, batchSize: batchSize, end: visitedCount, position: start, number: passNumber)
+    }
+
+    /// With `shuffle`, overwrites ``order`` with a new permutation drawn by
+    /// Fisher–Yates from `generator`; otherwise leaves the rows in their order.
+    private mutating func drawOrder(using generator: inout SeededRandomNumberGenerator) {
+        guard shuffle else { return }
+        order.withUnsafeMutableBufferPointer { order in
+            for i in 0..<order.count { order[i] = i }
+            var i = order.count - 1
+            while i > 0 {
+                order.swapAt(i, Self.uniform(below: i + 1, using: &generator))
+                i -= 1
+            }
+        }
+    }
+
+    /// The rows of `pass`'s next batch, or `nil` at its end; for the pass
+    /// begun last, also what ``passUnderWay`` records.
+    mutating func next(in pass: inout Pass) -> ArraySlice<Int>? {
+        let rows = pass.next()
+        if pass.number == passNumber {
+            if rows == nil { passUnderWay = nil } else { passUnderWay?.batchesHandedOut += 1 }
+        }
+        return rows
+    }
+
+    // MARK: Checkpoints
+
+    /// Where a pass stands: enough to draw its order again and continue it.
+    struct PassProgress {
+        /// The generator as it was before the pass drew its order.
+        var generatorBeforePass: SeededRandomNumberGenerator
+        /// The batches the pass has handed out, from 0 to ``batchCount``.
+        var batchesHandedOut: Int
+    }
+
+    /// What a ``Checkpoint`` saves: the generator that draws the next order,
+    /// and the pass under way, if any (one a restore left to continue counts).
+    var savedState: (generator: SeededRandomNumberGenerator, passUnderWay: PassProgress?) {
+        (generator, resumption ?? passUnderWay)
+    }
+
+    /// Restores what ``savedState`` gave: `generator` draws the order after
+    /// the pass under way, and the next ``nextPass()`` continues that pass
+    /// (its `batchesHandedOut` at most ``batchCount``, checked by the caller).
+    /// Iterators made before stop recording their progress.
+    mutating func restore(generator: SeededRandomNumberGenerator, passUnderWay: PassProgress?) {
+        self.generator = generator
+        resumption = passUnderWay
+        self.passUnderWay = nil
+        passNumber &+= 1
     }
 
     /// A uniform integer in `0..<bound` (bound ≥ 1), by Lemire's
@@ -296,7 +374,10 @@ struct BatchOrder {
         let order: [Int]
         let batchSize: Int
         let end: Int
-        var position = 0
+        /// The row the next batch starts at.
+        var position: Int
+        /// Which pass of its ``BatchOrder`` this is.
+        let number: Int
 
         /// The rows of the next batch, or `nil` at the end of the pass.
         mutating func next() -> ArraySlice<Int>? {

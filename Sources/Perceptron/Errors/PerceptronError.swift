@@ -72,6 +72,16 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
     /// parameter that has no tensor of its shape.
     case modelMismatch(path: String, difference: String)
 
+    /// The file at `path` is not a training checkpoint that ``Checkpoint`` can
+    /// restore: a safetensors file without a checkpoint's metadata, or one
+    /// whose entries are missing or malformed; `reason` names which.
+    case invalidCheckpoint(path: String, reason: String)
+
+    /// The checkpoint at `path` was saved from a model, optimizer, schedule or
+    /// batches unlike those given to restore it: `what` names the first
+    /// difference, `saved` its value in the checkpoint and `actual` the value given.
+    case checkpointMismatch(path: String, what: String, saved: String, actual: String)
+
     /// An index outside `range`, the indices that exist: `what` names the
     /// index (such as `"row index"`), and `position`, when the index came in a
     /// list, where in the list it stands.
@@ -121,6 +131,10 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
             return "cannot load a model from '\(path)': \(reason)"
         case let .modelMismatch(path, difference):
             return "'\(path)' does not fit the model: \(difference)"
+        case let .invalidCheckpoint(path, reason):
+            return "cannot restore '\(path)' as a checkpoint: \(reason)"
+        case let .checkpointMismatch(path, what, saved, actual):
+            return "the checkpoint '\(path)' does not fit what it is restored into: \(what) is \(saved) in it, but \(actual) here"
         case let .indexOutOfRange(what, index, position, range):
             let place = position.map { " at position \($0)" } ?? ""
             return "\(what) \(index)\(place) is out of range \(range.lowerBound)..<\(range.upperBound)"

@@ -15,7 +15,8 @@
 /// seeded once at creation: its sequence continues from one forward pass to
 /// the next, so two layers created with the same seed draw the same masks for
 /// inputs of the same sizes, and a training run is reproducible. Each element
-/// takes one 64-bit draw `r` and is dropped when `r < p·2⁶⁴`.
+/// takes one 64-bit draw `r` and is dropped when `r < p·2⁶⁴`. A ``Checkpoint``
+/// saves and restores the generator's state.
 ///
 /// The mask of the last forward pass is kept, in a buffer reused in place,
 /// for any number of backward passes until the next forward pass.
@@ -27,7 +28,8 @@ public final class Dropout<Scalar: BLASScalar>: ParameterlessLayer {
     private let scale: Scalar
     /// An element is dropped when its draw is below this: `p·2⁶⁴`, rounded down.
     private let threshold: UInt64
-    private var generator: SeededRandomNumberGenerator
+    /// Internal, not private: a ``Checkpoint`` saves and restores it.
+    var generator: SeededRandomNumberGenerator
 
     /// The last forward pass's mask: each entry 0 or ``scale``.
     private var mask: Tensor<Scalar>?

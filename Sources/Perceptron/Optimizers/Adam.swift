@@ -26,9 +26,10 @@ public final class Adam<Scalar: BLASScalar> {
     public let decoupledWeightDecay: Bool
 
     /// The number of steps taken, t.
-    public private(set) var stepCount = 0
+    public internal(set) var stepCount = 0
 
-    private var state = OptimizerState<Scalar>(buffersPerParameter: 2)
+    /// Internal, not private: a ``Checkpoint`` saves and restores it, and the step count.
+    var state = OptimizerState<Scalar>(buffersPerParameter: 2)
 
     /// Creates the optimizer with PyTorch's defaults. The arguments are
     /// checked by ``step(_:)``, which throws for values outside their domain.

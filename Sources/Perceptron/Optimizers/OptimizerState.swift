@@ -7,11 +7,20 @@ import Foundation
 struct OptimizerState<Scalar: BLASScalar> {
     /// How many buffers each parameter needs (1 for SGD's momentum, 2 for Adam's moments).
     let buffersPerParameter: Int
-    private var names: [String] = []
-    private var buffers: [Tensor<Scalar>] = []
+    /// The parameters' names, in the model's order; empty before the first step.
+    private(set) var names: [String] = []
+    /// `buffersPerParameter` buffers per parameter, in the order of ``names``.
+    private(set) var buffers: [Tensor<Scalar>] = []
 
     init(buffersPerParameter: Int) {
         self.buffersPerParameter = buffersPerParameter
+    }
+
+    /// State as a ``Checkpoint`` saved it: `buffers` holds `buffersPerParameter`
+    /// tensors per name, checked by the caller against the model's parameters.
+    init(buffersPerParameter: Int, names: [String], buffers: [Tensor<Scalar>]) {
+        precondition(buffers.count == names.count * buffersPerParameter, "OptimizerState: \(buffers.count) buffers for \(names.count) parameters")
+        (self.buffersPerParameter, self.names, self.buffers) = (buffersPerParameter, names, buffers)
     }
 
     /// Visits each parameter of `model` with pointers to its scalars, its

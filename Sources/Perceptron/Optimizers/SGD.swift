@@ -17,7 +17,8 @@ public final class SGD<Scalar: BLASScalar> {
     /// Whether to use Nesterov momentum.
     public let nesterov: Bool
 
-    private var state = OptimizerState<Scalar>(buffersPerParameter: 1)
+    /// Internal, not private: a ``Checkpoint`` saves and restores it.
+    var state = OptimizerState<Scalar>(buffersPerParameter: 1)
 
     /// Creates the optimizer. The arguments are checked by ``step(_:)``,
     /// which throws for a learning rate, momentum or weight decay that is

@@ -57,7 +57,8 @@ struct ScheduleState<Scalar: BLASScalar> {
     /// The optimizer's learning rate when the schedule was created: PyTorch's `initial_lr`.
     let baseLearningRate: Double
     let rule: ScheduleRule
-    private(set) var stepCount = 0
+    /// Set directly only by a ``Checkpoint``'s restore; otherwise by ``step()``.
+    var stepCount = 0
 
     /// Takes over `optimizer`, whose learning rate must be finite and at least
     /// 0, and sets it to the rule's rate after no steps.
@@ -85,7 +86,8 @@ public final class StepLR<Scalar: BLASScalar>: LearningRateSchedule {
     /// The factor of each decay.
     public let gamma: Scalar
 
-    private var state: ScheduleState<Scalar>
+    /// Internal, not private: a ``Checkpoint`` saves and restores its step count.
+    var state: ScheduleState<Scalar>
 
     /// Drives `optimizer`, whose current learning rate becomes the base rate.
     ///
@@ -122,7 +124,8 @@ public final class CosineAnnealingLR<Scalar: BLASScalar>: LearningRateSchedule {
     /// The rate at the end of the period: PyTorch's `eta_min`.
     public let minimumLearningRate: Scalar
 
-    private var state: ScheduleState<Scalar>
+    /// Internal, not private: a ``Checkpoint`` saves and restores its step count.
+    var state: ScheduleState<Scalar>
 
     /// Drives `optimizer`, whose current learning rate becomes the base rate.
     ///
@@ -160,7 +163,8 @@ public final class LinearWarmup<Scalar: BLASScalar>: LearningRateSchedule {
     /// The fraction of the base rate the warm-up starts from.
     public let startFactor: Scalar
 
-    private var state: ScheduleState<Scalar>
+    /// Internal, not private: a ``Checkpoint`` saves and restores its step count.
+    var state: ScheduleState<Scalar>
 
     /// Drives `optimizer`, whose current learning rate becomes the base rate;
     /// the optimizer starts at `startFactor` times it.

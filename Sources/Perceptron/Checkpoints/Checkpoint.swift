@@ -1,0 +1,232 @@
+import Foundation
+
+/// A training run's whole state in one file, to resume the run after a crash
+/// or a stop exactly where it was:
+/// ``save(model:optimizer:schedule:batches:state:to:)-(_,_,_,MiniBatches<Scalar>?,_,_)``
+/// writes it, and
+/// ``restore(model:optimizer:schedule:batches:from:)-(_,_,_,MiniBatches<Scalar>?,_)``
+/// reads it back into the objects of a fresh run.
+///
+/// A checkpoint holds:
+/// - the model's parameters;
+/// - the optimizer's type, learning rate and settings (β₁, β₂, ε, weight
+///   decay, momentum, Nesterov …), ``Adam``'s step count and the buffers it
+///   keeps per parameter (Adam's moment estimates, ``SGD``'s momentum);
+/// - the schedule's type, base rate, settings and step count;
+/// - the state of the random generator of every ``Dropout`` layer in the
+///   model, in ``Sequential`` models nested to any depth;
+/// - the batches' generator (``MiniBatches`` or ``RegressionBatches``) and
+///   how far the pass under way has come;
+/// - your own strings: the epoch, the step, anything a resumed loop needs.
+///
+/// Resuming is a restore before the loop, if a checkpoint is there, and a
+/// save every so often inside it, after an optimizer step:
+///
+/// ```swift
+/// let url = URL(fileURLWithPath: "run.checkpoint")
+/// var (epoch, step) = (0, 0)
+/// if FileManager.default.fileExists(atPath: url.path) {
+///     let state = try Checkpoint.restore(
+///         model: model, optimizer: optimizer, schedule: schedule, batches: batches, from: url)
+///     (epoch, step) = (Int(state["epoch"]!)!, Int(state["step"]!)!)
+/// }
+/// while epoch < 20 {
+///     for (features, labels) in batches {      // after a restore: the rest of the pass it stopped in
+///         _ = try loss.forward(model(features), labels: labels)
+///         _ = try model.backward(loss.backward())
+///         try optimizer.step(model)
+///         step += 1
+///         if step % 100 == 0 {
+///             try Checkpoint.save(
+///                 model: model, optimizer: optimizer, schedule: schedule, batches: batches,
+///                 state: ["epoch": "\(epoch)", "step": "\(step)"], to: url)
+///         }
+///     }
+///     schedule.step()
+///     epoch += 1
+/// }
+/// ```
+///
+/// A run killed at any point and resumed this way from its last checkpoint
+/// ends with the same parameters, bit for bit, as one never interrupted,
+/// given the same data, seeds and ``BLAS/threadCount`` on the same machine.
+///
+/// **Restoring** needs the objects the run was created with: a model of the
+/// same layers, an optimizer and a schedule of the same types and settings,
+/// batches of the same data and layout (their seed does not matter: the
+/// generator is restored). What is progress is restored: the parameters, the
+/// optimizer's buffers, step count and learning rate (which schedules and
+/// loops change), the schedule's step count, the generators, and the pass
+/// under way, which the next `for` loop over the batches continues. What is
+/// configuration must be as saved: a restore into an optimizer created with
+/// another β₁, or into a model with another layer, throws
+/// ``PerceptronError/checkpointMismatch(path:what:saved:actual:)`` naming the
+/// first difference, rather than continue a run that is not the one saved.
+/// Everything is checked before anything changes, so a restore that throws
+/// leaves every object as it was.
+///
+/// **Not saved:** gradients and what layers keep between passes (save after
+/// an optimizer step, not between a backward pass and the step that uses it),
+/// generators of your own (put their ``SeededRandomNumberGenerator/state`` in
+/// `state`), and generators of layers other than ``Dropout`` and
+/// ``Sequential``, such as a ``Dropout`` inside a layer type of your own.
+///
+/// **The file** is a safetensors file (see ``SafeTensors``), written
+/// atomically: after a failed or interrupted write the previous checkpoint is
+/// still there, whole (an interrupted write can leave a hidden temporary file
+/// `.<name>.tmp-…` beside it). Its tensors are `model.<parameter>` and
+/// `optimizer.<parameter>.<buffer>`, with PyTorch's names (`0.weight`,
+/// `exp_avg`, `exp_avg_sq`, `momentum_buffer`) but in Perceptron's layout (a
+/// ``Linear`` weight is `[inputs, outputs]`, as ``Layer/namedParameters``
+/// gives it); its metadata holds the rest as text, your strings as
+/// `state.<key>`, so that Python can look inside:
+///
+/// ```python
+/// from safetensors import safe_open
+/// with safe_open("run.checkpoint", "np") as f:
+///     print(f.metadata()["optimizer.stepCount"], f.get_tensor("model.0.weight").shape)
+/// ```
+public enum Checkpoint {
+    /// Writes the state of a training run to one file at `url`, replacing
+    /// any file there atomically: see ``Checkpoint`` for what it holds.
+    ///
+    /// Save after an optimizer step: the gradients are not saved.
+    ///
+    /// - Parameters:
+    ///   - model: the model trained; its parameters and the generators of
+    ///     its ``Dropout`` layers are saved.
+    ///   - optimizer: its ``SGD`` or ``Adam`` optimizer.
+    ///   - schedule: the schedule driving `optimizer`, if any.
+    ///   - batches: the batches the model is trained on, if any.
+    ///   - state: strings of your own, such as the epoch and the step,
+    ///     which
+    ///     ``restore(model:optimizer:schedule:batches:from:)-(_,_,_,MiniBatches<Scalar>?,_)``
+    ///     returns.
+    ///   - url: the file to write.
+    /// - Throws: ``PerceptronError/invalidArgument(name:expected:actual:)``
+    ///   for an optimizer other than ``SGD`` and ``Adam``, one that has
+    ///   stepped another model, or a schedule other than the library's or
+    ///   driving another optimizer; ``PerceptronError/fileError(path:operation:reason:)``
+    ///   naming the step of the write that failed, which leaves the previous
+    ///   file as it was.
+    public static func save<Scalar: BLASScalar>(
+        model: some Layer<Scalar>, optimizer: some Optimizer<Scalar>,
+        schedule: (any LearningRateSchedule<Scalar>)? = nil, batches: MiniBatches<Scalar>? = nil,
+        state: [String: String] = [:], to url: URL
+    ) throws(PerceptronError) {
+        try CheckpointParts(model: model, optimizer: optimizer, schedule: schedule, batches: batches)
+            .save(state: state, to: url)
+    }
+
+    /// Writes the state of a training run on ``RegressionBatches`` to one
+    /// file at `url`: the same as
+    /// ``save(model:optimizer:schedule:batches:state:to:)-(_,_,_,MiniBatches<Scalar>?,_,_)``
+    /// with these batches.
+    ///
+    /// - Throws: as the other `save`.
+    public static func save<Scalar: BLASScalar>(
+        model: some Layer<Scalar>, optimizer: some Optimizer<Scalar>,
+        schedule: (any LearningRateSchedule<Scalar>)? = nil, batches: RegressionBatches<Scalar>,
+        state: [String: String] = [:], to url: URL
+    ) throws(PerceptronError) {
+        try CheckpointParts(model: model, optimizer: optimizer, schedule: schedule, batches: batches)
+            .save(state: state, to: url)
+    }
+
+    /// Sets a training run's objects to the state saved at `url` by
+    /// ``save(model:optimizer:schedule:batches:state:to:)-(_,_,_,MiniBatches<Scalar>?,_,_)``,
+    /// and returns the strings saved with it.
+    ///
+    /// Pass the objects the run was created with, as it creates them (the
+    /// same layers, types and settings; see ``Checkpoint``): a schedule and
+    /// batches exactly when the checkpoint has them. After the restore, the
+    /// next `for` loop over `batches` continues the pass the checkpoint was
+    /// saved in, from its next batch.
+    ///
+    /// - Returns: the `state` saved, to find out where the loop stood.
+    /// - Throws: ``PerceptronError/fileError(path:operation:reason:)`` when
+    ///   the file cannot be read; ``PerceptronError/invalidSafeTensors(path:reason:)``
+    ///   and ``PerceptronError/invalidCheckpoint(path:reason:)`` when it is not
+    ///   a checkpoint or is malformed; ``PerceptronError/checkpointMismatch(path:what:saved:actual:)``
+    ///   naming the first difference between what was saved and the objects
+    ///   given (the precision, a parameter's name or shape, a ``Dropout``
+    ///   layer, the optimizer's or schedule's type or settings, the batches'
+    ///   layout); and ``PerceptronError/invalidArgument(name:expected:actual:)``
+    ///   for an optimizer or schedule the checkpoint cannot hold, as `save` does. A restore
+    ///   that throws changes nothing.
+    @discardableResult
+    public static func restore<Scalar: BLASScalar>(
+        model: some Layer<Scalar>, optimizer: some Optimizer<Scalar>,
+        schedule: (any LearningRateSchedule<Scalar>)? = nil, batches: MiniBatches<Scalar>? = nil,
+        from url: URL
+    ) throws(PerceptronError) -> [String: String] {
+        try CheckpointParts(model: model, optimizer: optimizer, schedule: schedule, batches: batches)
+            .restore(from: url)
+    }
+
+    /// Sets a training run on ``RegressionBatches`` to the state saved at
+    /// `url`: the same as
+    /// ``restore(model:optimizer:schedule:batches:from:)-(_,_,_,MiniBatches<Scalar>?,_)``
+    /// with these batches.
+    ///
+    /// - Returns: the `state` saved.
+    /// - Throws: as the other `restore`.
+    @discardableResult
+    public static func restore<Scalar: BLASScalar>(
+        model: some Layer<Scalar>, optimizer: some Optimizer<Scalar>,
+        schedule: (any LearningRateSchedule<Scalar>)? = nil, batches: RegressionBatches<Scalar>,
+        from url: URL
+    ) throws(PerceptronError) -> [String: String] {
+        try CheckpointParts(model: model, optimizer: optimizer, schedule: schedule, batches: batches)
+            .restore(from: url)
+    }
+}
+
+/// The objects a checkpoint saves and restores, and the two operations.
+struct CheckpointParts<Scalar: BLASScalar> {
+    var model: any Layer<Scalar>
+    var optimizer: any Optimizer<Scalar>
+    var schedule: (any LearningRateSchedule<Scalar>)?
+    var batches: (any CheckpointableBatches)?
+
+    /// The file a save writes, with `state` as the user's strings.
+    func file(state: [String: String]) throws(PerceptronError) -> SafeTensors<Scalar> {
+        var writer = CheckpointWriter<Scalar>()
+        try ModelCheckpoint.record(model, into: &writer)
+        try OptimizerCheckpoint.record(optimizer, of: model, into: &writer)
+        if let schedule { try ScheduleCheckpoint.record(schedule, of: optimizer, into: &writer) }
+        if let batches { BatchesCheckpoint.record(batches, into: &writer) }
+        return writer.file(state: state)
+    }
+
+    /// Writes the checkpoint atomically to `url`.
+    ///
+    /// - Parameter systemWrite: the write call, as ``writeAtomically(_:to:using:)``
+    ///   takes it; `nil` for the system's.
+    func save(state: [String: String], to url: URL, using systemWrite: POSIXWrite? = nil) throws(PerceptronError) {
+        let data = try file(state: state).safeTensorsData()
+        if let systemWrite {
+            try writeAtomically(data, to: url, using: systemWrite)
+        } else {
+            try writeAtomically(data, to: url)
+        }
+    }
+
+    /// Reads the checkpoint at `url`, checks every part against the objects,
+    /// and only then sets them; returns the user's strings.
+    func restore(from url: URL) throws(PerceptronError) -> [String: String] {
+        let path = try POSIXFile.path(of: url)
+        var reader = try CheckpointReader(SafeTensors<Scalar>(contentsOf: url), path: path)
+        let restoreModel = try ModelCheckpoint.prepareRestore(model, from: &reader)
+        let restoreOptimizer = try OptimizerCheckpoint.prepareRestore(optimizer, of: model, from: &reader)
+        let restoreSchedule = try ScheduleCheckpoint.prepareRestore(schedule, of: optimizer, from: &reader)
+        let restoreBatches = try BatchesCheckpoint.prepareRestore(batches, from: &reader)
+        let state = reader.userState()
+        try reader.checkEverythingRead()
+        restoreModel()
+        restoreOptimizer()
+        restoreSchedule()
+        restoreBatches()
+        return state
+    }
+}

@@ -27,22 +27,23 @@
 #   make docs                      build the DocC documentation into .build/docs; fails on any warning
 #   make clean                     remove every build folder, Benchmarks/.build included
 #
-# Each installs OpenBLAS (libopenblas-dev) and pkg-config with apt-get first if
-# pkg-config cannot find it; sudo is used only when not running as root.
+# Each installs OpenBLAS (libopenblas-dev), pkg-config and Open MPI (libopenmpi-dev,
+# openmpi-bin, for PerceptronDistributed and its tests) with apt-get first if
+# pkg-config or mpirun cannot be found; sudo is used only when not running as root.
 
 SWIFT ?= swift
 ARGS ?=
 BENCHMARKS := Benchmarks
 BENCH_JSON ?= $(BENCHMARKS)/.build/bench/perceptron-bench.json
-APT_PACKAGES := libopenblas-dev pkg-config
+APT_PACKAGES := libopenblas-dev pkg-config libopenmpi-dev openmpi-bin
 
 .PHONY: all setup build test test-sanitize fuzz fuzz-build bench compare train docs clean
 
 all: build
 
 setup:
-	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists openblas; then \
-		echo "OpenBLAS not found by pkg-config: installing $(APT_PACKAGES) with apt-get"; \
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists openblas ompi-c || ! command -v mpirun >/dev/null 2>&1; then \
+		echo "OpenBLAS or Open MPI not found: installing $(APT_PACKAGES) with apt-get"; \
 		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \

@@ -65,6 +65,11 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
     /// list, where in the list it stands.
     case indexOutOfRange(what: String, index: Int, position: Int?, range: Range<Int>)
 
+    /// An operation across processes failed or was refused: `operation`
+    /// names it (such as "all-reduce of 1024 scalars"), and `reason` says what
+    /// MPI reported, or what the processes did not agree on.
+    case communicationFailed(operation: String, reason: String)
+
     /// A human-readable sentence naming what was expected and what came.
     public var description: String {
         switch self {
@@ -103,6 +108,8 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
         case let .indexOutOfRange(what, index, position, range):
             let place = position.map { " at position \($0)" } ?? ""
             return "\(what) \(index)\(place) is out of range \(range.lowerBound)..<\(range.upperBound)"
+        case let .communicationFailed(operation, reason):
+            return "\(operation) failed: \(reason)"
         }
     }
 }

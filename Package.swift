@@ -52,6 +52,11 @@ let package = Package(
             pkgConfig: "ompi-c",
             providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
         ),
+        // The program the distributed tests start under mpirun. No product: a test tool.
+        .executableTarget(
+            name: "perceptron-distributed-worker",
+            dependencies: ["PerceptronDistributed"]
+        ),
 
         // MARK: Fuzzing
         // The .npy reader's libFuzzer target (`make fuzz`); built normally, a corpus replayer.
@@ -78,6 +83,11 @@ let package = Package(
             name: "PerceptronTests",
             dependencies: ["Perceptron", "CPerceptronCPU"],
             resources: [.copy("Fixtures")]
+        ),
+        // The distributed tests: they start the worker above under mpirun.
+        .testTarget(
+            name: "PerceptronDistributedTests",
+            dependencies: ["Perceptron", "PerceptronDistributed", "perceptron-distributed-worker"]
         ),
     ]
 )

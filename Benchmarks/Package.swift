@@ -66,6 +66,7 @@ let package = Package(
             name: "perceptron-digits",
             dependencies: [
                 .product(name: "Perceptron", package: "Perceptron"),
+                .product(name: "PerceptronDistributed", package: "Perceptron"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "CommandLineSupport",
             ],

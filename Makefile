@@ -12,6 +12,10 @@
 #   make bench ARGS="--quick"      the same in under about 20 seconds
 #                                  (ARGS="--help" lists its modes and options)
 #   make compare                   the layer step against numpy's (ARGS="--rounds 1")
+#   make bench-distributed         data-parallel training on this machine: the step of a
+#                                  784-512-512-10 MLP on 1 process × 2 threads and on
+#                                  2 processes × 1 thread under mpirun, and all-reduce
+#                                  bandwidth over shared memory and TCP (ARGS="--quick")
 #   make train                     train the example digit classifier (ARGS="--help")
 #   make test-sanitize             the library's tests under AddressSanitizer with
 #                                  leak detection, then its concurrency tests under
@@ -37,7 +41,7 @@ BENCHMARKS := Benchmarks
 BENCH_JSON ?= $(BENCHMARKS)/.build/bench/perceptron-bench.json
 APT_PACKAGES := libopenblas-dev pkg-config libopenmpi-dev openmpi-bin
 
-.PHONY: all setup build test test-sanitize fuzz fuzz-build bench compare train docs clean
+.PHONY: all setup build test test-sanitize fuzz fuzz-build bench bench-distributed compare train docs clean
 
 all: build
 
@@ -62,6 +66,18 @@ test: setup
 
 bench: setup
 	$(SWIFT) run -c release --package-path $(BENCHMARKS) perceptron-bench --json $(BENCH_JSON) $(ARGS)
+
+# Data-parallel training: one process with 2 threads against 2 processes with 1
+# each (mpirun; --allow-run-as-root only when root, as in CI), then the
+# all-reduce by message size over shared memory (vader) and over TCP.
+DISTRIBUTED_BENCH := $(BENCHMARKS)/.build/release/perceptron-distributed-bench
+MPIRUN := mpirun $(if $(filter 0,$(shell id -u)),--allow-run-as-root)
+bench-distributed: setup
+	$(SWIFT) build -c release --package-path $(BENCHMARKS) --product perceptron-distributed-bench
+	$(DISTRIBUTED_BENCH) --threads 2 $(ARGS)
+	$(MPIRUN) -np 2 $(DISTRIBUTED_BENCH) --threads 1 $(ARGS)
+	$(MPIRUN) -np 2 --mca btl vader,self $(DISTRIBUTED_BENCH) --bandwidth $(ARGS)
+	$(MPIRUN) -np 2 --mca btl tcp,self $(DISTRIBUTED_BENCH) --bandwidth $(ARGS)
 
 # Perceptron's layer step against numpy's, side by side (needs python3, numpy, threadpoolctl).
 compare: setup

@@ -19,6 +19,8 @@ let package = Package(
         .executable(name: "perceptron-bench", targets: ["perceptron-bench"]),
         // The example: a digit classifier trained on the bundled UCI digits (`make train`).
         .executable(name: "perceptron-digits", targets: ["perceptron-digits"]),
+        // Data-parallel training on this machine (`make bench-distributed`).
+        .executable(name: "perceptron-distributed-bench", targets: ["perceptron-distributed-bench"]),
     ],
     dependencies: [
         // SwiftPM names a path dependency after its folder, which is whatever
@@ -77,6 +79,16 @@ let package = Package(
             resources: [
                 .copy("Resources/digits-features.npy"), .copy("Resources/digits-labels.npy"),
                 .copy("Resources/README.md"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "perceptron-distributed-bench",
+            dependencies: [
+                .product(name: "Perceptron", package: "Perceptron"),
+                .product(name: "PerceptronDistributed", package: "Perceptron"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CommandLineSupport",
             ]
         ),
 

@@ -149,23 +149,35 @@ fuzz: fuzz-build
 
 # MARK: Documentation
 #
-# `make docs` builds the DocC catalogue Sources/Perceptron/Perceptron.docc with
-# the toolchain's own docc (no package dependency): the Perceptron target is
-# compiled with its symbol graph, in a scratch directory of its own under
-# .build so that the flags do not make `make test` rebuild, then docc converts
-# the catalogue with that graph into .build/docs, failing on any warning (in
-# the catalogue or in a `///` comment). About 25 seconds from clean on 2 idle
-# cores, a few seconds after.
+# `make docs` builds the DocC catalogues Sources/Perceptron/Perceptron.docc and
+# Sources/PerceptronDistributed/PerceptronDistributed.docc with the toolchain's
+# own docc (no package dependency): both targets are compiled with their symbol
+# graphs, in a scratch directory of its own under .build so that the flags do
+# not make `make test` rebuild, then docc converts each catalogue with its
+# module's graph, failing on any warning (in a catalogue or in a `///`
+# comment); PerceptronDistributed's links to Perceptron (``/Perceptron/Layer``)
+# resolve against Perceptron's archive, and the two archives are merged into
+# .build/docs. About 25 seconds from clean on 2 idle cores, a few seconds after.
 # Browse with `docc preview Sources/Perceptron/Perceptron.docc
-# --additional-symbol-graph-dir .build/docs-scratch/symbol-graphs`.
+# --additional-symbol-graph-dir .build/docs-scratch/symbol-graphs/Perceptron`.
 DOCC ?= $(shell command -v docc 2>/dev/null || echo "$$(dirname "$$(readlink -f "$$(command -v $(SWIFT))")")/docc")
 DOCS_SCRATCH := .build/docs-scratch
 DOCS_SYMBOLS := $(DOCS_SCRATCH)/symbol-graphs
+DOCS_ARCHIVES := $(DOCS_SCRATCH)/archives
 docs: setup
-	$(SWIFT) build --target Perceptron --scratch-path $(DOCS_SCRATCH) \
+	$(SWIFT) build --target PerceptronDistributed --scratch-path $(DOCS_SCRATCH) \
 		-Xswiftc -emit-symbol-graph -Xswiftc -emit-symbol-graph-dir -Xswiftc $(DOCS_SYMBOLS)
-	$(DOCC) convert Sources/Perceptron/Perceptron.docc --additional-symbol-graph-dir $(DOCS_SYMBOLS) \
-		--output-path .build/docs --warnings-as-errors
+	rm -rf $(DOCS_SYMBOLS)/Perceptron $(DOCS_SYMBOLS)/PerceptronDistributed $(DOCS_ARCHIVES) .build/docs
+	mkdir -p $(DOCS_SYMBOLS)/Perceptron $(DOCS_SYMBOLS)/PerceptronDistributed $(DOCS_ARCHIVES)
+	cp $(DOCS_SYMBOLS)/Perceptron.symbols.json $(DOCS_SYMBOLS)/Perceptron@*.symbols.json $(DOCS_SYMBOLS)/Perceptron
+	cp $(DOCS_SYMBOLS)/PerceptronDistributed*.symbols.json $(DOCS_SYMBOLS)/PerceptronDistributed
+	$(DOCC) convert Sources/Perceptron/Perceptron.docc --additional-symbol-graph-dir $(DOCS_SYMBOLS)/Perceptron \
+		--output-path $(DOCS_ARCHIVES)/Perceptron.doccarchive --warnings-as-errors --enable-experimental-external-link-support
+	$(DOCC) convert Sources/PerceptronDistributed/PerceptronDistributed.docc \
+		--additional-symbol-graph-dir $(DOCS_SYMBOLS)/PerceptronDistributed --dependency $(DOCS_ARCHIVES)/Perceptron.doccarchive \
+		--output-path $(DOCS_ARCHIVES)/PerceptronDistributed.doccarchive --warnings-as-errors --enable-experimental-external-link-support
+	$(DOCC) merge $(DOCS_ARCHIVES)/Perceptron.doccarchive $(DOCS_ARCHIVES)/PerceptronDistributed.doccarchive \
+		--synthesized-landing-page-name Perceptron --output-path .build/docs
 
 clean:
 	rm -rf .build .build-asan .build-tsan .build-fuzz $(BENCHMARKS)/.build

@@ -9,7 +9,7 @@ extension Communicator {
     /// each returns once rank 0 has finished, and each throws if it failed.
     ///
     /// This is how a checkpoint is written once for the whole job: rank 0
-    /// writes it (atomically, as ``SafeTensors/write(to:)`` does), and no
+    /// writes it (atomically, as ``/Perceptron/SafeTensors/write(to:)`` does), and no
     /// process goes on believing it exists when it does not.
     ///
     /// ```swift
@@ -19,7 +19,7 @@ extension Communicator {
     /// ```
     ///
     /// - Throws: on rank 0, what `body` threw; on every other process,
-    ///   ``PerceptronError/communicationFailed(operation:reason:)`` with rank
+    ///   ``/Perceptron/PerceptronError/communicationFailed(operation:reason:)`` with rank
     ///   0's error in its reason; and on every process, what the collective
     ///   operations throw (``barrier()``).
     public func runOnRankZero(_ body: () throws(PerceptronError) -> Void) throws(PerceptronError) {
@@ -41,7 +41,7 @@ extension Communicator {
     /// ```
     ///
     /// - Throws: on a process where `body` threw, that error; on every other
-    ///   process, ``PerceptronError/communicationFailed(operation:reason:)``
+    ///   process, ``/Perceptron/PerceptronError/communicationFailed(operation:reason:)``
     ///   naming the first process that failed and its error; and what the
     ///   collective operations throw (``barrier()``).
     public func runOnEveryRank<Value>(_ body: () throws(PerceptronError) -> Value) throws(PerceptronError) -> Value {

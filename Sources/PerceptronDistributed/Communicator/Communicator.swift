@@ -28,7 +28,7 @@ import Perceptron
 /// from rank 0 and what differs, instead of truncating, reading past a buffer
 /// or waiting forever. An empty tensor is agreed on like any other and sends
 /// nothing. Errors that MPI reports come back as
-/// ``PerceptronError/communicationFailed(operation:reason:)`` (the
+/// ``/Perceptron/PerceptronError/communicationFailed(operation:reason:)`` (the
 /// library's communicator has the `MPI_ERRORS_RETURN` handler): nothing in
 /// the library aborts the process.
 ///
@@ -70,7 +70,7 @@ public final class Communicator: Sendable {
     /// only this one when no MPI launcher started it. The first call starts
     /// MPI; every later one returns the same communicator (or error).
     ///
-    /// - Throws: ``PerceptronError/communicationFailed(operation:reason:)``
+    /// - Throws: ``/Perceptron/PerceptronError/communicationFailed(operation:reason:)``
     ///   when MPI cannot start, or does not grant the thread level the library
     ///   needs (`MPI_THREAD_FUNNELED`, or `MPI_THREAD_MULTIPLE` when the program
     ///   initialised MPI itself).
@@ -104,9 +104,9 @@ public final class Communicator: Sendable {
     /// Every process's tensor must have the same shape: otherwise every
     /// process throws the same error. An empty tensor sends nothing.
     ///
-    /// - Throws: ``PerceptronError/shapeMismatch(what:expected:actual:)``
+    /// - Throws: ``/Perceptron/PerceptronError/shapeMismatch(what:expected:actual:)``
     ///   when the processes' shapes differ, and
-    ///   ``PerceptronError/communicationFailed(operation:reason:)`` when they
+    ///   ``/Perceptron/PerceptronError/communicationFailed(operation:reason:)`` when they
     ///   make different calls (another operation, reduction or scalar type),
     ///   when MPI reports an error, or when not every process takes part within
     ///   ``timeout``; `tensor` is then unspecified.
@@ -145,10 +145,10 @@ public final class Communicator: Sendable {
     /// Every process's tensor must have the same shape, and every process
     /// must name the same root.
     ///
-    /// - Throws: ``PerceptronError/invalidArgument(name:expected:actual:)``
+    /// - Throws: ``/Perceptron/PerceptronError/invalidArgument(name:expected:actual:)``
     ///   for a root outside `0..<size`, before any communication;
-    ///   ``PerceptronError/shapeMismatch(what:expected:actual:)`` and
-    ///   ``PerceptronError/communicationFailed(operation:reason:)`` as
+    ///   ``/Perceptron/PerceptronError/shapeMismatch(what:expected:actual:)`` and
+    ///   ``/Perceptron/PerceptronError/communicationFailed(operation:reason:)`` as
     ///   ``allReduce(_:operation:)`` throws them, and the latter also when the
     ///   processes name different roots.
     public func broadcast<Scalar: BLASScalar>(_ tensor: inout Tensor<Scalar>, from root: Int) throws(PerceptronError) {
@@ -162,7 +162,7 @@ public final class Communicator: Sendable {
 
     /// Returns once every process has called it.
     ///
-    /// - Throws: ``PerceptronError/communicationFailed(operation:reason:)``
+    /// - Throws: ``/Perceptron/PerceptronError/communicationFailed(operation:reason:)``
     ///   when another process makes another call, when MPI reports an error,
     ///   or when not every process arrives within ``timeout``.
     public func barrier() throws(PerceptronError) {

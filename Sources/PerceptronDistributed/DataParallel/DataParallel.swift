@@ -18,7 +18,7 @@ import Perceptron
 /// }
 /// ```
 ///
-/// It is a ``Layer`` like the model it wraps: ``forward(_:)``,
+/// It is a ``/Perceptron/Layer`` like the model it wraps: ``forward(_:)``,
 /// ``predict(_:)``, the parameters and their names are the model's, so an
 /// optimizer steps it, and its parameters are saved and loaded, as the
 /// model's would be.
@@ -41,7 +41,7 @@ import Perceptron
 ///
 /// **Overlap.** The gradients are sent in buckets of about
 /// ``bucketCapacity`` bytes, last layers first, by non-blocking all-reduces
-/// on the library's MPI thread. With a ``Sequential`` model a bucket leaves
+/// on the library's MPI thread. With a ``/Perceptron/Sequential`` model a bucket leaves
 /// as soon as the layers it holds have finished their backward pass, while
 /// the earlier layers still compute; other models send everything after
 /// their backward pass.
@@ -72,7 +72,7 @@ public final class DataParallel<Model: Layer>: Layer {
     public var checksReplicas: Bool
 
     /// The model's parts whose gradients are final one after another: the
-    /// layers of a ``Sequential``, otherwise the model alone.
+    /// layers of a ``/Perceptron/Sequential``, otherwise the model alone.
     private let segments: [any Layer<Scalar>]
     private let sequential: Sequential<Scalar>?
     /// The buckets, in the order they are sent: last parameters first. Empty
@@ -92,9 +92,9 @@ public final class DataParallel<Model: Layer>: Layer {
     ///     send fewer messages (the default is 1 MiB; PyTorch's first bucket is too).
     ///   - checksReplicas: whether every forward pass checks that the
     ///     processes' parameters agree.
-    /// - Throws: ``PerceptronError/invalidArgument(name:expected:actual:)``
+    /// - Throws: ``/Perceptron/PerceptronError/invalidArgument(name:expected:actual:)``
     ///   for a capacity below 1, before any communication;
-    ///   ``PerceptronError/communicationFailed(operation:reason:)`` on every
+    ///   ``/Perceptron/PerceptronError/communicationFailed(operation:reason:)`` on every
     ///   process when their models' parameter names or shapes differ, and when
     ///   the broadcast fails.
     public init(
@@ -137,7 +137,7 @@ public final class DataParallel<Model: Layer>: Layer {
         return output
     }
 
-    /// The model's ``Layer/predict(_:)``: local, with no communication.
+    /// The model's ``/Perceptron/Layer/predict(_:)``: local, with no communication.
     public func predict(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
         try model.predict(input)
     }
@@ -152,8 +152,8 @@ public final class DataParallel<Model: Layer>: Layer {
     ///
     /// - Throws: what the model throws, on this process, before it sends
     ///   anything (a gradient of the wrong shape);
-    ///   ``PerceptronError/backwardBeforeForward(layer:)`` without a forward
-    ///   pass; ``PerceptronError/invalidArgument(name:expected:actual:)`` for
+    ///   ``/Perceptron/PerceptronError/backwardBeforeForward(layer:)`` without a forward
+    ///   pass; ``/Perceptron/PerceptronError/invalidArgument(name:expected:actual:)`` for
     ///   a batch too large to count exactly in the model's precision (more than
     ///   2²⁴ samples over all processes for `Float`); and what the all-reduces
     ///   throw (``Communicator/allReduce(_:operation:)``), after which the
@@ -226,7 +226,7 @@ public final class DataParallel<Model: Layer>: Layer {
     ///
     /// Every process must call it at the same point.
     ///
-    /// - Throws: ``PerceptronError/communicationFailed(operation:reason:)`` on
+    /// - Throws: ``/Perceptron/PerceptronError/communicationFailed(operation:reason:)`` on
     ///   every process when the checksums differ (naming the first process
     ///   whose parameters differ from rank 0's), and what collective
     ///   operations throw.

@@ -2,7 +2,7 @@ import Perceptron
 
 /// Where one parameter's scalars go in a bucket.
 struct BucketEntry: Sendable {
-    /// The part of the model it belongs to: a layer of a ``Sequential``, or
+    /// The part of the model it belongs to: a layer of a ``/Perceptron/Sequential``, or
     /// the whole model.
     let segment: Int
     /// Its position among that part's parameters, in visiting order.

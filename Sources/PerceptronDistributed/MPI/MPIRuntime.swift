@@ -14,7 +14,7 @@ import Perceptron
 /// granted, or, if the program initialised MPI itself, checks that it
 /// granted `MPI_THREAD_MULTIPLE`. Either way the library works on its own
 /// duplicate of `MPI_COMM_WORLD` whose error handler is `MPI_ERRORS_RETURN`,
-/// so that an MPI error comes back as a ``PerceptronError``.
+/// so that an MPI error comes back as a ``/Perceptron/PerceptronError``.
 ///
 /// **Ending.** An `on_exit` handler sees the exit status. On a clean exit
 /// (status 0, no failure) it finalises MPI; should `MPI_Finalize` not finish

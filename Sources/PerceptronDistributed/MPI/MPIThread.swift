@@ -53,7 +53,7 @@ final class MPIThread: @unchecked Sendable {
 
     /// Starts the thread, which runs `first` before any other work.
     ///
-    /// - Throws: ``PerceptronError/communicationFailed(operation:reason:)``
+    /// - Throws: ``/Perceptron/PerceptronError/communicationFailed(operation:reason:)``
     ///   if the system refuses a thread.
     init(session: MPISession, first: MPIWork) throws(PerceptronError) {
         self.session = session

@@ -254,7 +254,7 @@ public final class DataParallel<Model: Layer>: Layer {
                 if batchSize == 0 {
                     destination.update(repeating: 0, count: entry.count)
                 } else {
-                    for i in 0..<entry.count { destination[i] = source[i] * weight }
+                    copy(source.baseAddress!, scaledBy: weight, to: destination, count: entry.count)
                 }
             }
         }
@@ -274,7 +274,7 @@ public final class DataParallel<Model: Layer>: Layer {
                 if total == 0 {
                     destination.update(repeating: 0)
                 } else {
-                    for i in 0..<entry.count { destination[i] = source[i] / total }
+                    copy(source, dividedBy: total, to: destination.baseAddress!, count: entry.count)
                 }
             }
         }

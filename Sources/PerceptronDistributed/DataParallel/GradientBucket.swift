@@ -70,3 +70,25 @@ final class GradientBucket<Scalar: BLASScalar>: MPIWork, @unchecked Sendable {
         }
     }
 }
+
+// The bucket's element loops, specialised: `DataParallel` is generic over
+// the model, and code generic over a type from another module runs
+// unspecialised, element by element through witness tables, unless asked.
+
+/// `destination[i] = source[i] · factor` for `i` in `0..<count`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+func copy<Scalar: BLASScalar>(
+    _ source: UnsafePointer<Scalar>, scaledBy factor: Scalar, to destination: UnsafeMutablePointer<Scalar>, count: Int
+) {
+    for i in 0..<count { destination[i] = source[i] * factor }
+}
+
+/// `destination[i] = source[i] / divisor` for `i` in `0..<count`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+func copy<Scalar: BLASScalar>(
+    _ source: UnsafePointer<Scalar>, dividedBy divisor: Scalar, to destination: UnsafeMutablePointer<Scalar>, count: Int
+) {
+    for i in 0..<count { destination[i] = source[i] / divisor }
+}

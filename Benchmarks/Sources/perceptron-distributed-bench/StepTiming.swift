@@ -27,28 +27,59 @@ struct StepTiming {
 
         print("step: \(Self.widths.map(String.init).joined(separator: "-")) ReLU MLP, softmax cross-entropy, SGD, Float;",
               "global batch \(Self.globalBatch), \(rows) rows on rank 0; \(gradientScalars) parameters",
-              "(\(gradientScalars * 4) bytes of gradients); median of \(steps) steps (min–max)")
+              "(\(gradientScalars * 4) bytes of gradients); median of \(steps) steps (min–max), the four interleaved")
         print("")
-        let compute = try time(alone)
-        let overlap = try time(overlapped)
-        let noOverlap = try time(sequential)
         var gradients = Tensor<Float>(shape: [gradientScalars + 1])
-        try world.barrier()
-        let allReduce = try Samples.measure(count: steps) { try world.allReduce(&gradients) }
+        let steps = [try step(of: alone), try step(of: overlapped), try step(of: sequential)]
+        let measurements: [() throws -> Void] = steps + [{ try world.allReduce(&gradients) }]
+        let samples = try interleaved(measurements)
+        let (compute, overlap, noOverlap, allReduce) = (samples[0], samples[1], samples[2], samples[3])
 
         print("compute alone (no communication)        \(compute.summary)")
         print("data-parallel step, 1 MiB buckets       \(overlap.summary)")
         print("data-parallel step, one bucket after    \(noOverlap.summary)")
         print("all-reduce of the gradients alone       \(allReduce.summary)")
         if world.size > 1 {
-            let exposed = overlap.median - compute.median
             let hidden = (compute.median + allReduce.median - overlap.median) / allReduce.median
             print("")
-            print("communication per step, exposed: \(milliseconds(exposed)) ms with overlap,",
+            print("communication per step, exposed: \(milliseconds(overlap.median - compute.median)) ms with overlap,",
                   "\(milliseconds(noOverlap.median - compute.median)) ms without")
             print("the overlap hides \(Int((hidden * 100).rounded())) % of the all-reduce",
-                  "((compute + all-reduce − overlapped step) / all-reduce)")
+                  "((compute + all-reduce − overlapped step) / all-reduce, of the medians)")
         }
+    }
+
+    /// One training step of `network` on this process's part of the batch.
+    private func step(of network: some Layer<Float>) throws -> () throws -> Void {
+        var generator = SeededRandomNumberGenerator(seed: UInt64(11 + world.rank))
+        let x = Tensor<Float>(shape: [rows, Self.widths[0]], randomIn: -1...1, using: &generator)
+        let labels = (0..<rows).map { _ in Int.random(in: 0..<Self.widths.last!, using: &generator) }
+        let loss = SoftmaxCrossEntropy<Float>()
+        let optimizer = SGD<Float>(learningRate: 1e-3)
+        return {
+            _ = try loss.forward(network(x), labels: labels)
+            _ = try network.backward(loss.backward())
+            try optimizer.step(network)
+        }
+    }
+
+    /// Times each of `measurements` `steps` times, in turn, so that a machine
+    /// whose speed drifts affects all alike; every process starts each one
+    /// together (a barrier, untimed, before each).
+    private func interleaved(_ measurements: [() throws -> Void]) throws -> [Samples] {
+        for measurement in measurements {
+            for _ in 0..<3 { try measurement() }
+        }
+        let clock = ContinuousClock()
+        var samples = Array(repeating: Samples(), count: measurements.count)
+        for _ in 0..<steps {
+            for (index, measurement) in measurements.enumerated() {
+                try world.barrier()
+                let elapsed = try clock.measure(measurement).components
+                samples[index].seconds.append(Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18)
+            }
+        }
+        return samples
     }
 
     /// A fresh 784-512-512-10 ReLU network.
@@ -59,21 +90,5 @@ struct StepTiming {
             Linear(inputFeatures: widths[1], outputFeatures: widths[2], using: &generator), ReLU(),
             Linear(inputFeatures: widths[2], outputFeatures: widths[3], using: &generator),
         ])
-    }
-
-    /// The median step of `network` on this process's part of the batch,
-    /// every process starting together.
-    private func time(_ network: some Layer<Float>) throws -> Samples {
-        var generator = SeededRandomNumberGenerator(seed: UInt64(11 + world.rank))
-        let x = Tensor<Float>(shape: [rows, Self.widths[0]], randomIn: -1...1, using: &generator)
-        let labels = (0..<rows).map { _ in Int.random(in: 0..<Self.widths.last!, using: &generator) }
-        let loss = SoftmaxCrossEntropy<Float>()
-        let optimizer = SGD<Float>(learningRate: 1e-3)
-        try world.barrier()
-        return try Samples.measure(count: steps) {
-            _ = try loss.forward(network(x), labels: labels)
-            _ = try network.backward(loss.backward())
-            try optimizer.step(network)
-        }
     }
 }

@@ -29,13 +29,13 @@ import Perceptron
 /// or waiting forever. An empty tensor is agreed on like any other and sends
 /// nothing. Errors that MPI reports come back as
 /// ``/Perceptron/PerceptronError/communicationFailed(operation:reason:)`` (the
-/// library's communicator has the `MPI_ERRORS_RETURN` handler): nothing in
-/// the library aborts the process.
+/// library's communicator has the `MPI_ERRORS_RETURN` handler): an MPI
+/// error never ends the process from inside the library.
 ///
-/// **Failure.** A process that dies or is killed makes `mpirun` end the
-/// whole job. A process that exits with a status other than 0 (an error
-/// thrown to the top of the program) ends the job with `MPI_Abort`, so the
-/// others do not wait for it. A process that stays alive but stops taking
+/// **Failure.** A process that dies, traps or is killed makes `mpirun` end
+/// the whole job. When a process exits with a status other than 0 (having
+/// reported an error, say), the library's exit handler ends the job with
+/// `MPI_Abort`, so that the others do not wait for it. A process that stays alive but stops taking
 /// part (a hang, or a call the others do not make) makes the others' next
 /// collective throw once ``timeout`` has passed; after that failure the
 /// processes are out of step, every later call throws, and exiting aborts the
@@ -69,6 +69,10 @@ public final class Communicator: Sendable {
     /// Every process of the job: the processes `mpirun` started together, or
     /// only this one when no MPI launcher started it. The first call starts
     /// MPI; every later one returns the same communicator (or error).
+    ///
+    /// MPI reports an error it meets while initialising by ending the process
+    /// (its launcher gone, say), as the MPI standard lets it: no library can
+    /// turn that into an error. Every later MPI error is thrown.
     ///
     /// - Throws: ``/Perceptron/PerceptronError/communicationFailed(operation:reason:)``
     ///   when MPI cannot start, or does not grant the thread level the library
@@ -220,13 +224,15 @@ public final class PendingAllReduce<Scalar: BLASScalar> {
     /// - Throws: what ``Communicator/allReduce(_:operation:)`` throws.
     public func wait() throws(PerceptronError) -> Tensor<Scalar> {
         if let result { return try result.get() }
+        // Without a result yet, there is work under way (a world of one has its result at once).
+        guard let work, let runtime else { fatalError("PendingAllReduce: neither a result nor work under way") }
         let outcome: Result<Tensor<Scalar>, PerceptronError>
-        if let work, let runtime, let failure = runtime.thread.wait(for: work) {
+        if let failure = runtime.thread.wait(for: work) {
             outcome = .failure(failure)
         } else {
-            outcome = .success(work!.tensor!)
-            work!.tensor = nil
+            outcome = .success(work.tensor!)
         }
+        work.tensor = nil
         result = outcome
         return try outcome.get()
     }

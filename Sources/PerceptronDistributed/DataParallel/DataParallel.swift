@@ -37,7 +37,7 @@ import Perceptron
 /// may. A process with an empty part contributes nothing. The result differs
 /// from one process's only by the order in which the samples' terms are
 /// summed, and is bit for bit the same from run to run with the same number
-/// of processes.
+/// of processes and threads.
 ///
 /// **Overlap.** The gradients are sent in buckets of about
 /// ``bucketCapacity`` bytes, last layers first, by non-blocking all-reduces
@@ -46,9 +46,10 @@ import Perceptron
 /// the earlier layers still compute; other models send everything after
 /// their backward pass.
 ///
-/// **Checking.** With ``checksReplicas``, every forward pass first compares a
-/// checksum of the parameters across the processes and throws if any differ,
-/// a debugging aid that costs one small all-reduce per step;
+/// **Checking.** With ``checksReplicas``, every forward pass also compares a
+/// checksum of the parameters (as the last optimizer step left them) across
+/// the processes and throws if any differ: a debugging aid that costs a pass
+/// over the parameters and one small all-reduce per step.
 /// ``checkReplicasAgree()`` does the same once.
 ///
 /// Every process must make the same calls in the same order (one forward and
@@ -124,8 +125,8 @@ public final class DataParallel<Model: Layer>: Layer {
 
     // MARK: Layer
 
-    /// The model's forward pass, after checking the replicas when
-    /// ``checksReplicas`` is set; the input's leading dimension is this
+    /// The model's forward pass, then, when ``checksReplicas`` is set, the
+    /// check that the replicas agree; the input's leading dimension is this
     /// process's batch size for the next backward pass.
     ///
     /// - Throws: what the model throws (before any communication), and what
@@ -184,19 +185,29 @@ public final class DataParallel<Model: Layer>: Layer {
                 inputGradient = try model.backward(outputGradient, accumulate: accumulate)
             }
         } catch {
-            // Some gradients are on their way and the rest never will be: the
-            // processes are out of step.
-            if sent > 0 { runtime.state.fail(error) }
+            if sent > 0 {
+                // Some gradients are on their way and the rest never will be:
+                // the processes are out of step. The buckets sent are let
+                // finish, so that none is still in use when this returns.
+                runtime.state.fail(error)
+                for bucket in buckets[..<sent] { _ = runtime.thread.wait(for: bucket) }
+            }
             throw error
         }
         while sent < buckets.count {
             try send(buckets[sent], batchSize: localBatchSize, runtime)
             sent += 1
         }
+        var failure: PerceptronError?
         for bucket in buckets {
-            if let failure = runtime.thread.wait(for: bucket) { throw failure }
-            try receive(bucket)
+            // After a failure the later buckets fail at once (out of step); each is waited for all the same.
+            if let error = runtime.thread.wait(for: bucket) {
+                failure = failure ?? error
+            } else if failure == nil {
+                try receive(bucket)
+            }
         }
+        if let failure { throw failure }
         return inputGradient
     }
 

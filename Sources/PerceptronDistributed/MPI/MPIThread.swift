@@ -20,6 +20,8 @@ class MPIWork: @unchecked Sendable {
     fileprivate var next: MPIWork?
     /// Whether the MPI thread has finished the item since it was last submitted.
     fileprivate var isFinished = false
+    /// Whether the item is submitted and not yet finished.
+    fileprivate var isQueued = false
     /// Why the item failed, if it did.
     fileprivate var failure: PerceptronError?
 
@@ -62,6 +64,7 @@ final class MPIThread: @unchecked Sendable {
         pthread_cond_init(finished, nil)
         head = first
         tail = first
+        first.isQueued = true
         // The thread holds a reference to this object for as long as it runs,
         // which is until the process ends.
         let context = Unmanaged.passRetained(self).toOpaque()
@@ -79,6 +82,8 @@ final class MPIThread: @unchecked Sendable {
     /// Queues `work` behind what is already queued.
     func submit(_ work: MPIWork) {
         pthread_mutex_lock(mutex)
+        precondition(!work.isQueued, "MPIThread: \(type(of: work)) submitted again before it finished")
+        work.isQueued = true
         work.isFinished = false
         work.failure = nil
         work.next = nil
@@ -143,6 +148,7 @@ final class MPIThread: @unchecked Sendable {
             pthread_mutex_lock(mutex)
             work.failure = failure
             work.isFinished = true
+            work.isQueued = false
             pthread_cond_broadcast(finished)
             pthread_mutex_unlock(mutex)
             if session.hasEnded { return }

@@ -57,14 +57,18 @@ final class MPIRun {
     private var outcome: Outcome?
 
     /// Starts `arguments` of the worker on `processes` processes under
-    /// `mpirun` (with `transport`: `tcp` for `--mca btl tcp,self`), or,
-    /// with `processes` nil, the worker alone.
+    /// `mpirun` (with `transport`: `tcp` for `--mca btl tcp,self` over the
+    /// loopback interface), or, with `processes` nil, the worker alone.
     init(_ arguments: [String], processes: Int?, transport: String? = nil) throws {
         let worker = try Self.worker
         var command: [String]
         if let processes {
             command = [try Self.mpirun.path, "-np", "\(processes)", "--oversubscribe"]
-            if let transport { command += ["--mca", "btl", "\(transport),self"] }
+            if let transport {
+                command += ["--mca", "btl", "\(transport),self"]
+                // TCP leaves loopback out unless told: a test machine may have no other interface.
+                if transport == "tcp" { command += ["--mca", "btl_tcp_if_include", "lo"] }
+            }
             command += [worker.path] + arguments
         } else {
             command = [worker.path] + arguments

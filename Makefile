@@ -11,12 +11,15 @@
 #   make bench                     run the benchmark (BLAS against naive matmul)
 #   make bench ARGS="--quick"      the same in under about 20 seconds
 #                                  (ARGS="--help" lists its modes and options)
-#   make compare                   the layer step against numpy's (ARGS="--rounds 1")
+#   make compare                   the layer step, an MLP's training step and serving the
+#                                  digits model against numpy's (ARGS="--rounds 1",
+#                                  ARGS="--only steps|mlp|serve")
 #   make bench-distributed         data-parallel training on this machine: the step of a
 #                                  784-512-512-10 MLP on 1 process × 2 threads and on
 #                                  2 processes × 1 thread under mpirun, and all-reduce
 #                                  bandwidth over shared memory and TCP (ARGS="--quick")
 #   make train                     train the example digit classifier (ARGS="--help")
+#   make train-moons               train the binary example on two moons (ARGS="--help")
 #   make test-sanitize             the library's tests under AddressSanitizer with
 #                                  leak detection, then its concurrency tests under
 #                                  ThreadSanitizer (each in its own .build-asan,
@@ -79,7 +82,8 @@ bench-distributed: setup
 	$(MPIRUN) -np 2 --mca btl vader,self $(DISTRIBUTED_BENCH) --bandwidth $(ARGS)
 	$(MPIRUN) -np 2 --mca btl tcp,self $(DISTRIBUTED_BENCH) --bandwidth $(ARGS)
 
-# Perceptron's layer step against numpy's, side by side (needs python3, numpy, threadpoolctl).
+# Perceptron's layer step, an MLP's training step and serving the digits model against
+# numpy's, side by side (needs python3, numpy, threadpoolctl).
 compare: setup
 	$(SWIFT) build -c release --package-path $(BENCHMARKS) --product perceptron-bench
 	python3 $(BENCHMARKS)/compare_numpy.py $(ARGS)
@@ -88,11 +92,18 @@ compare: setup
 train: setup
 	$(SWIFT) run -c release --package-path $(BENCHMARKS) perceptron-digits $(ARGS)
 
+# The binary example: a 2-16-16-1 MLP, one logit, BCE with logits, on generated two moons.
+.PHONY: train-moons
+train-moons: setup
+	$(SWIFT) run -c release --package-path $(BENCHMARKS) perceptron-moons $(ARGS)
+
 # MARK: Sanitizers
 #
 # The whole suite under ASan, leaks included (LeakSanitizer runs at exit and
-# fails the run on a leak), then the tests that run GEMMs on several threads
-# under TSan, which exits non-zero (66) if it reported a race; TSAN_FILTER=.
+# fails the run on a leak), then the concurrency tests under TSan, which exits
+# non-zero (66) if it reported a race: GEMMs on several threads (Parallel,
+# ConcurrencyTests) and one InferenceModel shared by many tasks
+# (InferenceModelConcurrencyTests, which the filter's "Concurrency" takes); TSAN_FILTER=.
 # runs the whole suite under TSan instead (about as fast, and clean too).
 # --disable-xctest: the suite is Swift Testing only, and the empty XCTest pass
 # leaks a few XCTest-internal objects that LeakSanitizer would report as ours.

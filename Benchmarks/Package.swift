@@ -6,9 +6,10 @@
 //
 //   swift run -c release --package-path Benchmarks perceptron-bench --help
 //   swift run -c release --package-path Benchmarks perceptron-digits --help
+//   swift run -c release --package-path Benchmarks perceptron-moons --help
 //   swift test -c release --package-path Benchmarks
 //
-// (`make bench`, `make train` and `make test` run these from the root.)
+// (`make bench`, `make train`, `make train-moons` and `make test` run these from the root.)
 
 import PackageDescription
 
@@ -21,6 +22,8 @@ let package = Package(
         .executable(name: "perceptron-digits", targets: ["perceptron-digits"]),
         // Data-parallel training on this machine (`make bench-distributed`).
         .executable(name: "perceptron-distributed-bench", targets: ["perceptron-distributed-bench"]),
+        // The binary example: two moons, one logit, BCE with logits (`make train-moons`).
+        .executable(name: "perceptron-moons", targets: ["perceptron-moons"]),
     ],
     dependencies: [
         // SwiftPM names a path dependency after its folder, which is whatever
@@ -82,6 +85,21 @@ let package = Package(
             ]
         ),
 
+        // The two-moons data and classifier, for the example and its test.
+        .target(
+            name: "MoonsExample",
+            dependencies: [.product(name: "Perceptron", package: "Perceptron")],
+            // The numpy script behind the accuracies that frame the example's (the source tree only).
+            exclude: ["moons_bounds.py"]
+        ),
+        .executableTarget(
+            name: "perceptron-moons",
+            dependencies: [
+                .product(name: "Perceptron", package: "Perceptron"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CommandLineSupport", "MoonsExample",
+            ]
+        ),
         .executableTarget(
             name: "perceptron-distributed-bench",
             dependencies: [
@@ -94,14 +112,15 @@ let package = Package(
 
         // MARK: Tests
         // What needs the C helpers: heap-allocation counts (run in release,
-        // where they mean what they say) and the FMA-peak probe; and the
-        // command-line value types.
+        // where they mean what they say) and the FMA-peak probe; the command
+        // lines: the value types, and perceptron-bench's options; and the
+        // two-moons example's accuracy.
         .testTarget(
             name: "BenchmarkTests",
             dependencies: [
                 .product(name: "Perceptron", package: "Perceptron"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                "CAllocationCounter", "CFMAPeak", "CommandLineSupport",
+                "CAllocationCounter", "CFMAPeak", "CommandLineSupport", "MoonsExample", "perceptron-bench",
             ]
         ),
     ]

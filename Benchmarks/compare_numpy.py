@@ -24,16 +24,36 @@ That table takes the undisturbed figures, which are the best ones (other work
 on the machine only ever slows a measurement): the highest peak of any round,
 and each side's fastest round.
 
+Then it times a whole model's training step, the one `perceptron-bench --mlp`
+measures: an MLP 784-256-256-10 (Linear-LayerNorm-ReLU-Dropout twice, then
+Linear), softmax cross-entropy and Adam on a batch of 128, written here in
+numpy (forward, backward and the Adam update, in the run's dtype) and timed as
+perceptron-bench times it (warm-up steps, then one step per sample for a fixed
+time; median and min–max), the two sides alternating round by round. Before
+any timing, a self-check holds that numpy step to its definition on a tiny
+case in float64: every gradient against central finite differences, and the
+Adam update against PyTorch's documented rule computed element by element.
+
+Then it serves the digits model (64-64-10, ReLU) both ways: Perceptron's
+InferenceModel shared by 1 and 2 Swift tasks (perceptron-bench --serve), and
+numpy's `maximum(x @ W1 + b1, 0) @ W2 + b2` from 1 and 2 Python threads, at
+batches of 1 and 32 rows, timed the same way (see "Serving" below): requests
+per second and p50/p99 latency, side by side.
+
 Usage: python3 Benchmarks/compare_numpy.py [--dtype float|double] [--threads N] [--rounds R]
+                                           [--only steps|mlp|serve] [--window SECONDS]
 (`make compare` builds the benchmark first and runs this.)
 """
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import timeit
 
 SHAPES = [(32, 64, 64), (64, 256, 256), (256, 512, 512), (1024, 1024, 1024), (8192, 784, 128)]
@@ -44,6 +64,16 @@ TARGETS = {
               (1024, 1024, 1024): 0.8, (8192, 784, 128): 0.75},
     "double": {(64, 256, 256): 0.75, (256, 512, 512): 0.8, (1024, 1024, 1024): 0.7},
 }
+
+# The model of `perceptron-bench --mlp` (MLPStep.swift): the same widths, batch, dropout and Adam.
+MLP_WIDTHS = (784, 256, 256, 10)
+MLP_BATCH = 128
+MLP_DROPOUT = 0.1
+MLP_LEARNING_RATE = 1e-3
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPSILON = 1e-8
+LAYER_NORM_EPSILON = 1e-5
+
 
 BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".build", "release", "perceptron-bench")
 
@@ -117,21 +147,8 @@ def numpy_round(np, dtype, shape):
     return statistics.median(samples)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dtype", choices=["float", "double"], default="float")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
-
-    try:
-        import numpy as np
-        from threadpoolctl import threadpool_info, threadpool_limits
-    except ImportError as error:
-        sys.exit(f"compare_numpy.py needs numpy and threadpoolctl ({error}); pip install numpy threadpoolctl")
-    if not os.path.exists(BENCH):
-        sys.exit(f"{BENCH} not found: run `swift build -c release --package-path Benchmarks` (or `make compare`)")
-
+def compare_steps(args, np, threadpool_info, threadpool_limits):
+    """The layer step at each of SHAPES, both sides, and the tables that compare them."""
     perceptron = {shape: [] for shape in SHAPES}
     numpy_times = {shape: [] for shape in SHAPES}
     ratios = {shape: [] for shape in SHAPES}
@@ -230,6 +247,421 @@ def main():
         target = targets.get(shape)
         needs = "–" if target is None else f"{theirs / target:.0f} GFLOP/s {theirs / target / peak * 100:>4.0f}%"
         print(f"{str(shape):<20}{ours:>8.0f} {ours / peak * 100:>5.0f}%{theirs:>9.0f} {theirs / peak * 100:>5.0f}%{needs:>24}")
+
+
+# MARK: Serving
+#
+# The digits model (64-64-10, ReLU) answering requests of SERVE_BATCHES rows
+# from SERVE_TASKS concurrent callers: perceptron-bench --serve (one
+# InferenceModel shared by Swift tasks), and numpy's chain
+# `maximum(x @ W1 + b1, 0) @ W2 + b2` from as many Python threads, timed the
+# same way: every caller sends its next request as soon as the last is
+# answered, until a common deadline; a request's latency is the time from one
+# answer to the next on its caller; requests per second are all callers'
+# requests over the time from the first one's start to the last one's end.
+# Both sides run one window per configuration per round, the configurations
+# in the same turns, and the two sides alternate round by round, the first to
+# go switching; figures are medians over the rounds. OpenBLAS runs one thread
+# per call on both sides (numpy's through threadpoolctl): the callers are the
+# parallelism, and products this small are not split anyway.
+
+SERVE_FEATURES, SERVE_HIDDEN, SERVE_CLASSES = 64, 64, 10
+SERVE_TASKS = [1, 2]
+SERVE_BATCHES = [1, 32]
+SERVE_SEED = 2026
+
+
+def mlp_parameters(np, widths, kind, rng):
+    """An MLP's parameters in the order Perceptron's Sequential lists them: for each hidden layer
+    the Linear's weight [f, m] and bias, then the LayerNorm's weight (ones) and bias (zeros); then
+    the last Linear's. Linear weights are uniform in ±1/√f, as PyTorch's nn.Linear."""
+    parameters = []
+    for index, (f, m) in enumerate(zip(widths, widths[1:])):
+        bound = 1 / f ** 0.5
+        parameters += [rng.uniform(-bound, bound, (f, m)).astype(kind), rng.uniform(-bound, bound, m).astype(kind)]
+        if index < len(widths) - 2:
+            parameters += [np.ones(m, kind), np.zeros(m, kind)]
+    return parameters
+
+
+def dropout_masks(np, widths, batch, probability, kind, rng):
+    """One inverted-dropout mask per hidden layer: 0 with probability p, else 1/(1 − p)."""
+    scale = kind(1 / (1 - probability))
+    return [(rng.random((batch, m), dtype=kind) >= probability) * scale for m in widths[1:-1]]
+
+
+def mlp_loss_and_gradients(np, parameters, x, labels, masks):
+    """The training step's forward and backward passes: Linear-LayerNorm-ReLU-Dropout per hidden
+    layer, then Linear, softmax cross-entropy averaged over the rows. Returns the loss, the
+    gradient of every parameter (in the order of `parameters`) and the input's gradient."""
+    hidden = (len(parameters) - 2) // 4
+    rows = np.arange(len(labels))
+    kept = []
+    h = x
+    for index in range(hidden):
+        weight, bias, gamma, beta = parameters[4 * index:4 * index + 4]
+        z = h @ weight
+        z += bias
+        centred = z - z.mean(-1, keepdims=True)
+        inverse = 1 / np.sqrt((centred * centred).mean(-1, keepdims=True) + LAYER_NORM_EPSILON)
+        normalised = centred * inverse
+        y = normalised * gamma + beta
+        kept.append((h, normalised, inverse, y > 0, masks[index]))
+        h = np.maximum(y, 0) * masks[index]
+    weight, bias = parameters[-2:]
+    logits = h @ weight
+    logits += bias
+    shifted = logits - logits.max(1, keepdims=True)
+    exponentials = np.exp(shifted)
+    sums = exponentials.sum(1, keepdims=True)
+    loss = (np.log(sums[:, 0]) - shifted[rows, labels]).mean()
+    g = exponentials / sums
+    g[rows, labels] -= 1
+    g /= len(labels)
+
+    gradients = [None] * len(parameters)
+    gradients[-2], gradients[-1] = h.T @ g, g.sum(0)
+    g = g @ weight.T
+    for index in reversed(range(hidden)):
+        h, normalised, inverse, positive, mask = kept[index]
+        weight, _, gamma, _ = parameters[4 * index:4 * index + 4]
+        g = g * mask * positive
+        gradients[4 * index + 2], gradients[4 * index + 3] = (g * normalised).sum(0), g.sum(0)
+        gx = g * gamma
+        g = inverse * (gx - gx.mean(-1, keepdims=True) - normalised * (gx * normalised).mean(-1, keepdims=True))
+        gradients[4 * index], gradients[4 * index + 1] = h.T @ g, g.sum(0)
+        g = g @ weight.T
+    return loss, gradients, g
+
+
+def adam_update(np, parameters, gradients, moments, step, learning_rate):
+    """Adam's update in place (PyTorch's rule, no weight decay), `step` counting from 1."""
+    beta1, beta2 = ADAM_BETAS
+    step_size = learning_rate / (1 - beta1 ** step)
+    correction = (1 - beta2 ** step) ** 0.5
+    for parameter, gradient, (m, v) in zip(parameters, gradients, moments):
+        m *= beta1
+        m += (1 - beta1) * gradient
+        v *= beta2
+        v += (1 - beta2) * (gradient * gradient)
+        parameter -= step_size * m / (np.sqrt(v) / correction + ADAM_EPSILON)
+
+
+def mlp_self_check(np):
+    """Holds the numpy step to its definition on a tiny case in float64; exits if it is not.
+
+    Every gradient (and the input's) against central finite differences of the loss with the
+    same dropout masks, and three Adam updates against PyTorch's documented rule computed one
+    element at a time in Python floats."""
+    rng = np.random.default_rng(7)
+    widths, batch = (5, 4, 4, 3), 3
+    parameters = mlp_parameters(np, widths, np.float64, rng)
+    # LayerNorm's weight and bias away from ones and zeros, so that their gradients are tested in general.
+    for index in (2, 3, 6, 7):
+        parameters[index] = rng.uniform(-1, 1, parameters[index].shape) + (1 if index % 4 == 2 else 0)
+    x = rng.uniform(-1, 1, (batch, widths[0]))
+    labels = rng.integers(0, widths[-1], batch)
+    masks = dropout_masks(np, widths, batch, 0.25, np.float64, rng)
+    _, gradients, input_gradient = mlp_loss_and_gradients(np, parameters, x, labels, masks)
+
+    def loss_at():
+        return mlp_loss_and_gradients(np, parameters, x, labels, masks)[0]
+
+    worst = 0.0
+    for array, analytic in zip(parameters + [x], gradients + [input_gradient]):
+        for i in np.ndindex(array.shape):
+            saved = array[i]
+            array[i] = saved + 1e-6
+            above = loss_at()
+            array[i] = saved - 1e-6
+            below = loss_at()
+            array[i] = saved
+            numeric = (above - below) / 2e-6
+            worst = max(worst, abs(numeric - analytic[i]) / max(1e-3, abs(numeric) + abs(analytic[i])))
+    if not worst < 1e-6:
+        sys.exit(f"self-check failed: the numpy MLP's gradients differ from central differences by {worst:.2e} (relative)")
+
+    moments = [(np.zeros_like(p), np.zeros_like(p)) for p in parameters]
+    expected = [[[float(v), 0.0, 0.0] for v in p.ravel()] for p in parameters]   # θ, m, v per element
+    beta1, beta2 = ADAM_BETAS
+    adam_worst = 0.0
+    for step in (1, 2, 3):
+        gradients = [rng.uniform(-1, 1, p.shape) for p in parameters]
+        adam_update(np, parameters, gradients, moments, step, 0.01)
+        for parameter, gradient, elements in zip(parameters, gradients, expected):
+            for k, (value, g) in enumerate(zip(parameter.ravel(), gradient.ravel())):
+                theta, m, v = elements[k]
+                m = beta1 * m + (1 - beta1) * g
+                v = beta2 * v + (1 - beta2) * g * g
+                theta -= 0.01 * (m / (1 - beta1 ** step)) / ((v / (1 - beta2 ** step)) ** 0.5 + ADAM_EPSILON)
+                elements[k] = [theta, m, v]
+                adam_worst = max(adam_worst, abs(value - theta))
+    if not adam_worst < 1e-12:
+        sys.exit(f"self-check failed: the numpy Adam update differs from PyTorch's rule by {adam_worst:.2e}")
+    print(f"self-check: the numpy MLP step's gradients match central differences (worst relative error "
+          f"{worst:.1e}) and its Adam update PyTorch's rule (worst difference {adam_worst:.1e})", file=sys.stderr)
+
+
+def time_steps(step, budget, minimum_samples):
+    """Times `step` as perceptron-bench's Timer does: warm-up runs, then samples for `budget`
+    seconds (at least `minimum_samples`), each repeating the step until it lasts 0.5 ms;
+    returns (median, min, max) seconds per step."""
+    repetitions = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(repetitions):
+            step()
+        if time.perf_counter() - start >= 5e-4 or repetitions >= 1 << 20:
+            break
+        repetitions *= 2
+    samples = []
+    begin = time.perf_counter()
+    while len(samples) < minimum_samples or (time.perf_counter() - begin < budget and len(samples) < 1000):
+        start = time.perf_counter()
+        for _ in range(repetitions):
+            step()
+        samples.append((time.perf_counter() - start) / repetitions)
+    return statistics.median(samples), min(samples), max(samples)
+
+
+def numpy_mlp_round(np, dtype):
+    """numpy's MLP training step, timed: (median, min, max) seconds per step."""
+    kind = np.float32 if dtype == "float" else np.float64
+    rng = np.random.default_rng(2026)
+    parameters = mlp_parameters(np, MLP_WIDTHS, kind, rng)
+    moments = [(np.zeros_like(p), np.zeros_like(p)) for p in parameters]
+    x = rng.uniform(-1, 1, (MLP_BATCH, MLP_WIDTHS[0])).astype(kind)
+    labels = rng.integers(0, MLP_WIDTHS[-1], MLP_BATCH)
+    count = [0]
+
+    def step():
+        masks = dropout_masks(np, MLP_WIDTHS, MLP_BATCH, MLP_DROPOUT, kind, rng)
+        _, gradients, _ = mlp_loss_and_gradients(np, parameters, x, labels, masks)
+        count[0] += 1
+        adam_update(np, parameters, gradients, moments, count[0], kind(MLP_LEARNING_RATE))
+
+    for _ in range(5):   # as perceptron-bench's warm-up steps
+        step()
+    return time_steps(step, budget=2.0, minimum_samples=25)
+
+
+def perceptron_mlp_round(dtype, threads):
+    """One run of perceptron-bench --mlp; returns its JSON report."""
+    return run_bench(["--mlp", "--dtype", dtype, "--threads", str(threads)])
+
+
+class MLPComparison:
+    """The MLP training step, Perceptron's (perceptron-bench --mlp) and numpy's, over the rounds."""
+
+    def __init__(self, np, args):
+        self.np, self.args = np, args
+        self.perceptron, self.numpy, self.ratios = [], [], []
+        self.report = None
+
+    def round(self, round_index):
+        """Times both steps, the first to go switching every round."""
+        dtype, threads = self.args.dtype, self.args.threads
+        if round_index % 2 == 0:
+            self.report, theirs = perceptron_mlp_round(dtype, threads), numpy_mlp_round(self.np, dtype)
+        else:
+            theirs, self.report = numpy_mlp_round(self.np, dtype), perceptron_mlp_round(dtype, threads)
+        self.perceptron.append(self.report["step"])
+        self.numpy.append(theirs)
+        self.ratios.append(self.report["step"]["medianSeconds"] / theirs[0])
+
+    def print_table(self, blas=None):
+        """The two steps side by side; with `blas` (numpy's BLAS, from threadpoolctl), the machine first."""
+        args, report = self.args, self.report
+        threads_label = f"{args.threads} thread{'' if args.threads == 1 else 's'}"
+        print(f"Perceptron vs numpy {self.np.__version__}: the training step of an MLP "
+              f"{'-'.join(map(str, MLP_WIDTHS))}, {args.dtype}, {threads_label}, median of {args.rounds} rounds, alternating")
+        print(f"model:      {report['architecture']}; softmax cross-entropy, Adam (learning rate {MLP_LEARNING_RATE}); "
+              f"batch {MLP_BATCH}")
+        if blas is not None:
+            print(f"CPU:        {report['cpu']}, {report['cores']} cores")
+            print(f"Perceptron: {report['blas']}")
+            for info in blas:
+                print(f"numpy:      {info.get('internal_api')} {info.get('version')}, kernel {info.get('architecture')}, "
+                      f"{info.get('num_threads')} thread{'' if info.get('num_threads') == 1 else 's'}")
+        print()
+
+        def spread(low, high):
+            return f"{low * 1e3:.3f}–{high * 1e3:.3f}ms"
+
+        ours = statistics.median(m["medianSeconds"] for m in self.perceptron)
+        theirs = statistics.median(t for t, _, _ in self.numpy)
+        ours_spread = spread(min(m["minSeconds"] for m in self.perceptron), max(m["maxSeconds"] for m in self.perceptron))
+        theirs_spread = spread(min(t for _, t, _ in self.numpy), max(t for _, _, t in self.numpy))
+        print(f"{'':<8}{'Perceptron':>12}{'min–max':>22}{'numpy':>12}{'min–max':>22}{'ratio':>8}{'allocs/step':>13}")
+        print(f"{'step':<8}{ours * 1e3:>10.3f}ms{ours_spread:>22}{theirs * 1e3:>10.3f}ms{theirs_spread:>22}"
+              f"{statistics.median(self.ratios):>8.2f}{report.get('allocationsPerStep')!s:>13}")
+        print("(each side's median step per round, then the median over rounds; min–max over every step timed;")
+        print(" ratio: the median of the rounds' ratios, Perceptron's time over numpy's)")
+
+
+
+def compare_mlp(args, np, threadpool_info, threadpool_limits):
+    """The MLP training step, both sides, after the numpy step's self-check."""
+    mlp_self_check(np)
+    mlp = MLPComparison(np, args)
+    with threadpool_limits(limits=args.threads, user_api="blas"):
+        for round_index in range(args.rounds):
+            print(f"MLP round {round_index + 1}/{args.rounds}…", file=sys.stderr)
+            mlp.round(round_index)
+        mlp.print_table(blas=[i for i in threadpool_info() if i.get("user_api") == "blas"])
+
+
+def serve_configurations():
+    """(tasks, batch) in the order perceptron-bench --serve measures them."""
+    return [(tasks, batch) for batch in SERVE_BATCHES for tasks in SERVE_TASKS]
+
+
+def percentile(sorted_values, fraction):
+    """The nearest-rank percentile of a sorted list, as perceptron-bench computes it."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, min(len(sorted_values), math.ceil(fraction * len(sorted_values))))
+    return float(sorted_values[rank - 1])
+
+
+def numpy_serve_window(np, model, requests, tasks, seconds):
+    """`tasks` threads, thread i sending requests[i] through numpy's chain until `seconds` from now;
+    returns (requests per second, p50 seconds, p99 seconds, requests)."""
+    w1, b1, w2, b2 = model
+    deadline = time.perf_counter_ns() + int(seconds * 1e9)
+    samples = [None] * tasks
+
+    def serve(index):
+        x = requests[index]
+        latencies = []
+        record = latencies.append
+        start = last = time.perf_counter_ns()
+        while True:
+            np.maximum(x @ w1 + b1, 0) @ w2 + b2
+            now = time.perf_counter_ns()
+            record(now - last)
+            last = now
+            if now >= deadline:
+                break
+        samples[index] = (start, last, latencies)
+
+    threads = [threading.Thread(target=serve, args=(index,)) for index in range(tasks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies = sorted(latency for _, _, sample in samples for latency in sample)
+    elapsed = (max(end for _, end, _ in samples) - min(start for start, _, _ in samples)) * 1e-9
+    return (len(latencies) / elapsed if elapsed > 0 else 0.0, percentile(latencies, 0.50) * 1e-9,
+            percentile(latencies, 0.99) * 1e-9, len(latencies))
+
+
+def numpy_serve_round(np, dtype, window, round_index):
+    """One round of numpy's side: each configuration for one window, starting with a different one
+    each round (as perceptron-bench --serve turns them); returns {(tasks, batch): figures}."""
+    rng = np.random.default_rng(SERVE_SEED)
+    kind = np.float32 if dtype == "float" else np.float64
+    bound1, bound2 = 1 / math.sqrt(SERVE_FEATURES), 1 / math.sqrt(SERVE_HIDDEN)
+    model = (rng.uniform(-bound1, bound1, (SERVE_FEATURES, SERVE_HIDDEN)).astype(kind),
+             rng.uniform(-bound1, bound1, SERVE_HIDDEN).astype(kind),
+             rng.uniform(-bound2, bound2, (SERVE_HIDDEN, SERVE_CLASSES)).astype(kind),
+             rng.uniform(-bound2, bound2, SERVE_CLASSES).astype(kind))
+    requests = {batch: [rng.uniform(-2, 2, (batch, SERVE_FEATURES)).astype(kind) for _ in range(max(SERVE_TASKS))]
+                for batch in SERVE_BATCHES}
+    configurations = serve_configurations()
+    for tasks, batch in configurations:   # warm-up, as perceptron-bench's
+        numpy_serve_window(np, model, requests[batch], tasks, min(window, 0.1))
+    figures = {}
+    for turn in range(len(configurations)):
+        tasks, batch = configurations[(round_index + turn) % len(configurations)]
+        figures[(tasks, batch)] = numpy_serve_window(np, model, requests[batch], tasks, window)
+    return figures
+
+
+def perceptron_serve_round(dtype, window):
+    """One round of perceptron-bench --serve; returns {(tasks, batch): figures} and its report."""
+    report = run_bench(["--serve", "--dtype", dtype, "--rounds", "1", "--window", str(window), "--threads", "1"])
+    figures = {(r["tasks"], r["batch"]): (r["requestsPerSecond"], r["p50Seconds"], r["p99Seconds"], r["requests"])
+               for r in report["results"]}
+    return figures, report
+
+
+def microseconds(seconds):
+    return f"{seconds * 1e6:.1f} µs"
+
+
+def compare_serving(args, np, threadpool_info, threadpool_limits):
+    """Serving the digits model, both sides, round by round, and the table that compares them."""
+    configurations = serve_configurations()
+    ours = {c: [] for c in configurations}
+    theirs = {c: [] for c in configurations}
+    header = None
+    with threadpool_limits(limits=1, user_api="blas"):
+        blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        for round_index in range(args.rounds):
+            print(f"serving, round {round_index + 1}/{args.rounds}…", file=sys.stderr)
+            if round_index % 2 == 0:
+                (mine, header), other = perceptron_serve_round(args.dtype, args.window), \
+                    numpy_serve_round(np, args.dtype, args.window, round_index)
+            else:
+                other = numpy_serve_round(np, args.dtype, args.window, round_index)
+                mine, header = perceptron_serve_round(args.dtype, args.window)
+            for c in configurations:
+                ours[c].append(mine[c])
+                theirs[c].append(other[c])
+
+    print(f"Serving the digits model ({SERVE_FEATURES}-{SERVE_HIDDEN}-{SERVE_CLASSES}, ReLU), {args.dtype}: "
+          f"Perceptron's InferenceModel from Swift tasks, numpy {np.__version__}'s "
+          f"maximum(x @ W1 + b1, 0) @ W2 + b2 from Python threads; median of {args.rounds} rounds of "
+          f"{args.window:g} s per configuration, alternating round by round")
+    print(f"CPU:        {header['cpu']}, {header['cores']} cores")
+    print(f"Perceptron: {header['blas']}")
+    for info in blas:
+        print(f"numpy:      {info.get('internal_api')} {info.get('version')}, kernel {info.get('architecture')}, "
+              f"{info.get('num_threads')} thread{'' if info.get('num_threads') == 1 else 's'}")
+    print()
+    print(f"{'tasks':<7}{'batch':>6}{'Perceptron req/s':>18}{'numpy req/s':>14}{'ratio':>8}"
+          f"{'p50 Perceptron':>16}{'numpy':>11}{'p99 Perceptron':>16}{'numpy':>11}")
+    for c in configurations:
+        tasks, batch = c
+        rate, rate_numpy = (statistics.median(f[0] for f in side[c]) for side in (ours, theirs))
+        p50, p50_numpy = (statistics.median(f[1] for f in side[c]) for side in (ours, theirs))
+        p99, p99_numpy = (statistics.median(f[2] for f in side[c]) for side in (ours, theirs))
+        print(f"{tasks:<7}{batch:>6}{rate:>18.0f}{rate_numpy:>14.0f}{rate / rate_numpy:>8.2f}"
+              f"{microseconds(p50):>16}{microseconds(p50_numpy):>11}{microseconds(p99):>16}{microseconds(p99_numpy):>11}")
+    print()
+    print("req/s: requests (of `batch` rows) answered per second by all callers together; ratio: Perceptron's over "
+          "numpy's; latency: one request's call on its caller.")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dtype", choices=["float", "double"], default="float")
+    parser.add_argument("--threads", type=int, default=2, help="OpenBLAS threads for the layer steps")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", choices=["steps", "mlp", "serve"],
+                        help="run only the layer steps, the MLP training step or the serving comparison (default: all)")
+    parser.add_argument("--window", type=float, default=0.5,
+                        help="seconds each serving configuration runs per round (default: 0.5)")
+    args = parser.parse_args()
+    if args.rounds < 1 or not args.window > 0:
+        parser.error("--rounds must be at least 1 and --window greater than 0")
+
+    try:
+        import numpy as np
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError as error:
+        sys.exit(f"compare_numpy.py needs numpy and threadpoolctl ({error}); pip install numpy threadpoolctl")
+    if not os.path.exists(BENCH):
+        sys.exit(f"{BENCH} not found: run `swift build -c release --package-path Benchmarks` (or `make compare`)")
+
+    parts = [("steps", compare_steps), ("mlp", compare_mlp), ("serve", compare_serving)]
+    chosen = [compare for name, compare in parts if args.only in (None, name)]
+    for index, compare in enumerate(chosen):
+        if index:
+            print()
+        compare(args, np, threadpool_info, threadpool_limits)
+
 
 if __name__ == "__main__":
     main()

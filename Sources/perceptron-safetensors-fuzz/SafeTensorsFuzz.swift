@@ -10,8 +10,11 @@
 /// The check is the reader's contract: any bytes give either tensors whose
 /// scalar counts match their shapes (and which survive a write and re-read
 /// unchanged, metadata included) or `PerceptronError.invalidSafeTensors`.
-/// Read as `Float`, a file must give the `Double` reading rounded. A crash, a
-/// hang, a sanitizer report, another error or a broken tensor is a finding.
+/// Read as `Float`, a file must give the `Double` reading rounded. A file read
+/// is then rebuilt as a model (`Sequential(contentsOf:)`'s path), which must
+/// give a model or `PerceptronError.invalidModelFile`: so an architecture in
+/// the metadata is fuzzed too. A crash, a hang, a sanitizer report, another
+/// error or a broken tensor is a finding.
 ///
 /// The reader's entry point on bytes, `SafeTensors(safeTensorsData:source:)`,
 /// is internal, so this target imports the library `@testable`: debug builds,
@@ -90,6 +93,14 @@ func check<Scalar: BLASScalar>(
               again.tensors[name].map { $0.shape == tensor.shape && bytes($0) == bytes(tensor) } ?? false
           }) else {
         throw Finding(description: "SafeTensors<\(Scalar.self)>: the file does not survive a write and re-read")
+    }
+    // A model file's architecture: a model, or a refusal that says why.
+    do {
+        _ = try Sequential<Scalar>(file, source: "<fuzz>")
+    } catch {
+        guard case .invalidModelFile(path: "<fuzz>", let reason) = error, !reason.isEmpty else {
+            throw Finding(description: "Sequential<\(Scalar.self)>(contentsOf:): threw \(error), not .invalidModelFile")
+        }
     }
     let names = file.tensors.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     let shapes = names.map { "\($0.debugDescription): \(file.tensors[$0]!.shape)" }.joined(separator: ", ")

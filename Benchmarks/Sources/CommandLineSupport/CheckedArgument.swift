@@ -94,3 +94,25 @@ extension UInt64: CheckedArgument {
     /// The whole range, for the error that refuses a value.
     public static var expectation: String { "a whole number in 0...\(UInt64.max)" }
 }
+
+/// The path of a safetensors file: a file name ending in `.safetensors`, so
+/// that a model is never written over a file of another kind by a mistyped
+/// option, and what is saved is recognisable to the tools that read it.
+public struct SafeTensorsPath: CheckedArgument, Hashable {
+    /// The path, as typed.
+    public let path: String
+
+    /// Parses a path whose last component is a name (more than the
+    /// extension) ending in `.safetensors`; nil for anything else.
+    public init?(argument: String) {
+        let name = argument.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        guard name.hasSuffix(".safetensors"), name.count > ".safetensors".count else { return nil }
+        self.path = argument
+    }
+
+    /// The rule, for the error that refuses a value.
+    public static let expectation = "a file name ending in .safetensors"
+
+    /// The path as it is typed.
+    public var description: String { path }
+}

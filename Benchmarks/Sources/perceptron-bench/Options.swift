@@ -17,7 +17,7 @@ struct Options: ParsableArguments {
     /// The measurements that run instead of the full benchmark; at most one is given.
     enum Mode: String, EnumerableFlag {
         /// Each is the flag of its raw value (`--small-kernels`); `help(for:)` says what it runs.
-        case steps, threading, smallKernels = "small-kernels", pairing, peak, profile
+        case steps, threading, smallKernels = "small-kernels", pairing, peak, profile, mlp, serve
 
         /// The help for each flag, in the order `--help` lists them.
         static func help(for value: Mode) -> ArgumentHelp? {
@@ -48,6 +48,17 @@ struct Options: ParsableArguments {
                 """
                 Where a layer step's time goes: each of its products alone on CBLAS, then the library's passes, \
                 on 1 and N threads (N as for --peak), as GFLOP/s and as a share of the FMA peak (about 40 seconds; with --quick about 20).
+                """
+            case .mlp:
+                """
+                Time the steady training step of an MLP 784-256-256-10 with LayerNorm, ReLU and Dropout, \
+                softmax cross-entropy and Adam, batch 128: median and min–max per step, and heap allocations per step \
+                (with --json, written there).
+                """
+            case .serve:
+                """
+                Serve the digits model (64-64-10, ReLU) from one InferenceModel to 1 and 2 concurrent tasks at \
+                batches of 1 and 32: requests/s and p50/p99 latency (--rounds, --window; with --json, written there).
                 """
             }
         }
@@ -114,6 +125,24 @@ struct Options: ParsableArguments {
         transform: Positive<Double>.parse)
     var soak: Positive<Double>?
 
+    /// `--rounds`: how many times `--serve` measures each configuration.
+    @Option(
+        name: .customLong("rounds"),
+        parsing: .unconditional,
+        help: ArgumentHelp("With --serve: rounds, each measuring every configuration once (default: 5; with --quick 2).",
+                           valueName: "n"),
+        transform: Count.parse)
+    var roundsOption: Count?
+
+    /// `--window`: how long `--serve` measures a configuration in each round.
+    @Option(
+        name: .customLong("window"),
+        parsing: .unconditional,
+        help: ArgumentHelp("With --serve: seconds each configuration runs per round (default: 0.5; with --quick 0.2).",
+                           valueName: "seconds"),
+        transform: Positive<Double>.parse)
+    var windowOption: Positive<Double>?
+
     /// The rules between options, which no single option's type can check.
     func validate() throws {
         if matmul != nil && mode != .steps {
@@ -124,6 +153,12 @@ struct Options: ParsableArguments {
         }
         if layerShape != nil && mode != .steps && mode != .profile {
             throw ValidationError("--shape needs --steps or --profile")
+        }
+        if (roundsOption != nil || windowOption != nil) && mode != .serve {
+            throw ValidationError("--rounds and --window need --serve")
+        }
+        if mode == .serve && vsRaw {
+            throw ValidationError("--vs-raw times layer steps; it does not apply to --serve")
         }
         if soak != nil, let mode {
             throw ValidationError("--soak runs instead of the benchmark; it does not combine with --\(mode.rawValue)")
@@ -148,6 +183,10 @@ struct Options: ParsableArguments {
     var matmulSize: Int? { matmul?.value }
     /// `--soak`, if given.
     var soakSeconds: Double? { soak?.value }
+    /// `--rounds` for `--serve`, or its default.
+    var serveRounds: Int { roundsOption?.value ?? (quick ? 2 : 5) }
+    /// `--window` for `--serve`, in seconds, or its default.
+    var serveWindow: Double { windowOption?.value ?? (quick ? 0.2 : 0.5) }
 }
 
 /// `--shape N,F,M`: a layer with F inputs and M outputs on a batch of N.

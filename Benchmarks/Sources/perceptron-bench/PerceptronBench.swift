@@ -18,6 +18,8 @@ struct PerceptronBench: ParsableCommand {
             perceptron-bench --threading | --small-kernels | --pairing [--dtype <dtype>] [--quick] [--threads <n>]
             perceptron-bench --peak [--quick] [--threads <n>] [--json <path>]
             perceptron-bench --profile [--shape <n,f,m>] [--dtype <dtype>] [--quick] [--threads <n>]
+            perceptron-bench --mlp [--dtype <dtype>] [--quick] [--threads <n>] [--json <path>]
+            perceptron-bench --serve [--rounds <n>] [--window <seconds>] [--dtype <dtype>] [--quick] [--json <path>]
             perceptron-bench --soak <seconds> [--dtype <dtype>] [--threads <n>]
             """,
         discussion: """
@@ -67,6 +69,11 @@ struct PerceptronBench: ParsableCommand {
             case .float: PairingSweep<Float>.run(quick: options.quick)
             case .double: PairingSweep<Double>.run(quick: options.quick)
             }
+        case .mlp:
+            return MLPStep.run(dtype: options.dtype, quick: options.quick, jsonPath: options.jsonPath)
+        case .serve:
+            return Serve.run(dtype: options.dtype, rounds: options.serveRounds, window: options.serveWindow,
+                             jsonPath: options.jsonPath)
         case .steps, nil:
             return benchmark()
         }

@@ -58,6 +58,24 @@ struct Options: ParsableArguments {
         help: ArgumentHelp("Where the trained parameters are saved as .npy files.", valueName: "dir"))
     var outputPath = Default.outputPath
 
+    /// `--save`: also save the trained model as one safetensors file, in PyTorch's layout.
+    @Option(
+        name: .customLong("save"),
+        help: ArgumentHelp(
+            "Also save the trained model to this .safetensors file: PyTorch's state_dict layout, with the architecture.",
+            valueName: "file"),
+        transform: SafeTensorsPath.parse)
+    var savePath: SafeTensorsPath?
+
+    /// `--load`: evaluate a saved model instead of training one.
+    @Option(
+        name: .customLong("load"),
+        help: ArgumentHelp(
+            "Evaluate the model in this .safetensors file (saved with --save) on the test split instead of training.",
+            valueName: "file"),
+        transform: SafeTensorsPath.parse)
+    var loadPath: SafeTensorsPath?
+
     /// `--dropout`: the probability of zeroing a hidden unit in training (0: no dropout layer).
     @Option(help: ArgumentHelp("Dropout probability after the hidden layer, in 0..<1 (0: none).", valueName: "p"))
     var dropout: Float = 0
@@ -83,9 +101,13 @@ struct Options: ParsableArguments {
     /// `--threads`, which the bench has too.
     @OptionGroup var threadsOption: ThreadsOption
 
-    /// The rule no option's type checks: a directory needs a name.
+    /// The rules no option's type checks: a directory needs a name, and a
+    /// model is either trained (and perhaps saved) or loaded.
     func validate() throws {
         if outputPath.isEmpty { throw ValidationError("--output needs a directory, got an empty path") }
+        if savePath != nil && loadPath != nil {
+            throw ValidationError("--load evaluates a saved model and --save saves a trained one: give one of them")
+        }
         if !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in 0..<1, got \(dropout)") }
     }
 }

@@ -4,9 +4,11 @@
 // standardises the features on the training split, fits a 64-64-10 multilayer
 // perceptron with Adam (optionally with dropout, a learning-rate schedule and
 // gradient clipping), then reports test accuracy and a confusion matrix and
-// saves the parameters as .npy files that numpy (or PyTorch) can read. Every
-// piece of the training loop is the library's: MiniBatches, Standardizer,
-// accuracy, argmax, the schedules and clipGradientNorm.
+// saves the parameters as .npy files that numpy (or PyTorch) can read, and
+// with --save as one safetensors file in PyTorch's layout; --load evaluates
+// such a file instead of training. Every piece of the training loop is the
+// library's: MiniBatches, Standardizer, accuracy, argmax, the schedules and
+// clipGradientNorm.
 
 import ArgumentParser
 import CommandLineSupport
@@ -36,7 +38,10 @@ struct PerceptronDigits: ParsableCommand {
             Trains a 64-N-10 multilayer perceptron (ReLU, softmax cross-entropy, Adam) on the bundled UCI \
             handwritten digits, with a stratified 80/20 split, and reports test accuracy and a confusion \
             matrix. The trained parameters are saved as .npy files, then read back into a fresh model that \
-            must make the same test predictions (exit status 1 if not).
+            must make the same test predictions (exit status 1 if not). --save also writes the model to one \
+            .safetensors file in PyTorch's layout (nn.Sequential(...).load_state_dict(load_file(path)) takes it), \
+            rebuilt from the file alone for the same check; --load evaluates such a file on the same test split \
+            (the split and the standardisation do not depend on the seed) without training.
             """)
 
     /// Everything the command line says.
@@ -48,6 +53,10 @@ struct PerceptronDigits: ParsableCommand {
         let world = distributedWorld()
 
         let (train, test, standardizer) = loadData()
+        if let loadPath = options.loadPath {
+            if !evaluateSaved(at: loadPath, on: test) { throw ExitCode.failure }
+            return
+        }
         let trainer = makeTrainer(seed: options.seed, communicator: world)
         let dropout = options.dropout > 0 ? " and dropout \(options.dropout)" : ""
         let clipping = options.clipNorm.map { ", gradients clipped at norm \($0)" } ?? ""
@@ -58,9 +67,12 @@ struct PerceptronDigits: ParsableCommand {
               "batch \(options.batchSize), \(options.epochs) epochs, seed \(options.seed)\(processes)")
         print("")
         fit(trainer, on: train)
-        evaluate(trainer, on: test)
+        evaluate(trainer.predict, on: test)
         // Every process holds the same model: rank 0 alone saves it.
-        if (world?.rank ?? 0) == 0 && !save(trainer, standardizer, checkingOn: test) { throw ExitCode.failure }
+        if (world?.rank ?? 0) == 0 {
+            if !save(trainer, standardizer, checkingOn: test) { throw ExitCode.failure }
+            if let savePath = options.savePath, !saveModel(trainer, to: savePath, checkingOn: test) { throw ExitCode.failure }
+        }
     }
 
     /// With `--distributed`, the processes mpirun started; only rank 0 prints.
@@ -124,10 +136,10 @@ struct PerceptronDigits: ParsableCommand {
         }
     }
 
-    /// Prints the test accuracy and the confusion matrix.
-    private func evaluate(_ trainer: Trainer, on test: DigitsDataset) {
+    /// Prints the test accuracy and the confusion matrix of `predict`'s digits.
+    private func evaluate(_ predict: (DigitsDataset) throws(PerceptronError) -> [Int], on test: DigitsDataset) {
         do {
-            let evaluation = Evaluation(labels: test.labels, predictions: try trainer.predict(test), classes: DigitsDataset.classCount)
+            let evaluation = Evaluation(labels: test.labels, predictions: try predict(test), classes: DigitsDataset.classCount)
             print("")
             print(String(format: "test accuracy: %.2f %%", evaluation.accuracy * 100), "(\(evaluation.correct) of \(evaluation.total))")
             print("")
@@ -176,5 +188,54 @@ struct PerceptronDigits: ParsableCommand {
         } catch {
             fail("could not save or reload the parameters in \(directory.path): \(error)")
         }
+    }
+
+    /// Saves the trained model as one safetensors file in PyTorch's layout,
+    /// then rebuilds a model from that file alone; returns whether it predicts
+    /// `test` the same.
+    private func saveModel(_ trainer: Trainer, to path: SafeTensorsPath, checkingOn test: DigitsDataset) -> Bool {
+        let url = URL(fileURLWithPath: path.path).standardizedFileURL
+        do {
+            try trainer.model.save(to: url)
+            let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int).flatMap { $0 }
+            print("")
+            print("model saved to \(url.path)\(size.map { " (\($0) bytes)" } ?? ""): PyTorch's state_dict layout,",
+                  "weights [out, in], with the architecture in its metadata")
+            let rebuilt = try Sequential<Float>(contentsOf: url)
+            let same = try Self.predictions(of: rebuilt, on: test) == trainer.predict(test)
+            print(same ? "rebuilt from the file: same test predictions" : "rebuilt from the file: the predictions differ")
+            return same
+        } catch {
+            fail("could not save or rebuild the model in \(url.path): \(error)")
+        }
+    }
+
+    /// Rebuilds the model saved at `path` and evaluates it on `test`; returns
+    /// whether it is a classifier of the digits at all (64 inputs, 10 outputs).
+    private func evaluateSaved(at path: SafeTensorsPath, on test: DigitsDataset) -> Bool {
+        let url = URL(fileURLWithPath: path.path).standardizedFileURL
+        let model: Sequential<Float>
+        do {
+            model = try Sequential<Float>(contentsOf: url)
+        } catch {
+            fail("could not load a model from \(url.path): \(error)")
+        }
+        print("model: \(model.layers.count) layers, \(model.parameterCount) parameters, from \(url.path)")
+        do {
+            let outputs = try model.predict(test.features).shape
+            guard outputs == [test.count, DigitsDataset.classCount] else {
+                fail("the model gives outputs of shape \(outputs) for \(test.count) test digits; "
+                     + "a digit classifier gives [\(test.count), \(DigitsDataset.classCount)]")
+            }
+        } catch {
+            fail("the model does not take the digits' \(DigitsDataset.featureCount) features: \(error)")
+        }
+        evaluate({ (data: DigitsDataset) throws(PerceptronError) in try Self.predictions(of: model, on: data) }, on: test)
+        return true
+    }
+
+    /// The predicted digit of every sample of `data`, in one inference pass.
+    private static func predictions(of model: Sequential<Float>, on data: DigitsDataset) throws(PerceptronError) -> [Int] {
+        try model.predict(data.features).argmax()
     }
 }

@@ -42,6 +42,15 @@ struct CheckedArgumentTests {
         }
     }
 
+    @Test func safeTensorsPathsNameAFileOfThatKind() throws {
+        for text in ["model.safetensors", ".build/digits.safetensors", "/tmp/a b.safetensors", "../x.y.safetensors"] {
+            #expect(try SafeTensorsPath.parse(text).path == text)
+        }
+        for text in ["", "model", "model.npy", ".safetensors", "dir/.safetensors", "model.safetensors/", "model.safetensors.bak"] {
+            #expect(refusal(SafeTensorsPath.self, text) == "expected a file name ending in .safetensors", "\(text)")
+        }
+    }
+
     @Test func defaultsShowAsTheyAreTyped() {
         #expect(Count(32).defaultValueDescription == "32")
         #expect(Positive<Float>(1e-3).defaultValueDescription == "0.001")

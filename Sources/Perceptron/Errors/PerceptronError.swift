@@ -60,10 +60,27 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
     /// take; `reason` names what was expected and what came.
     case invalidSafeTensors(path: String, reason: String)
 
+    /// The model file at `path` cannot give a model: the architecture its
+    /// metadata records is malformed, names a layer type Perceptron cannot
+    /// build, or disagrees with the file's tensors, or a model is to be
+    /// rebuilt from a file that records none; `reason` says which.
+    case invalidModelFile(path: String, reason: String)
+
+    /// The model file at `path` is not of the model it is loaded into:
+    /// `difference` names the first difference, such as `layer 2: the file
+    /// has Linear(64 → 10), the model has Linear(64 → 32)`, or the first
+    /// parameter that has no tensor of its shape.
+    case modelMismatch(path: String, difference: String)
+
     /// An index outside `range`, the indices that exist: `what` names the
     /// index (such as `"row index"`), and `position`, when the index came in a
     /// list, where in the list it stands.
     case indexOutOfRange(what: String, index: Int, position: Int?, range: Range<Int>)
+
+    /// A layer of type `type` that `operation` cannot take: `supported` names
+    /// the layer types it can. Inside a ``Sequential`` it comes wrapped in
+    /// ``inLayer(index:type:error:)``, which says where the layer stands.
+    case unsupportedLayer(type: String, operation: String, supported: [String])
 
     /// An operation across processes failed or was refused: `operation`
     /// names it (such as "all-reduce of 1024 scalars"), and `reason` says what
@@ -105,9 +122,18 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
             return "cannot read '\(path)' as .npy: \(reason)"
         case let .invalidSafeTensors(path, reason):
             return "cannot read '\(path)' as safetensors: \(reason)"
+        case let .invalidModelFile(path, reason):
+            return "cannot load a model from '\(path)': \(reason)"
+        case let .modelMismatch(path, difference):
+            return "'\(path)' does not fit the model: \(difference)"
         case let .indexOutOfRange(what, index, position, range):
             let place = position.map { " at position \($0)" } ?? ""
             return "\(what) \(index)\(place) is out of range \(range.lowerBound)..<\(range.upperBound)"
+        case let .unsupportedLayer(type, operation, supported):
+            let list = supported.count > 1
+                ? supported.dropLast().joined(separator: ", ") + " and " + supported[supported.count - 1]
+                : supported.first ?? "none"
+            return "\(operation) cannot take a layer of type \(type); it takes \(list)"
         case let .communicationFailed(operation, reason):
             return "\(operation) failed: \(reason)"
         }

@@ -1,6 +1,7 @@
 /// A cursor over the bytes of a JSON text that reads one token at a time, for
-/// a parser of one fixed JSON shape (the safetensors header) that wants to
-/// know exactly what came where, and to refuse everything else.
+/// a parser of one fixed JSON shape (the safetensors header, or a model's
+/// architecture in its metadata) that wants to know exactly what came where,
+/// and to refuse everything else.
 ///
 /// It is bounded by construction, whatever the bytes:
 /// - it never reads past the end of the text;
@@ -12,7 +13,8 @@
 /// The text must be valid UTF-8, checked once by the caller: every JSON
 /// token outside strings is ASCII, so a multi-byte character can only be
 /// unexpected, and strings decode without a second check. Positions in
-/// messages are byte offsets from the start of the text, "of the header".
+/// messages are byte offsets from the start of the text, "of the header" (or
+/// of whatever ``textName`` names).
 struct JSONScanner {
     private let bytes: [UInt8]
     /// The offset of the next byte to read.
@@ -33,9 +35,13 @@ struct JSONScanner {
     /// unless a test asks for less.
     private let stringLimit: Int
 
-    init(_ bytes: [UInt8], maximumStringLength: Int = JSONScanner.maximumStringLength) {
+    /// What messages call the text: "the header", "the architecture".
+    let textName: String
+
+    init(_ bytes: [UInt8], maximumStringLength: Int = JSONScanner.maximumStringLength, textName: String = "the header") {
         self.bytes = bytes
         self.stringLimit = maximumStringLength
+        self.textName = textName
     }
 
     // MARK: - Structure
@@ -65,8 +71,14 @@ struct JSONScanner {
 
     /// Consumes the literal `null` if it is next (and is the whole word).
     mutating func consumeNull() -> Bool {
-        guard word == "null" else { return false }
-        position += 4
+        consume(word: "null")
+    }
+
+    /// Consumes `literal` (`null`, `true`, `false`) if it is next and is the
+    /// whole word, so that `nullx` or `true1` is not half-read.
+    mutating func consume(word literal: String) -> Bool {
+        guard word == literal else { return false }
+        position += literal.utf8.count
         return true
     }
 
@@ -103,8 +115,8 @@ struct JSONScanner {
         while true {
             guard let byte = peek else {
                 throw SafeTensorsFormatError(
-                    reason: "the string that starts at byte \(start) of the header has no closing quote "
-                        + "before the end of the header")
+                    reason: "the string that starts at byte \(start) of \(textName) has no closing quote "
+                        + "before the end of \(textName)")
             }
             if byte == UInt8(ascii: "\"") {
                 position += 1
@@ -112,7 +124,7 @@ struct JSONScanner {
             }
             guard byte >= 0x20 else {
                 throw SafeTensorsFormatError(
-                    reason: "the string that starts at byte \(start) of the header holds the control character "
+                    reason: "the string that starts at byte \(start) of \(textName) holds the control character "
                         + "0x\(String(byte, radix: 16, uppercase: true)) at byte \(position); JSON requires it escaped")
             }
             if byte == UInt8(ascii: "\\") {
@@ -128,7 +140,7 @@ struct JSONScanner {
     private func checkLength(start: Int, contentStart: Int) throws(SafeTensorsFormatError) {
         guard position - contentStart <= stringLimit else {
             throw SafeTensorsFormatError(
-                reason: "the string that starts at byte \(start) of the header is longer than "
+                reason: "the string that starts at byte \(start) of \(textName) is longer than "
                     + "\(stringLimit) bytes, the most this reader accepts")
         }
     }
@@ -138,7 +150,7 @@ struct JSONScanner {
         let start = position
         position += 1
         guard let letter = peek else {
-            throw SafeTensorsFormatError(reason: "the escape sequence at byte \(start) of the header is cut off by its end")
+            throw SafeTensorsFormatError(reason: "the escape sequence at byte \(start) of \(textName) is cut off by its end")
         }
         position += 1
         if let byte = Self.simpleEscape(letter) {
@@ -149,7 +161,7 @@ struct JSONScanner {
             let shown = letter >= 0x21 && letter <= 0x7E
                 ? "\\\(Unicode.Scalar(letter))" : "\\ followed by byte 0x\(String(letter, radix: 16, uppercase: true))"
             throw SafeTensorsFormatError(
-                reason: "the escape sequence \(shown) at byte \(start) of the header is not one JSON defines; "
+                reason: "the escape sequence \(shown) at byte \(start) of \(textName) is not one JSON defines; "
                     + "expected \\\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u and 4 hex digits")
         }
         var value = try hexQuad(escapeStart: start)
@@ -199,7 +211,7 @@ struct JSONScanner {
         for _ in 0..<4 {
             guard let byte = peek, let digit = Self.hexValue(byte) else {
                 throw SafeTensorsFormatError(
-                    reason: "the \\u escape at byte \(escapeStart) of the header needs 4 hex digits, found \(found)")
+                    reason: "the \\u escape at byte \(escapeStart) of \(textName) needs 4 hex digits, found \(found)")
             }
             value = value << 4 | digit
             position += 1
@@ -219,7 +231,7 @@ struct JSONScanner {
     private func loneSurrogate(_ value: UInt32, _ start: Int) -> SafeTensorsFormatError {
         let hex = String(value, radix: 16, uppercase: true)
         return SafeTensorsFormatError(
-            reason: "the escape \\u\(hex) at byte \(start) of the header is half of a UTF-16 surrogate pair "
+            reason: "the escape \\u\(hex) at byte \(start) of \(textName) is half of a UTF-16 surrogate pair "
                 + "without its other half, which encodes no character")
     }
 
@@ -260,6 +272,50 @@ struct JSONScanner {
         return value
     }
 
+    /// The JSON number that is next, as written (`-1`, `0.5`, `1e-05`), for
+    /// the caller to convert to the type it needs; `expected` names what the
+    /// caller wanted there, for the message when no number is next.
+    ///
+    /// Refused, as JSON refuses them: a leading `+`, a leading zero (`01`), a
+    /// dot without digits on both sides (`1.`, `.5`), an exponent without
+    /// digits, and words such as `NaN` or `Infinity`.
+    mutating func number(expected: String) throws(SafeTensorsFormatError) -> String {
+        let token = word
+        guard let first = token.utf8.first, first == UInt8(ascii: "-") || Self.isDigit(first) else {
+            throw unexpected(expected: expected)
+        }
+        guard Self.isJSONNumber(Array(token.utf8)) else {
+            throw SafeTensorsFormatError(
+                reason: "\(Self.clipped(token)) at byte \(position) of \(textName) is not a JSON number")
+        }
+        position += token.utf8.count
+        return token
+    }
+
+    /// Whether `bytes` is JSON's `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    private static func isJSONNumber(_ bytes: [UInt8]) -> Bool {
+        var index = 0
+        func digits() -> Int {
+            let start = index
+            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            return index - start
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let integerStart = index
+        let integerDigits = digits()
+        guard integerDigits > 0, integerDigits == 1 || bytes[integerStart] != UInt8(ascii: "0") else { return false }
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            guard digits() > 0 else { return false }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard digits() > 0 else { return false }
+        }
+        return index == bytes.count
+    }
+
     private static func isDigit(_ byte: UInt8) -> Bool {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
     }
@@ -285,12 +341,12 @@ struct JSONScanner {
 
     /// An error naming what was expected at the current position and what is there.
     func unexpected(expected: String) -> SafeTensorsFormatError {
-        SafeTensorsFormatError(reason: "expected \(expected) at byte \(position) of the header, found \(found)")
+        SafeTensorsFormatError(reason: "expected \(expected) at byte \(position) of \(textName), found \(found)")
     }
 
     /// What is at the current position: a word, a character, a byte value or the end.
     var found: String {
-        guard let byte = peek else { return "the end of the header" }
+        guard let byte = peek else { return "the end of \(textName)" }
         if !word.isEmpty { return Self.clipped(word) }
         if byte >= 0x21 && byte <= 0x7E { return "'\(Unicode.Scalar(byte))'" }
         return "byte 0x" + String(byte, radix: 16, uppercase: true)

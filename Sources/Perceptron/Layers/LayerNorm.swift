@@ -131,6 +131,27 @@ public final class LayerNorm<Scalar: BLASScalar>: Layer {
 
     /// The number of rows of `input`, or the error that says why it cannot be normalised.
     private func checkInput(_ input: Tensor<Scalar>) throws(PerceptronError) -> Int {
+        try Self.checkInput(input, features: features)
+        try checkParameters()
+        return input.leadingCount
+    }
+
+    /// The forward arithmetic on the layer's own parameters.
+    private func normalise(
+        _ x: UnsafePointer<Scalar>, rows: Int, normalised: UnsafeMutablePointer<Scalar>,
+        inverseDeviations: UnsafeMutablePointer<Scalar>?, into y: UnsafeMutablePointer<Scalar>
+    ) {
+        Self.normalise(
+            x, rows: rows, features: features, epsilon: epsilon, weight: weight, bias: bias,
+            normalised: normalised, inverseDeviations: inverseDeviations, into: y)
+    }
+
+    // The check and the arithmetic of a pass, on parameters passed in rather
+    // than the layer's own: internal, so that an ``InferenceModel`` runs the
+    // same code on its snapshot and gives ``predict(_:)``'s bits and errors.
+
+    /// Throws unless `input` has rank 1 or more and `features` scalars in its last dimension.
+    static func checkInput(_ input: Tensor<Scalar>, features: Int) throws(PerceptronError) {
         guard input.rank > 0 else {
             throw .rankMismatch(
                 what: "LayerNorm input", expected: "of rank 1 or more, with \(features) features last", shape: input.shape)
@@ -139,22 +160,22 @@ public final class LayerNorm<Scalar: BLASScalar>: Layer {
         guard last == features else {
             throw .featureMismatch(expected: features, actual: last, shape: input.shape)
         }
-        try checkParameters()
-        return input.leadingCount
     }
 
     /// The forward arithmetic, shared by ``forward(_:)`` and ``predict(_:)``:
-    /// per row, the mean, the biased variance about it (two passes, which
-    /// loses less to cancellation than `mean(x²) − mean²`), `1/σ`,
-    /// `x̂ = (x − mean)·(1/σ)` into `normalised`, then `y = x̂·weight + bias`.
-    /// `normalised` may be `y` itself.
-    private func normalise(
-        _ x: UnsafePointer<Scalar>, rows: Int, normalised: UnsafeMutablePointer<Scalar>,
-        inverseDeviations: UnsafeMutablePointer<Scalar>?, into y: UnsafeMutablePointer<Scalar>
+    /// per row of `features` scalars, the mean, the biased variance about it
+    /// (two passes, which loses less to cancellation than `mean(x²) − mean²`),
+    /// `1/σ`, `x̂ = (x − mean)·(1/σ)` into `normalised`, then
+    /// `y = x̂·weight + bias`. `normalised` may be `y` itself; `weight` and
+    /// `bias`, when given, hold `features` scalars.
+    static func normalise(
+        _ x: UnsafePointer<Scalar>, rows: Int, features: Int, epsilon: Scalar, weight: Tensor<Scalar>?, bias: Tensor<Scalar>?,
+        normalised: UnsafeMutablePointer<Scalar>, inverseDeviations: UnsafeMutablePointer<Scalar>?,
+        into y: UnsafeMutablePointer<Scalar>
     ) {
         let n = features
         guard n > 0 else { return }
-        let (divisor, epsilon) = (Scalar(n), self.epsilon)
+        let divisor = Scalar(n)
         for row in 0..<rows {
             let (x, xHat) = (x + row * n, normalised + row * n)
             var sum: Scalar = 0
@@ -329,7 +350,9 @@ public final class LayerNorm<Scalar: BLASScalar>: Layer {
     }
 
     /// Throws if ``weight`` or ``bias`` was replaced by a tensor of the wrong shape.
-    private func checkParameters() throws(PerceptronError) {
+    ///
+    /// Internal: an ``InferenceModel`` checks the parameters it takes with it, once.
+    func checkParameters() throws(PerceptronError) {
         // Compared entry by entry: this runs every pass, and an array literal would allocate.
         if let w = weight?.shape, w.count != 1 || w[0] != features {
             throw .shapeMismatch(what: "LayerNorm weight", expected: [features], actual: w)

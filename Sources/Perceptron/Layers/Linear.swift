@@ -162,6 +162,22 @@ public final class Linear<Scalar: BLASScalar>: Layer {
 
     /// The sizes of `XW` for `input`, as BLAS integers, or the error that says why there is no such product.
     private func productSizes(for input: Tensor<Scalar>) throws(PerceptronError) -> (n: Int32, f: Int32, m: Int32) {
+        try Self.checkInput(input, inputFeatures: inputFeatures)
+        try checkParameters()
+        return try Self.productSizes(rows: input.leadingCount, inputFeatures: inputFeatures, outputFeatures: outputFeatures)
+    }
+
+    /// `z ← input·W + b`, on sizes checked by ``productSizes(for:)``.
+    private func affine(_ input: Tensor<Scalar>, _ sizes: (n: Int32, f: Int32, m: Int32), into z: inout Tensor<Scalar>) {
+        Self.affine(input, weight: weight, bias: bias, sizes, into: &z)
+    }
+
+    // The checks and the arithmetic of a pass, on parameters passed in rather
+    // than the layer's own: internal, so that an ``InferenceModel`` runs the
+    // same code on its snapshot and gives ``predict(_:)``'s bits and errors.
+
+    /// Throws unless `input` has rank 1 or more and `inputFeatures` features in its last dimension.
+    static func checkInput(_ input: Tensor<Scalar>, inputFeatures: Int) throws(PerceptronError) {
         let rank = input.rank
         guard rank > 0 else {
             throw .rankMismatch(
@@ -172,15 +188,25 @@ public final class Linear<Scalar: BLASScalar>: Layer {
         guard features == inputFeatures else {
             throw .featureMismatch(expected: inputFeatures, actual: features, shape: input.shape)
         }
-        try checkParameters()
-        return (try Kernels.checkedDimension(input.leadingCount, "Linear batch size (rows of X)"),
-                try Kernels.checkedDimension(inputFeatures, "Linear inputFeatures"),
-                try Kernels.checkedDimension(outputFeatures, "Linear outputFeatures"))
     }
 
-    /// `z ← input·W + b`, on sizes checked by ``productSizes(for:)``.
-    private func affine(_ input: Tensor<Scalar>, _ sizes: (n: Int32, f: Int32, m: Int32), into z: inout Tensor<Scalar>) {
-        let (bias, width, rows) = (self.bias, outputFeatures, Int(sizes.n))
+    /// The sizes of `XW` for `rows` rows of `inputFeatures` into `outputFeatures`, as BLAS
+    /// integers, or the error that names the one OpenBLAS cannot take.
+    static func productSizes(
+        rows: Int, inputFeatures: Int, outputFeatures: Int
+    ) throws(PerceptronError) -> (n: Int32, f: Int32, m: Int32) {
+        (try Kernels.checkedDimension(rows, "Linear batch size (rows of X)"),
+         try Kernels.checkedDimension(inputFeatures, "Linear inputFeatures"),
+         try Kernels.checkedDimension(outputFeatures, "Linear outputFeatures"))
+    }
+
+    /// `z ← input·weight + bias`, on sizes checked by ``productSizes(rows:inputFeatures:outputFeatures:)``
+    /// and parameters of the shapes they give.
+    static func affine(
+        _ input: Tensor<Scalar>, weight: Tensor<Scalar>, bias: Tensor<Scalar>?, _ sizes: (n: Int32, f: Int32, m: Int32),
+        into z: inout Tensor<Scalar>
+    ) {
+        let (width, rows) = (Int(sizes.m), Int(sizes.n))
         input.withUnsafeScalars { x in
             weight.withUnsafeScalars { w in
                 z.withUnsafeMutableScalars { z in
@@ -290,7 +316,9 @@ public final class Linear<Scalar: BLASScalar>: Layer {
     }
 
     /// Throws if ``weight`` or ``bias`` was replaced by a tensor of the wrong shape.
-    private func checkParameters() throws(PerceptronError) {
+    ///
+    /// Internal: an ``InferenceModel`` checks the parameters it takes with it, once.
+    func checkParameters() throws(PerceptronError) {
         // Compared entry by entry: this runs every pass, and an array literal would allocate.
         let w = weight.shape
         guard w.count == 2, w[0] == inputFeatures, w[1] == outputFeatures else {

@@ -51,7 +51,9 @@ public final class GELU<Scalar: BLASScalar>: ParameterlessLayer {
     /// `1/√(2π)`, rounded to the scalar type.
     private static var inverseSquareRootOfTwoPi: Scalar { 0.398_942_280_401_432_677_9 }
 
-    private static func apply(_ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, _ count: Int) {
+    /// The forward arithmetic, `y = f(x)` for `count` scalars: internal, so that an
+    /// ``InferenceModel`` runs this same loop and gives ``predict(_:)``'s bits.
+    static func apply(_ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, _ count: Int) {
         for i in 0..<count { y[i] = 0.5 * x[i] * (1 + Elementary.erf(x[i] * inverseSquareRootOfTwo)) }
     }
 }

@@ -34,7 +34,9 @@ public final class ReLU<Scalar: BLASScalar>: ParameterlessLayer {
     /// Lets go of the kept input and output.
     public func releaseCaches() { cache.release() }
 
-    private static func apply(_ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, _ count: Int) {
+    /// The forward arithmetic, `y = f(x)` for `count` scalars: internal, so that an
+    /// ``InferenceModel`` runs this same loop and gives ``predict(_:)``'s bits.
+    static func apply(_ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, _ count: Int) {
         // `x < 0 ? 0 : x`, not `x > 0 ? x : 0`: NaN fails both tests and must come out as NaN.
         for i in 0..<count { y[i] = x[i] < 0 ? 0 : x[i] }
     }

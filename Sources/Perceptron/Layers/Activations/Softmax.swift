@@ -35,7 +35,10 @@ public final class Softmax<Scalar: BLASScalar>: ParameterlessLayer {
     public func releaseCaches() { cache.release() }
 
     /// The length of the rows that are normalised, or an error for a rank-0 input.
-    private static func rowLength(of input: Tensor<Scalar>) throws(PerceptronError) -> Int {
+    ///
+    /// Internal, as is ``normaliseRows(_:_:count:columns:)``: an ``InferenceModel``
+    /// runs the same check and loop, and so gives ``predict(_:)``'s bits and errors.
+    static func rowLength(of input: Tensor<Scalar>) throws(PerceptronError) -> Int {
         guard input.rank > 0 else {
             throw .rankMismatch(what: "Softmax input", expected: "of rank 1 or more", shape: input.shape)
         }
@@ -43,7 +46,7 @@ public final class Softmax<Scalar: BLASScalar>: ParameterlessLayer {
     }
 
     /// Normalises each row of `columns` scalars of the `count` at `x` into `y`.
-    private static func normaliseRows(_ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, count: Int, columns: Int) {
+    static func normaliseRows(_ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, count: Int, columns: Int) {
         guard columns > 0 else { return }
         var row = 0
         while row < count {

@@ -31,7 +31,9 @@ public final class Tanh<Scalar: BLASScalar>: ParameterlessLayer {
     /// Lets go of the kept input and output.
     public func releaseCaches() { cache.release() }
 
-    private static func apply(_ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, _ count: Int) {
+    /// The forward arithmetic, `y = f(x)` for `count` scalars: internal, so that an
+    /// ``InferenceModel`` runs this same loop and gives ``predict(_:)``'s bits.
+    static func apply(_ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, _ count: Int) {
         for i in 0..<count { y[i] = Elementary.tanh(x[i]) }
     }
 }

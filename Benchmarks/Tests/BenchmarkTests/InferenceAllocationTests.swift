@@ -1,0 +1,39 @@
+import CAllocationCounter
+import Perceptron
+import Testing
+
+/// What a call of an ``InferenceModel`` allocates: its results, exactly as the
+/// model's `predict` does, and the same on every call; the snapshot adds
+/// nothing per call and keeps nothing from one call to the next.
+@Suite("Heap allocations of InferenceModel")
+struct InferenceAllocationTests {
+    @Test(.needsAllocationCounter, arguments: [1, 32], [false, true])
+    func aCallAllocatesWhatPredictDoes(batch: Int, double: Bool) throws {
+        if double { try check(Double.self, batch: batch) } else { try check(Float.self, batch: batch) }
+    }
+
+    private func check<S: BLASScalar>(_: S.Type, batch: Int) throws {
+        var generator = SeededRandomNumberGenerator(seed: 4)
+        let model = Sequential<S>([
+            Linear(inputFeatures: 64, outputFeatures: 64, using: &generator), ReLU(),
+            try Dropout(probability: 0.1, seed: 1),
+            Linear(inputFeatures: 64, outputFeatures: 10, using: &generator),
+        ])
+        let server = try InferenceModel(model)
+        let x = Tensor<S>(shape: [batch, 64], randomIn: -1...1, using: &generator)
+        _ = try server(x)
+        _ = try model.predict(x)
+        var served: [UInt64] = []
+        var predicted: [UInt64] = []
+        for _ in 0..<5 {
+            var values: (S, S) = (0, 0)
+            served.append(try allocations { values.0 = first(try server(x)) })
+            predicted.append(try allocations { values.1 = first(try model.predict(x)) })
+            #expect(values.0 == values.1 && values.0.isFinite)
+        }
+        #expect(served == predicted, "\(S.self) batch \(batch): a call allocates \(served), predict \(predicted)")
+        #expect(Set(served).count == 1, "\(S.self) batch \(batch): calls allocate different amounts, \(served)")
+        // Each Linear and the ReLU write a new result; the counter must see them.
+        #expect(served[0] >= 3, "\(S.self) batch \(batch): \(served[0]) allocations for three new results")
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+
+extension InferenceModel {
+    /// Loads a model for serving straight from a safetensors file that
+    /// ``Layer/save(to:)`` wrote: the architecture its metadata records and
+    /// the parameters it holds, as ``Sequential/init(contentsOf:)`` rebuilds
+    /// them, taken as a snapshot.
+    ///
+    /// ```swift
+    /// try model.save(to: url)                                // after training
+    /// let server = try InferenceModel<Float>(contentsOf: url) // in the serving process
+    /// let probabilities = try server(batch)
+    /// ```
+    ///
+    /// The result gives the bits the saved model's ``Layer/predict(_:)``
+    /// gave, in the same precision: a file of another precision is converted
+    /// on the way in, so it gives that precision's rounding instead.
+    ///
+    /// - Throws: every error ``Sequential/init(contentsOf:)`` throws: for a
+    ///   file that cannot be read as safetensors, one that records no
+    ///   architecture (as files PyTorch writes: build the model in code,
+    ///   ``Layer/load(from:)`` the file into it and take ``init(_:)`` of it),
+    ///   or one whose architecture or tensors Perceptron cannot build.
+    public init(contentsOf url: URL) throws(PerceptronError) {
+        try self.init(Sequential<Scalar>(contentsOf: url))
+    }
+}

@@ -1,0 +1,159 @@
+// What an `InferenceModel` holds: one immutable value per layer, made of the
+// layer's hyperparameters and its parameter tensors, and nothing a pass
+// writes. Each case runs the check and the arithmetic of its layer's
+// `predict` (the layers expose them as internal static functions), so a
+// snapshot gives `predict`'s bits and errors, and the tree of cases mirrors
+// the tree of `Sequential`s, so that errors name every level as
+// `Sequential.predict` does.
+//
+// The cases are plain data: a layer type, its hyperparameters and its
+// tensors, in Perceptron's layout. A model described elsewhere (a list of
+// layer types and sizes, with tensors by name) maps onto them case for case.
+
+/// One layer of an ``InferenceModel``: its type, hyperparameters and parameters, immutable.
+enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
+    /// `Z = XW + b`: `weight` is `[inputFeatures, outputFeatures]`, `bias` `[outputFeatures]` or absent.
+    case linear(weight: Tensor<Scalar>, bias: Tensor<Scalar>?)
+    case relu
+    case leakyReLU(slope: Scalar)
+    case sigmoid
+    case tanh
+    case softmax
+    case gelu
+    case silu
+    /// `weight` and `bias`, when present, are `[features]`.
+    case layerNorm(features: Int, epsilon: Scalar, weight: Tensor<Scalar>?, bias: Tensor<Scalar>?)
+    /// The identity at inference; the probability is kept so that the snapshot still describes its model.
+    case dropout(probability: Scalar)
+    case sequential([LayerSnapshot<Scalar>])
+
+    /// The layer types a snapshot can take, in the order the error that refuses another lists them.
+    static var supportedTypes: [String] {
+        ["Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "GELU", "SiLU", "LayerNorm", "Dropout", "Sequential"]
+    }
+
+    /// A snapshot of `layer`'s parameters as they are now, sharing their
+    /// buffers (copy-on-write: a later change to the layer copies the tensor
+    /// it changes, and the snapshot keeps the values it took).
+    ///
+    /// - Throws: ``PerceptronError/unsupportedLayer(type:operation:supported:)``
+    ///   for a layer of another type, inside ``PerceptronError/inLayer(index:type:error:)``
+    ///   for each ``Sequential`` around it; the layer's own parameter-shape
+    ///   error if a parameter was replaced by a tensor of the wrong shape.
+    init(_ layer: any Layer<Scalar>) throws(PerceptronError) {
+        if let linear = layer as? Linear<Scalar> {
+            try linear.checkParameters()
+            self = .linear(weight: linear.weight, bias: linear.bias)
+        } else if layer is ReLU<Scalar> {
+            self = .relu
+        } else if let leaky = layer as? LeakyReLU<Scalar> {
+            self = .leakyReLU(slope: leaky.slope)
+        } else if layer is Sigmoid<Scalar> {
+            self = .sigmoid
+        } else if layer is Tanh<Scalar> {
+            self = .tanh
+        } else if layer is Softmax<Scalar> {
+            self = .softmax
+        } else if layer is GELU<Scalar> {
+            self = .gelu
+        } else if layer is SiLU<Scalar> {
+            self = .silu
+        } else if let norm = layer as? LayerNorm<Scalar> {
+            try norm.checkParameters()
+            self = .layerNorm(features: norm.features, epsilon: norm.epsilon, weight: norm.weight, bias: norm.bias)
+        } else if let dropout = layer as? Dropout<Scalar> {
+            self = .dropout(probability: dropout.probability)
+        } else if let sequential = layer as? Sequential<Scalar> {
+            var children: [LayerSnapshot<Scalar>] = []
+            children.reserveCapacity(sequential.layers.count)
+            for (index, child) in sequential.layers.enumerated() {
+                do {
+                    children.append(try LayerSnapshot(child))
+                } catch {
+                    throw .inLayer(index: index, type: Sequential<Scalar>.typeName(of: child), error: error)
+                }
+            }
+            self = .sequential(children)
+        } else {
+            throw .unsupportedLayer(
+                type: Sequential<Scalar>.typeName(of: layer), operation: "InferenceModel", supported: Self.supportedTypes)
+        }
+    }
+
+    /// The layer's type as ``Sequential`` names it in errors: `Linear`, not `Linear<Float>`.
+    var typeName: String {
+        switch self {
+        case .linear: "Linear"
+        case .relu: "ReLU"
+        case .leakyReLU: "LeakyReLU"
+        case .sigmoid: "Sigmoid"
+        case .tanh: "Tanh"
+        case .softmax: "Softmax"
+        case .gelu: "GELU"
+        case .silu: "SiLU"
+        case .layerNorm: "LayerNorm"
+        case .dropout: "Dropout"
+        case .sequential: "Sequential"
+        }
+    }
+
+    /// The layer's ``Layer/predict(_:)`` for `input`: the same checks, the
+    /// same kernels, the same errors. Reads the snapshot only; the result is
+    /// a new tensor (or, for dropout and an empty sequence, `input` itself).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func predict(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
+        switch self {
+        case let .linear(weight, bias):
+            let (f, m) = (weight.shape[0], weight.shape[1])
+            try Linear<Scalar>.checkInput(input, inputFeatures: f)
+            let sizes = try Linear<Scalar>.productSizes(rows: input.leadingCount, inputFeatures: f, outputFeatures: m)
+            var z = try Tensor<Scalar>(uninitializedShape: input.shape, lastDimension: m)
+            Linear<Scalar>.affine(input, weight: weight, bias: bias, sizes, into: &z)
+            return z
+        case .relu:
+            return try ElementwiseCache.predict(input, ReLU<Scalar>.apply)
+        case let .leakyReLU(slope):
+            return try ElementwiseCache.predict(input) { x, y, count in LeakyReLU<Scalar>.apply(slope, x, y, count) }
+        case .sigmoid:
+            return try ElementwiseCache.predict(input, Sigmoid<Scalar>.apply)
+        case .tanh:
+            return try ElementwiseCache.predict(input, Tanh<Scalar>.apply)
+        case .softmax:
+            let columns = try Softmax<Scalar>.rowLength(of: input)
+            return try ElementwiseCache.predict(input) { x, y, count in
+                Softmax<Scalar>.normaliseRows(x, y, count: count, columns: columns)
+            }
+        case .gelu:
+            return try ElementwiseCache.predict(input, GELU<Scalar>.apply)
+        case .silu:
+            return try ElementwiseCache.predict(input, SiLU<Scalar>.apply)
+        case let .layerNorm(features, epsilon, weight, bias):
+            try LayerNorm<Scalar>.checkInput(input, features: features)
+            let rows = input.leadingCount
+            var y = try Tensor<Scalar>(uninitializedShape: input.shape)
+            input.withUnsafeScalars { x in
+                y.withUnsafeMutableScalars { y in
+                    // x̂ is written into y and scaled there, as LayerNorm.predict does.
+                    LayerNorm<Scalar>.normalise(
+                        x, rows: rows, features: features, epsilon: epsilon, weight: weight, bias: bias,
+                        normalised: y, inverseDeviations: nil, into: y)
+                }
+            }
+            return y
+        case .dropout:
+            return input
+        case let .sequential(layers):
+            var x = input
+            // An index loop, as in Sequential: it allocates nothing in any build.
+            for index in 0..<layers.count {
+                do {
+                    x = try layers[index].predict(x)
+                } catch {
+                    throw .inLayer(index: index, type: layers[index].typeName, error: error)
+                }
+            }
+            return x
+        }
+    }
+}

@@ -21,7 +21,9 @@ import Perceptron
 /// It is a ``/Perceptron/Layer`` like the model it wraps: ``forward(_:)``,
 /// ``predict(_:)``, the parameters and their names are the model's, so an
 /// optimizer steps it, and its parameters are saved and loaded, as the
-/// model's would be.
+/// model's would be. To write a model file in PyTorch's layout, save the
+/// wrapped ``model`` (``/Perceptron/Layer/save(to:)``), to which a
+/// `DataParallel` is a layer of a type of its own.
 ///
 /// **Starting identical.** Creating it checks that every process wraps a
 /// model with the same parameter names and shapes, then copies rank 0's

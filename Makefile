@@ -36,7 +36,8 @@
 #
 # Each installs OpenBLAS (libopenblas-dev), pkg-config and Open MPI (libopenmpi-dev,
 # openmpi-bin, for PerceptronDistributed and its tests) with apt-get first if
-# pkg-config or mpirun cannot be found; sudo is used only when not running as root.
+# pkg-config cannot find them or mpirun is missing; sudo is used only when not
+# running as root.
 
 SWIFT ?= swift
 ARGS ?=

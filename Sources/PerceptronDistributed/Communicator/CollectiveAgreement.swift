@@ -143,7 +143,7 @@ struct CollectiveDescriptor: Equatable, Sendable {
     }
 }
 
-extension MPISession {
+extension MPIContext {
     /// Checks that every process is about to make the collective operation
     /// `descriptor` describes; `nil` when all are, otherwise the same error on
     /// every process (see ``CollectiveDescriptor/disagreement(among:at:)``).

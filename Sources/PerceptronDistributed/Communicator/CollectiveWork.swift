@@ -16,23 +16,23 @@ final class TensorCollectiveWork<Scalar: BLASScalar>: MPIWork, @unchecked Sendab
         self.descriptor = descriptor
     }
 
-    override func perform(_ session: MPISession) -> PerceptronError? {
-        if let failure = session.agree(on: descriptor) { return failure }
+    override func perform(_ context: MPIContext) -> PerceptronError? {
+        if let failure = context.agree(on: descriptor) { return failure }
         guard descriptor.count > 0, descriptor.kind == .allReduce || descriptor.kind == .broadcast else { return nil }
         if tensor != nil {
-            return tensor!.withUnsafeMutableBufferPointer { send(session, UnsafeMutableRawPointer($0.baseAddress!)) }
+            return tensor!.withUnsafeMutableBufferPointer { send(context, UnsafeMutableRawPointer($0.baseAddress!)) }
         }
-        return send(session, buffer!)
+        return send(context, buffer!)
     }
 
-    private func send(_ session: MPISession, _ data: UnsafeMutableRawPointer) -> PerceptronError? {
+    private func send(_ context: MPIContext, _ data: UnsafeMutableRawPointer) -> PerceptronError? {
         let type = MPIScalarType(Scalar.self)
         switch descriptor.kind {
         case .allReduce:
-            return session.allReduce(
+            return context.allReduce(
                 data, count: descriptor.count, type: type, operation: descriptor.reduction ?? .sum, descriptor.summary)
         case .broadcast:
-            return session.broadcast(data, count: descriptor.count, type: type, root: descriptor.root ?? 0, descriptor.summary)
+            return context.broadcast(data, count: descriptor.count, type: type, root: descriptor.root ?? 0, descriptor.summary)
         default:
             return nil
         }
@@ -54,20 +54,20 @@ final class OutcomeWork: MPIWork, @unchecked Sendable {
         self.message = message
     }
 
-    override func perform(_ session: MPISession) -> PerceptronError? {
-        if let failure = session.agree(on: descriptor) { return failure }
+    override func perform(_ context: MPIContext) -> PerceptronError? {
+        if let failure = context.agree(on: descriptor) { return failure }
         let bytes = Array((message ?? "").utf8)
         let what = "telling every process how \(descriptor.summary) went"
         let statuses: [Int64]
-        switch session.allGather([message == nil ? 0 : 1, Int64(bytes.count)], what) {
+        switch context.allGather([message == nil ? 0 : 1, Int64(bytes.count)], what) {
         case .success(let values): statuses = values
         case .failure(let failure): return failure
         }
-        guard let failed = (0..<session.size).first(where: { statuses[2 * $0] != 0 }) else { return nil }
-        var text = failed == session.rank ? bytes : [UInt8](repeating: 0, count: Int(statuses[2 * failed + 1]))
+        guard let failed = (0..<context.size).first(where: { statuses[2 * $0] != 0 }) else { return nil }
+        var text = failed == context.rank ? bytes : [UInt8](repeating: 0, count: Int(statuses[2 * failed + 1]))
         if !text.isEmpty {
             let outcome = text.withUnsafeMutableBytes { buffer in
-                session.broadcast(buffer.baseAddress!, count: buffer.count, type: .byte, root: failed, what)
+                context.broadcast(buffer.baseAddress!, count: buffer.count, type: .byte, root: failed, what)
             }
             if let outcome { return outcome }
         }

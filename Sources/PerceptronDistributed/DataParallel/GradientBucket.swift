@@ -57,15 +57,15 @@ final class GradientBucket<Scalar: BLASScalar>: MPIWork, @unchecked Sendable {
         buffer.deallocate()
     }
 
-    override func perform(_ session: MPISession) -> PerceptronError? {
+    override func perform(_ context: MPIContext) -> PerceptronError? {
         let type = MPIScalarType(Scalar.self)
         switch operation {
         case .sumGradients:
-            return session.allReduce(
+            return context.allReduce(
                 buffer, count: count + 1, type: type, operation: .sum,
                 "all-reduce of \(entries.count) gradients (\(count) scalars)")
         case .broadcastValues:
-            return session.broadcast(
+            return context.broadcast(
                 buffer, count: count, type: type, root: 0, "broadcast of \(entries.count) parameters from rank 0")
         }
     }

@@ -42,18 +42,18 @@ final class MPIRuntime: Sendable {
 
     private init() throws(PerceptronError) {
         state = MPISharedState(timeout: Self.defaultTimeout)
-        let session = MPISession(shared: state)
+        let context = MPIContext(shared: state)
         let start = MPIStart()
-        thread = try MPIThread(session: session, first: start)
+        thread = try MPIThread(context: context, first: start)
         if let failure = thread.wait(for: start) { throw failure }
         // The start finished on the MPI thread; the mutex that `wait` took orders its writes before these reads.
-        rank = session.rank
-        size = session.size
-        if session.ownsMPI {
-            let context = Unmanaged.passUnretained(self).toOpaque()
-            on_exit({ status, context in
-                Unmanaged<MPIRuntime>.fromOpaque(context!).takeUnretainedValue().end(status: status)
-            }, context)
+        rank = context.rank
+        size = context.size
+        if context.ownsMPI {
+            let handle = Unmanaged.passUnretained(self).toOpaque()
+            on_exit({ status, handle in
+                Unmanaged<MPIRuntime>.fromOpaque(handle!).takeUnretainedValue().end(status: status)
+            }, handle)
         }
     }
 
@@ -89,7 +89,7 @@ final class MPIRuntime: Sendable {
         thread.submit(exit)
         let timeout = state.timeoutNanoseconds.load(ordering: .relaxed)
         if !thread.wait(for: exit, seconds: Double(timeout) / 1e9) {
-            let message = "PerceptronDistributed: MPI_Finalize did not finish within \(MPISession.seconds(timeout)) "
+            let message = "PerceptronDistributed: MPI_Finalize did not finish within \(MPIContext.seconds(timeout)) "
                 + "(another process is waiting in a collective operation this one never made); ending without it\n"
             _ = message.withCString { write(2, $0, strlen($0)) }
             _exit(1)
@@ -99,13 +99,13 @@ final class MPIRuntime: Sendable {
 
 /// The first work of the MPI thread: initialising MPI and making the library's communicator.
 final class MPIStart: MPIWork, @unchecked Sendable {
-    override func perform(_ session: MPISession) -> PerceptronError? {
+    override func perform(_ context: MPIContext) -> PerceptronError? {
         var initialised: Int32 = 0
-        if let failure = session.check(MPI_Initialized(&initialised), "asking whether MPI is initialised") { return failure }
+        if let failure = context.check(MPI_Initialized(&initialised), "asking whether MPI is initialised") { return failure }
         var provided: Int32 = 0
         if initialised != 0 {
             // The program's own threads may call MPI while this one does.
-            if let failure = session.check(MPI_Query_thread(&provided), "asking MPI's thread level") { return failure }
+            if let failure = context.check(MPI_Query_thread(&provided), "asking MPI's thread level") { return failure }
             guard provided == Int32(MPI_THREAD_MULTIPLE) else {
                 return .communicationFailed(
                     operation: "starting MPI",
@@ -114,12 +114,12 @@ final class MPIStart: MPIWork, @unchecked Sendable {
                         + "when it does not initialise MPI itself")
             }
         } else {
-            if let failure = session.check(
+            if let failure = context.check(
                 MPI_Init_thread(nil, nil, Int32(MPI_THREAD_FUNNELED), &provided), "initialising MPI") { return failure }
-            session.ownsMPI = true
+            context.ownsMPI = true
             guard provided >= Int32(MPI_THREAD_FUNNELED) else {
                 _ = MPI_Finalize()
-                session.ownsMPI = false
+                context.ownsMPI = false
                 return .communicationFailed(
                     operation: "starting MPI",
                     reason: "MPI granted thread level \(Self.levelName(provided)), but PerceptronDistributed "
@@ -129,23 +129,23 @@ final class MPIStart: MPIWork, @unchecked Sendable {
             _ = MPI_Comm_set_errhandler(perceptron_mpi_comm_world(), perceptron_mpi_errors_return())
         }
         var request: MPI_Request?
-        if let failure = session.check(
-            MPI_Comm_idup(perceptron_mpi_comm_world(), &session.communicator, &request), "duplicating MPI_COMM_WORLD")
+        if let failure = context.check(
+            MPI_Comm_idup(perceptron_mpi_comm_world(), &context.communicator, &request), "duplicating MPI_COMM_WORLD")
         {
             return failure
         }
-        if let failure = session.complete(&request, "duplicating MPI_COMM_WORLD") { return failure }
-        if let failure = session.check(
-            MPI_Comm_set_errhandler(session.communicator, perceptron_mpi_errors_return()), "setting MPI_ERRORS_RETURN")
+        if let failure = context.complete(&request, "duplicating MPI_COMM_WORLD") { return failure }
+        if let failure = context.check(
+            MPI_Comm_set_errhandler(context.communicator, perceptron_mpi_errors_return()), "setting MPI_ERRORS_RETURN")
         {
             return failure
         }
         var rank: Int32 = 0
         var size: Int32 = 0
-        if let failure = session.check(MPI_Comm_rank(session.communicator, &rank), "asking the process's rank") { return failure }
-        if let failure = session.check(MPI_Comm_size(session.communicator, &size), "asking the number of processes") { return failure }
-        session.rank = Int(rank)
-        session.size = Int(size)
+        if let failure = context.check(MPI_Comm_rank(context.communicator, &rank), "asking the process's rank") { return failure }
+        if let failure = context.check(MPI_Comm_size(context.communicator, &size), "asking the number of processes") { return failure }
+        context.rank = Int(rank)
+        context.size = Int(size)
         return nil
     }
 
@@ -163,7 +163,7 @@ final class MPIStart: MPIWork, @unchecked Sendable {
 
 /// The last work of the MPI thread: finalising MPI on a clean exit.
 final class MPIExit: MPIWork, @unchecked Sendable {
-    override func perform(_ session: MPISession) -> PerceptronError? {
-        session.finalize()
+    override func perform(_ context: MPIContext) -> PerceptronError? {
+        context.finalize()
     }
 }

@@ -26,7 +26,7 @@ class MPIWork: @unchecked Sendable {
     fileprivate var failure: PerceptronError?
 
     /// Does the work on the MPI thread; returns why it failed, or `nil`.
-    func perform(_ session: MPISession) -> PerceptronError? {
+    func perform(_ context: MPIContext) -> PerceptronError? {
         fatalError("MPIWork.perform(_:) must be overridden by \(type(of: self))")
     }
 }
@@ -41,7 +41,7 @@ class MPIWork: @unchecked Sendable {
 /// condition variable when the queue is empty, and is left running at exit.
 final class MPIThread: @unchecked Sendable {
     // @unchecked Sendable: the queue and the items' state are guarded by
-    // `mutex`; `session` is used by the thread alone.
+    // `mutex`; `context` is used by the thread alone.
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     /// Signalled when work is queued.
@@ -50,15 +50,15 @@ final class MPIThread: @unchecked Sendable {
     private let finished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var head: MPIWork?
     private var tail: MPIWork?
-    private let session: MPISession
+    private let context: MPIContext
     private var thread = pthread_t()
 
     /// Starts the thread, which runs `first` before any other work.
     ///
     /// - Throws: ``/Perceptron/PerceptronError/communicationFailed(operation:reason:)``
     ///   if the system refuses a thread.
-    init(session: MPISession, first: MPIWork) throws(PerceptronError) {
-        self.session = session
+    init(context: MPIContext, first: MPIWork) throws(PerceptronError) {
+        self.context = context
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(queued, nil)
         pthread_cond_init(finished, nil)
@@ -67,13 +67,13 @@ final class MPIThread: @unchecked Sendable {
         first.isQueued = true
         // The thread holds a reference to this object for as long as it runs,
         // which is until the process ends.
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let status = pthread_create(&thread, nil, { context in
-            Unmanaged<MPIThread>.fromOpaque(context!).takeRetainedValue().loop()
+        let handle = Unmanaged.passRetained(self).toOpaque()
+        let status = pthread_create(&thread, nil, { handle in
+            Unmanaged<MPIThread>.fromOpaque(handle!).takeRetainedValue().loop()
             return nil
-        }, context)
+        }, handle)
         guard status == 0 else {
-            Unmanaged<MPIThread>.fromOpaque(context).release()
+            Unmanaged<MPIThread>.fromOpaque(handle).release()
             throw .communicationFailed(
                 operation: "starting MPI", reason: "could not start a thread for MPI: \(String(cString: strerror(status)))")
         }
@@ -132,7 +132,7 @@ final class MPIThread: @unchecked Sendable {
     private func loop() {
         while true {
             pthread_mutex_lock(mutex)
-            while head == nil && !session.abortIsRequested { pthread_cond_wait(queued, mutex) }
+            while head == nil && !context.abortIsRequested { pthread_cond_wait(queued, mutex) }
             let work = head
             if let work {
                 head = work.next
@@ -140,10 +140,10 @@ final class MPIThread: @unchecked Sendable {
                 work.next = nil
             }
             pthread_mutex_unlock(mutex)
-            if session.abortIsRequested { session.abortNow() }
+            if context.abortIsRequested { context.abortNow() }
             guard let work else { continue }
 
-            let failure = session.run(work)
+            let failure = context.run(work)
 
             pthread_mutex_lock(mutex)
             work.failure = failure
@@ -151,7 +151,7 @@ final class MPIThread: @unchecked Sendable {
             work.isQueued = false
             pthread_cond_broadcast(finished)
             pthread_mutex_unlock(mutex)
-            if session.hasEnded { return }
+            if context.hasEnded { return }
         }
     }
 }

@@ -58,7 +58,7 @@ extension ReductionOperation {
 // The collectives, on the MPI thread: each is MPI's non-blocking form, polled
 // to completion (so that the timeout and an abort can end the wait), and cut
 // into pieces of at most Int32.max elements, the largest count MPI takes.
-extension MPISession {
+extension MPIContext {
     /// Reduces `count` scalars at `buffer` across the processes, in place on every one.
     func allReduce(
         _ buffer: UnsafeMutableRawPointer, count: Int, type: MPIScalarType, operation: ReductionOperation,

@@ -39,7 +39,7 @@ final class MPISharedState: Sendable {
 
 /// The MPI thread's side of MPI: the library's communicator, and the calls
 /// that every piece of work makes through it. Used by the MPI thread alone.
-final class MPISession: @unchecked Sendable {
+final class MPIContext: @unchecked Sendable {
     // @unchecked Sendable: created on the submitting thread, then used only
     // on the MPI thread (its fields are set by the first work item there).
 

@@ -14,6 +14,10 @@
 #   make compare                   the layer step, an MLP's training step and serving the
 #                                  digits model against numpy's (ARGS="--rounds 1",
 #                                  ARGS="--only steps|mlp|serve")
+#   make bench-distributed         data-parallel training on this machine: the step of a
+#                                  784-512-512-10 MLP on 1 process × 2 threads and on
+#                                  2 processes × 1 thread under mpirun, and all-reduce
+#                                  bandwidth over shared memory and TCP (ARGS="--quick")
 #   make train                     train the example digit classifier (ARGS="--help")
 #   make train-moons               train the binary example on two moons (ARGS="--help")
 #   make test-sanitize             the library's tests under AddressSanitizer with
@@ -30,22 +34,24 @@
 #   make docs                      build the DocC documentation into .build/docs; fails on any warning
 #   make clean                     remove every build folder, Benchmarks/.build included
 #
-# Each installs OpenBLAS (libopenblas-dev) and pkg-config with apt-get first if
-# pkg-config cannot find it; sudo is used only when not running as root.
+# Each installs OpenBLAS (libopenblas-dev), pkg-config and Open MPI (libopenmpi-dev,
+# openmpi-bin, for PerceptronDistributed and its tests) with apt-get first if
+# pkg-config cannot find them or mpirun is missing; sudo is used only when not
+# running as root.
 
 SWIFT ?= swift
 ARGS ?=
 BENCHMARKS := Benchmarks
 BENCH_JSON ?= $(BENCHMARKS)/.build/bench/perceptron-bench.json
-APT_PACKAGES := libopenblas-dev pkg-config
+APT_PACKAGES := libopenblas-dev pkg-config libopenmpi-dev openmpi-bin
 
-.PHONY: all setup build test test-sanitize fuzz fuzz-build bench compare train docs clean
+.PHONY: all setup build test test-sanitize fuzz fuzz-build bench bench-distributed compare train docs clean
 
 all: build
 
 setup:
-	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists openblas; then \
-		echo "OpenBLAS not found by pkg-config: installing $(APT_PACKAGES) with apt-get"; \
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists openblas ompi-c || ! command -v mpirun >/dev/null 2>&1; then \
+		echo "OpenBLAS or Open MPI not found: installing $(APT_PACKAGES) with apt-get"; \
 		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
@@ -64,6 +70,18 @@ test: setup
 
 bench: setup
 	$(SWIFT) run -c release --package-path $(BENCHMARKS) perceptron-bench --json $(BENCH_JSON) $(ARGS)
+
+# Data-parallel training: one process with 2 threads against 2 processes with 1
+# each (mpirun; --allow-run-as-root only when root, as in CI), then the
+# all-reduce by message size over shared memory (vader) and over TCP.
+DISTRIBUTED_BENCH := $(BENCHMARKS)/.build/release/perceptron-distributed-bench
+MPIRUN := mpirun $(if $(filter 0,$(shell id -u)),--allow-run-as-root)
+bench-distributed: setup
+	$(SWIFT) build -c release --package-path $(BENCHMARKS) --product perceptron-distributed-bench
+	$(DISTRIBUTED_BENCH) --threads 2 $(ARGS)
+	$(MPIRUN) -np 2 $(DISTRIBUTED_BENCH) --threads 1 $(ARGS)
+	$(MPIRUN) -np 2 --mca btl vader,self $(DISTRIBUTED_BENCH) --bandwidth $(ARGS)
+	$(MPIRUN) -np 2 --mca btl tcp,self $(DISTRIBUTED_BENCH) --bandwidth $(ARGS)
 
 # Perceptron's layer step, an MLP's training step and serving the digits model against
 # numpy's, side by side (needs python3, numpy, threadpoolctl).
@@ -143,23 +161,35 @@ fuzz: fuzz-build
 
 # MARK: Documentation
 #
-# `make docs` builds the DocC catalogue Sources/Perceptron/Perceptron.docc with
-# the toolchain's own docc (no package dependency): the Perceptron target is
-# compiled with its symbol graph, in a scratch directory of its own under
-# .build so that the flags do not make `make test` rebuild, then docc converts
-# the catalogue with that graph into .build/docs, failing on any warning (in
-# the catalogue or in a `///` comment). About 25 seconds from clean on 2 idle
-# cores, a few seconds after.
+# `make docs` builds the DocC catalogues Sources/Perceptron/Perceptron.docc and
+# Sources/PerceptronDistributed/PerceptronDistributed.docc with the toolchain's
+# own docc (no package dependency): both targets are compiled with their symbol
+# graphs, in a scratch directory of its own under .build so that the flags do
+# not make `make test` rebuild, then docc converts each catalogue with its
+# module's graph, failing on any warning (in a catalogue or in a `///`
+# comment); PerceptronDistributed's links to Perceptron (``/Perceptron/Layer``)
+# resolve against Perceptron's archive, and the two archives are merged into
+# .build/docs. About 25 seconds from clean on 2 idle cores, a few seconds after.
 # Browse with `docc preview Sources/Perceptron/Perceptron.docc
-# --additional-symbol-graph-dir .build/docs-scratch/symbol-graphs`.
+# --additional-symbol-graph-dir .build/docs-scratch/symbol-graphs/Perceptron`.
 DOCC ?= $(shell command -v docc 2>/dev/null || echo "$$(dirname "$$(readlink -f "$$(command -v $(SWIFT))")")/docc")
 DOCS_SCRATCH := .build/docs-scratch
 DOCS_SYMBOLS := $(DOCS_SCRATCH)/symbol-graphs
+DOCS_ARCHIVES := $(DOCS_SCRATCH)/archives
 docs: setup
-	$(SWIFT) build --target Perceptron --scratch-path $(DOCS_SCRATCH) \
+	$(SWIFT) build --target PerceptronDistributed --scratch-path $(DOCS_SCRATCH) \
 		-Xswiftc -emit-symbol-graph -Xswiftc -emit-symbol-graph-dir -Xswiftc $(DOCS_SYMBOLS)
-	$(DOCC) convert Sources/Perceptron/Perceptron.docc --additional-symbol-graph-dir $(DOCS_SYMBOLS) \
-		--output-path .build/docs --warnings-as-errors
+	rm -rf $(DOCS_SYMBOLS)/Perceptron $(DOCS_SYMBOLS)/PerceptronDistributed $(DOCS_ARCHIVES) .build/docs
+	mkdir -p $(DOCS_SYMBOLS)/Perceptron $(DOCS_SYMBOLS)/PerceptronDistributed $(DOCS_ARCHIVES)
+	cp $(DOCS_SYMBOLS)/Perceptron.symbols.json $(DOCS_SYMBOLS)/Perceptron@*.symbols.json $(DOCS_SYMBOLS)/Perceptron
+	cp $(DOCS_SYMBOLS)/PerceptronDistributed*.symbols.json $(DOCS_SYMBOLS)/PerceptronDistributed
+	$(DOCC) convert Sources/Perceptron/Perceptron.docc --additional-symbol-graph-dir $(DOCS_SYMBOLS)/Perceptron \
+		--output-path $(DOCS_ARCHIVES)/Perceptron.doccarchive --warnings-as-errors --enable-experimental-external-link-support
+	$(DOCC) convert Sources/PerceptronDistributed/PerceptronDistributed.docc \
+		--additional-symbol-graph-dir $(DOCS_SYMBOLS)/PerceptronDistributed --dependency $(DOCS_ARCHIVES)/Perceptron.doccarchive \
+		--output-path $(DOCS_ARCHIVES)/PerceptronDistributed.doccarchive --warnings-as-errors --enable-experimental-external-link-support
+	$(DOCC) merge $(DOCS_ARCHIVES)/Perceptron.doccarchive $(DOCS_ARCHIVES)/PerceptronDistributed.doccarchive \
+		--synthesized-landing-page-name Perceptron --output-path .build/docs
 
 clean:
 	rm -rf .build .build-asan .build-tsan .build-fuzz $(BENCHMARKS)/.build

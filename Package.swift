@@ -16,6 +16,9 @@ let package = Package(
     products: [
         // Public API.
         .library(name: "Perceptron", targets: ["Perceptron"]),
+        // Data-parallel training over Open MPI: a product of its own, so that
+        // users of Perceptron alone neither build nor link MPI.
+        .library(name: "PerceptronDistributed", targets: ["PerceptronDistributed"]),
     ],
     targets: [
         // MARK: Public API
@@ -35,6 +38,24 @@ let package = Package(
             name: "COpenBLAS",
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
+        ),
+
+        // MARK: Distributed training (the PerceptronDistributed product)
+        .target(
+            name: "PerceptronDistributed",
+            dependencies: ["Perceptron", "CMPI"]
+        ),
+        // Open MPI's C API, found by pkg-config; its handle macros (MPI_COMM_WORLD,
+        // MPI_FLOAT, MPI_SUM: addresses of globals) reach Swift as inline functions.
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+        ),
+        // The program the distributed tests start under mpirun. No product: a test tool.
+        .executableTarget(
+            name: "perceptron-distributed-worker",
+            dependencies: ["PerceptronDistributed"]
         ),
 
         // MARK: Fuzzing
@@ -62,6 +83,11 @@ let package = Package(
             name: "PerceptronTests",
             dependencies: ["Perceptron", "CPerceptronCPU"],
             resources: [.copy("Fixtures")]
+        ),
+        // The distributed tests: they start the worker above under mpirun.
+        .testTarget(
+            name: "PerceptronDistributedTests",
+            dependencies: ["Perceptron", "PerceptronDistributed", "perceptron-distributed-worker"]
         ),
     ]
 )

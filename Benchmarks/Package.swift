@@ -20,6 +20,8 @@ let package = Package(
         .executable(name: "perceptron-bench", targets: ["perceptron-bench"]),
         // The example: a digit classifier trained on the bundled UCI digits (`make train`).
         .executable(name: "perceptron-digits", targets: ["perceptron-digits"]),
+        // Data-parallel training on this machine (`make bench-distributed`).
+        .executable(name: "perceptron-distributed-bench", targets: ["perceptron-distributed-bench"]),
         // The binary example: two moons, one logit, BCE with logits (`make train-moons`).
         .executable(name: "perceptron-moons", targets: ["perceptron-moons"]),
     ],
@@ -69,6 +71,7 @@ let package = Package(
             name: "perceptron-digits",
             dependencies: [
                 .product(name: "Perceptron", package: "Perceptron"),
+                .product(name: "PerceptronDistributed", package: "Perceptron"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "CommandLineSupport",
             ],
@@ -95,6 +98,15 @@ let package = Package(
                 .product(name: "Perceptron", package: "Perceptron"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "CommandLineSupport", "MoonsExample",
+            ]
+        ),
+        .executableTarget(
+            name: "perceptron-distributed-bench",
+            dependencies: [
+                .product(name: "Perceptron", package: "Perceptron"),
+                .product(name: "PerceptronDistributed", package: "Perceptron"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CommandLineSupport",
             ]
         ),
 

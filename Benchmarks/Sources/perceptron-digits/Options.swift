@@ -93,6 +93,11 @@ struct Options: ParsableArguments {
         transform: Positive<Float>.parse)
     var clipNorm: Positive<Float>?
 
+    /// `--distributed`: data-parallel training on the processes `mpirun` started.
+    @Flag(help: ArgumentHelp(
+        "Train data-parallel on the processes mpirun started (mpirun -np 2 perceptron-digits --distributed); rank 0 prints and saves."))
+    var distributed = false
+
     /// `--threads`, which the bench has too.
     @OptionGroup var threadsOption: ThreadsOption
 

@@ -15,6 +15,7 @@ import CommandLineSupport
 @preconcurrency import Glibc
 import Foundation
 import Perceptron
+import PerceptronDistributed
 
 /// The train/test split is the same for every `--seed`, so that seeds compare
 /// models, not test sets.
@@ -49,24 +50,41 @@ struct PerceptronDigits: ParsableCommand {
     /// Argument parser's entry point, after the options have parsed and validated.
     func run() throws {
         start(threads: options.threadsOption, debugCost: "training is slow")
+        let world = distributedWorld()
 
         let (train, test, standardizer) = loadData()
         if let loadPath = options.loadPath {
             if !evaluateSaved(at: loadPath, on: test) { throw ExitCode.failure }
             return
         }
-        let trainer = makeTrainer(seed: options.seed)
+        let trainer = makeTrainer(seed: options.seed, communicator: world)
         let dropout = options.dropout > 0 ? " and dropout \(options.dropout)" : ""
         let clipping = options.clipNorm.map { ", gradients clipped at norm \($0)" } ?? ""
+        let processes = world.map { ", data-parallel on \($0.size) process\($0.size == 1 ? "" : "es")" } ?? ""
         print("model: \(DigitsDataset.featureCount)-\(options.hidden)-\(DigitsDataset.classCount) MLP with ReLU\(dropout),",
               "\(trainer.model.parameterCount) parameters, Float;",
               "Adam (learning rate \(options.learningRate), schedule \(options.schedule.rawValue)\(clipping)),",
-              "batch \(options.batchSize), \(options.epochs) epochs, seed \(options.seed)")
+              "batch \(options.batchSize), \(options.epochs) epochs, seed \(options.seed)\(processes)")
         print("")
         fit(trainer, on: train)
         evaluate(trainer.predict, on: test)
-        if !save(trainer, standardizer, checkingOn: test) { throw ExitCode.failure }
-        if let savePath = options.savePath, !saveModel(trainer, to: savePath, checkingOn: test) { throw ExitCode.failure }
+        // Every process holds the same model: rank 0 alone saves it.
+        if (world?.rank ?? 0) == 0 {
+            if !save(trainer, standardizer, checkingOn: test) { throw ExitCode.failure }
+            if let savePath = options.savePath, !saveModel(trainer, to: savePath, checkingOn: test) { throw ExitCode.failure }
+        }
+    }
+
+    /// With `--distributed`, the processes mpirun started; only rank 0 prints.
+    private func distributedWorld() -> Communicator? {
+        guard options.distributed else { return nil }
+        do {
+            let world = try Communicator.world()
+            if world.rank != 0 { _ = freopen("/dev/null", "w", stdout) }
+            return world
+        } catch {
+            fail("could not start MPI: \(error)")
+        }
     }
 
     /// The bundled digits, split and standardised on the training split.
@@ -87,13 +105,14 @@ struct PerceptronDigits: ParsableCommand {
         }
     }
 
-    /// A fresh, untrained network of the size the options give, its weights drawn from `seed`.
-    private func makeTrainer(seed: UInt64) -> Trainer {
+    /// A fresh, untrained network of the size the options give, its weights
+    /// drawn from `seed`, trained data-parallel with `communicator`.
+    private func makeTrainer(seed: UInt64, communicator: Communicator? = nil) -> Trainer {
         do {
             return try Trainer(
                 features: DigitsDataset.featureCount, hidden: options.hidden.value, classes: DigitsDataset.classCount,
                 dropout: options.dropout, learningRate: options.learningRate.value,
-                batchSize: options.batchSize.value, seed: seed)
+                batchSize: options.batchSize.value, seed: seed, communicator: communicator)
         } catch {
             fail("could not build the model: \(error)")
         }

@@ -1,11 +1,16 @@
 import Perceptron
+import PerceptronDistributed
 
 /// The classifier and how it is fitted: a multilayer perceptron with one
 /// hidden ReLU layer (and dropout, if asked for), softmax cross-entropy, and
 /// Adam over the library's shuffled mini-batches, with an optional
-/// learning-rate schedule and gradient clipping.
+/// learning-rate schedule and gradient clipping; with a communicator,
+/// data-parallel, each process on its part of every batch.
 struct Trainer {
     let model: Sequential<Float>
+    /// What is trained: the model, or the model wrapped in `DataParallel`.
+    let network: any Layer<Float>
+    let communicator: Communicator?
     let loss = SoftmaxCrossEntropy<Float>()
     let optimizer: Adam<Float>
     let batchSize: Int
@@ -34,13 +39,23 @@ struct Trainer {
 
     /// A `features`-`hidden`-`classes` network with PyTorch's `nn.Linear`
     /// initialisation, weights drawn from `seed`; `dropout` > 0 puts a
-    /// ``Dropout`` after the hidden layer.
-    init(features: Int, hidden: Int, classes: Int, dropout: Float, learningRate: Float, batchSize: Int, seed: UInt64) throws(PerceptronError) {
+    /// ``Dropout`` after the hidden layer. With `communicator`, every process
+    /// starts from rank 0's weights.
+    init(
+        features: Int, hidden: Int, classes: Int, dropout: Float, learningRate: Float, batchSize: Int, seed: UInt64,
+        communicator: Communicator? = nil
+    ) throws(PerceptronError) {
         var generator = SeededRandomNumberGenerator(seed: seed)
         var layers: [any Layer<Float>] = [Linear(inputFeatures: features, outputFeatures: hidden, using: &generator), ReLU()]
         if dropout > 0 { layers.append(try Dropout(probability: dropout, seed: seed &+ 1)) }
         layers.append(Linear(inputFeatures: hidden, outputFeatures: classes, using: &generator))
         model = Sequential(layers)
+        if let communicator {
+            network = try DataParallel(model, communicator: communicator)
+        } else {
+            network = model
+        }
+        self.communicator = communicator
         optimizer = Adam<Float>(learningRate: learningRate)
         self.batchSize = batchSize
         self.seed = seed
@@ -53,7 +68,9 @@ struct Trainer {
     ) throws(PerceptronError) {
         let clock = ContinuousClock()
         let start = clock.now
-        let batches = try MiniBatches(features: data.features, labels: data.labels, batchSize: batchSize, seed: seed)
+        let batches = try MiniBatches(
+            features: data.features, labels: data.labels, batchSize: batchSize, seed: seed,
+            shard: communicator?.rank ?? 0, of: communicator?.size ?? 1)
         let rates: (any LearningRateSchedule<Float>)? = switch schedule {
         case .none: nil
         case .cosine: try CosineAnnealingLR(optimizer, periodLength: epochs, minimumLearningRate: optimizer.learningRate / 100)
@@ -63,12 +80,22 @@ struct Trainer {
             var totalLoss = 0.0
             var correct = 0.0
             for (features, labels) in batches {
-                let logits = try model(features)
-                correct += try accuracy(logits: logits, labels: labels) * Double(labels.count)
-                totalLoss += Double(try loss.forward(logits, labels: labels)) * Double(labels.count)
-                _ = try model.backward(loss.backward())
-                if let clipNorm { try clipGradientNorm(model, maxNorm: clipNorm) }
-                try optimizer.step(model)
+                let logits = try network(features)
+                let value = try loss.forward(logits, labels: labels)
+                // A process's part of the last batch can be empty: a mean of nothing adds nothing.
+                if !labels.isEmpty {
+                    correct += try accuracy(logits: logits, labels: labels) * Double(labels.count)
+                    totalLoss += Double(value) * Double(labels.count)
+                }
+                _ = try network.backward(loss.backward())
+                if let clipNorm { try clipGradientNorm(network, maxNorm: clipNorm) }
+                try optimizer.step(network)
+            }
+            if let communicator {
+                // Every process's share of the epoch's loss and accuracy, summed.
+                var totals = try Tensor<Double>(shape: [2], scalars: [totalLoss, correct])
+                try communicator.allReduce(&totals)
+                (totalLoss, correct) = (totals[0], totals[1])
             }
             rates?.step()
             report(Epoch(

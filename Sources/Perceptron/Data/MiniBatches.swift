@@ -45,6 +45,14 @@
 /// a batch allocates nothing while the caller keeps at most the last one (as
 /// a model's first layer does, until its next forward pass).
 ///
+/// For data-parallel training, `shard: r, of: k` gives process `r` of `k`
+/// its part of every batch: the batch's rows cut into `k` consecutive parts
+/// of `batchSize / k` rows (the first `batchSize % k` one row longer), and
+/// the `r`-th of them. With one seed, the `k` sequences together take
+/// exactly the batches a single sequence would, each row once, and all have
+/// the same ``batchCount``, so that every process steps once per batch (a
+/// part is empty when a batch has fewer than `k` rows).
+///
 /// A ``Checkpoint`` saves the generator and how far the pass under way has
 /// come; after a restore, the next `for` loop continues that pass where it
 /// stopped, and later passes draw the orders they would have drawn.
@@ -61,6 +69,7 @@ public final class MiniBatches<Scalar: BLASScalar>: Sequence {
     var order: BatchOrder
     private var featureBuffers: RowBuffers<Scalar>
     private var labelBuffers: LabelBuffers
+    private let shard: BatchShard
 
     /// Creates the batches of `features` (one sample per row of the leading
     /// dimension, any rank of 1 or more) and their `labels`.
@@ -74,14 +83,19 @@ public final class MiniBatches<Scalar: BLASScalar>: Sequence {
     ///     otherwise every pass keeps the rows' own order.
     ///   - dropLast: whether to leave out a final batch shorter than `batchSize`.
     ///   - seed: the seed of the generator that draws the orders.
+    ///   - shard: which part of every batch to take, `0..<shardCount`: a
+    ///     process's rank in data-parallel training.
+    ///   - shardCount: how many parts every batch is cut into: the number of
+    ///     processes; 1, the default, takes whole batches.
     /// - Throws: ``PerceptronError/rankMismatch(what:expected:shape:)`` for
     ///   rank-0 features, ``PerceptronError/countMismatch(what:expected:actual:)``
     ///   when there is not one label per row, and
     ///   ``PerceptronError/invalidArgument(name:expected:actual:)`` for a
-    ///   batch size below 1.
+    ///   batch size below 1, or a shard outside `0..<shardCount`.
     public init(
         features: Tensor<Scalar>, labels: [Int], batchSize: Int,
-        shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0
+        shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0,
+        shard: Int = 0, of shardCount: Int = 1
     ) throws(PerceptronError) {
         order = try BatchOrder(features: features, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, seed: seed)
         guard labels.count == order.rowCount else {
@@ -89,10 +103,11 @@ public final class MiniBatches<Scalar: BLASScalar>: Sequence {
                 what: "the number of labels (one per row of features \(features.shape))",
                 expected: order.rowCount, actual: labels.count)
         }
+        self.shard = try BatchShard(index: shard, count: shardCount)
         self.features = features
         self.labels = labels
-        featureBuffers = RowBuffers(of: features, batchSize: batchSize)
-        labelBuffers = LabelBuffers(batchSize: batchSize)
+        featureBuffers = RowBuffers(of: features, batchSize: batchSize, shard: self.shard)
+        labelBuffers = LabelBuffers(batchSize: batchSize, shard: self.shard)
     }
 
     /// The number of batches in each pass.
@@ -125,8 +140,9 @@ public final class MiniBatches<Scalar: BLASScalar>: Sequence {
         }
     }
 
-    private func batch(of rows: ArraySlice<Int>) -> Element {
-        (featureBuffers.gather(rows, of: features), labelBuffers.gather(rows, of: labels))
+    private func batch(of batchRows: ArraySlice<Int>) -> Element {
+        let rows = shard.part(of: batchRows)
+        return (featureBuffers.gather(rows, of: features), labelBuffers.gather(rows, of: labels))
     }
 }
 
@@ -137,7 +153,8 @@ public final class MiniBatches<Scalar: BLASScalar>: Sequence {
 /// Everything ``MiniBatches`` says holds here too: every row exactly once per
 /// pass, a new seeded order per pass, `dropLast`, value semantics, and no
 /// allocation per batch once warm. The targets of a batch are the same rows
-/// of `targets` as its features are of `features`.
+/// of `targets` as its features are of `features`, and `shard: r, of: k`
+/// takes part `r` of `k` of every batch, as there.
 ///
 /// ```swift
 /// let batches = try RegressionBatches(features: x, targets: y, batchSize: 64)
@@ -160,22 +177,24 @@ public final class RegressionBatches<Scalar: BLASScalar>: Sequence {
     var order: BatchOrder
     private var featureBuffers: RowBuffers<Scalar>
     private var targetBuffers: RowBuffers<Scalar>
+    private let shard: BatchShard
 
     /// Creates the batches of `features` and `targets`, each with one sample
     /// per row of its leading dimension (any rank of 1 or more).
     ///
     /// The parameters other than `targets` are those of
-    /// ``MiniBatches/init(features:labels:batchSize:shuffle:dropLast:seed:)``.
+    /// ``MiniBatches/init(features:labels:batchSize:shuffle:dropLast:seed:shard:of:)``.
     ///
     /// - Throws: ``PerceptronError/rankMismatch(what:expected:shape:)`` for
     ///   rank-0 features or targets,
     ///   ``PerceptronError/countMismatch(what:expected:actual:)`` when
     ///   `targets` has not as many rows as `features`, and
     ///   ``PerceptronError/invalidArgument(name:expected:actual:)`` for a
-    ///   batch size below 1.
+    ///   batch size below 1, or a shard outside `0..<shardCount`.
     public init(
         features: Tensor<Scalar>, targets: Tensor<Scalar>, batchSize: Int,
-        shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0
+        shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0,
+        shard: Int = 0, of shardCount: Int = 1
     ) throws(PerceptronError) {
         order = try BatchOrder(features: features, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, seed: seed)
         guard let targetRows = targets.shape.first else {
@@ -186,10 +205,11 @@ public final class RegressionBatches<Scalar: BLASScalar>: Sequence {
                 what: "the rows of targets \(targets.shape) (one per row of features \(features.shape))",
                 expected: order.rowCount, actual: targetRows)
         }
+        self.shard = try BatchShard(index: shard, count: shardCount)
         self.features = features
         self.targets = targets
-        featureBuffers = RowBuffers(of: features, batchSize: batchSize)
-        targetBuffers = RowBuffers(of: targets, batchSize: batchSize)
+        featureBuffers = RowBuffers(of: features, batchSize: batchSize, shard: self.shard)
+        targetBuffers = RowBuffers(of: targets, batchSize: batchSize, shard: self.shard)
     }
 
     /// The number of batches in each pass.
@@ -222,8 +242,9 @@ public final class RegressionBatches<Scalar: BLASScalar>: Sequence {
         }
     }
 
-    private func batch(of rows: ArraySlice<Int>) -> Element {
-        (featureBuffers.gather(rows, of: features), targetBuffers.gather(rows, of: targets))
+    private func batch(of batchRows: ArraySlice<Int>) -> Element {
+        let rows = shard.part(of: batchRows)
+        return (featureBuffers.gather(rows, of: features), targetBuffers.gather(rows, of: targets))
     }
 }
 
@@ -392,19 +413,20 @@ struct BatchOrder {
 // MARK: - Reused buffers
 
 /// The feature (or target) tensors of the batches of one data tensor: a pair
-/// of buffers, written in turn, for full batches and another for the short
-/// last batch of a pass.
+/// of buffers, written in turn, for (a shard's part of) full batches and
+/// another for the short last batch of a pass.
 struct RowBuffers<Scalar: BLASScalar> {
     private let fullShape: [Int]
     private let shortShape: [Int]
     private var full = ForwardBuffers<Scalar>()
     private var short = ForwardBuffers<Scalar>()
 
-    /// Buffers for batches of `batchSize` rows of `source` (and one shorter batch).
-    init(of source: Tensor<Scalar>, batchSize: Int) {
+    /// Buffers for `shard`'s part of batches of `batchSize` rows of `source`
+    /// (and of one shorter batch).
+    init(of source: Tensor<Scalar>, batchSize: Int, shard: BatchShard) {
         let rows = source.shape[0]
-        fullShape = source.shapeWithRows(batchSize)
-        shortShape = source.shapeWithRows(rows % batchSize)
+        fullShape = source.shapeWithRows(shard.rows(inBatchOf: batchSize))
+        shortShape = source.shapeWithRows(shard.rows(inBatchOf: rows % batchSize))
     }
 
     /// The rows of `source` at `rows`, in order, in a buffer that nobody else holds.
@@ -434,17 +456,18 @@ struct RowBuffers<Scalar: BLASScalar> {
 
 /// The label arrays of the batches: two per batch size, written in turn.
 struct LabelBuffers {
-    private let batchSize: Int
+    /// The rows of (the shard's part of) a full batch.
+    private let fullRows: Int
     private var full = Pair()
     private var short = Pair()
 
-    init(batchSize: Int) {
-        self.batchSize = batchSize
+    init(batchSize: Int, shard: BatchShard) {
+        fullRows = shard.rows(inBatchOf: batchSize)
     }
 
     /// The labels at `rows`, in order.
     mutating func gather(_ rows: ArraySlice<Int>, of labels: [Int]) -> [Int] {
-        rows.count == batchSize ? full.gather(rows, of: labels) : short.gather(rows, of: labels)
+        rows.count == fullRows ? full.gather(rows, of: labels) : short.gather(rows, of: labels)
     }
 
     private struct Pair {

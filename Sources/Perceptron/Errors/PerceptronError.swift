@@ -92,6 +92,11 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
     /// ``inLayer(index:type:error:)``, which says where the layer stands.
     case unsupportedLayer(type: String, operation: String, supported: [String])
 
+    /// An operation across processes failed or was refused: `operation`
+    /// names it (such as "all-reduce of 1024 scalars"), and `reason` says what
+    /// MPI reported, or what the processes did not agree on.
+    case communicationFailed(operation: String, reason: String)
+
     /// A human-readable sentence naming what was expected and what came.
     public var description: String {
         switch self {
@@ -143,6 +148,8 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
                 ? supported.dropLast().joined(separator: ", ") + " and " + supported[supported.count - 1]
                 : supported.first ?? "none"
             return "\(operation) cannot take a layer of type \(type); it takes \(list)"
+        case let .communicationFailed(operation, reason):
+            return "\(operation) failed: \(reason)"
         }
     }
 }

@@ -42,11 +42,24 @@ public final class Sequential<Scalar: BLASScalar>: Layer {
     /// Runs every layer's backward pass in reverse order for the last forward
     /// pass, returning `∂E/∂input`; it may be called any number of times.
     public func backward(_ outputGradient: Tensor<Scalar>, accumulate: Bool = false) throws(PerceptronError) -> Tensor<Scalar> {
+        try backward(outputGradient, accumulate: accumulate, afterLayer: { _ throws(PerceptronError) in })
+    }
+
+    /// ``backward(_:accumulate:)``, calling `afterLayer(index)` as soon as
+    /// layer `index` has stored its parameter gradients (last layer first),
+    /// while the layers before it are still to run: the hook through which
+    /// data-parallel training starts sending a layer's gradients to the other
+    /// processes while earlier layers compute theirs.
+    package func backward(
+        _ outputGradient: Tensor<Scalar>, accumulate: Bool,
+        afterLayer: (_ index: Int) throws(PerceptronError) -> Void
+    ) throws(PerceptronError) -> Tensor<Scalar> {
         var g = outputGradient
         var index = layers.count
         while index > 0 {
             index -= 1
             g = try located(index) { layer throws(PerceptronError) in try layer.backward(g, accumulate: accumulate) }
+            try afterLayer(index)
         }
         return g
     }

@@ -211,7 +211,7 @@ struct NPYMalformedTests {
     @Test func preamble() {
         expectInvalid(
             Data("\u{7F}ELF\u{2}\u{1}\u{1}\u{0}".utf8),
-            "expected the magic string \\x93NUMPY (93 4E 55 4D 50 59) at the start, found 7F 45 4C 46 2 1")
+            "expected the magic string \\x93NUMPY (93 4E 55 4D 50 59) at the start, found 7F 45 4C 46 02 01")
         var wrongMagic = npyBytes(validHeader)
         wrongMagic[5] = UInt8(ascii: "X")
         expectInvalid(

@@ -131,6 +131,10 @@ struct SafeTensorsMalformedTests {
         expectInvalidSafeTensors(
             safeTensorsBytes("{}", headerLength: UInt64(Int.max) - 7),
             "header length 9223372036854775800 is over the limit of 100000000 bytes")
+        // A .npy file read as safetensors: its magic string read as a length, and said to be what it is.
+        expectInvalidSafeTensors(
+            Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, 0x76, 0]) + Data(repeating: 0x20, count: 118),
+            "header length 379676406402707 is over the limit of 100000000 bytes (the file is a .npy file, not safetensors)")
     }
 
     @Test func headersThatAreNotUTF8() {

@@ -76,7 +76,7 @@ struct TensorTests {
     @Test func errorsNameExpectedAndActual() throws {
         let count = #expect(throws: PerceptronError.self) { try Tensor<Float>(shape: [2, 3], scalars: [1, 2]) }
         #expect(count == .scalarCountMismatch(shape: [2, 3], expected: 6, actual: 2))
-        #expect(count?.description == "shape [2, 3] needs 6 scalars, but 2 were given")
+        #expect(count?.description == "shape [2, 3] needs 6 scalars, not 2")
 
         let negative = #expect(throws: PerceptronError.self) { try Tensor<Float>(shape: [2, -1], scalars: []) }
         #expect(negative == .negativeDimension(shape: [2, -1], axis: 1))

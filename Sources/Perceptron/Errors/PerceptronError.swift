@@ -101,7 +101,7 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
     public var description: String {
         switch self {
         case let .scalarCountMismatch(shape, expected, actual):
-            return "shape \(shape) needs \(expected) scalars, but \(actual) were given"
+            return "shape \(shape) needs \(expected) scalars, not \(actual)"
         case let .negativeDimension(shape, axis):
             return "shape \(shape) has a negative dimension \(shape[axis]) at axis \(axis); dimensions must be ≥ 0"
         case let .shapeOverflow(shape):

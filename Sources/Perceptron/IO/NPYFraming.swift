@@ -60,7 +60,10 @@ enum NPYFraming {
     private static func checkMagic(_ data: Data) throws(NPYFormatError) {
         let head = [UInt8](data.prefix(magic.count))
         guard head == Array(magic.prefix(head.count)) else {
-            let found = head.map { String($0, radix: 16, uppercase: true) }.joined(separator: " ")
+            let found = head.map { byte in
+                let digits = String(byte, radix: 16, uppercase: true)
+                return digits.count == 1 ? "0" + digits : digits
+            }.joined(separator: " ")
             throw NPYFormatError(reason: "expected the magic string \\x93NUMPY (93 4E 55 4D 50 59) at the start, found \(found)")
         }
         guard head.count == magic.count else { throw truncated(data.count, "inside the 6-byte magic string") }

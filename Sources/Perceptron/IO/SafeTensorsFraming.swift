@@ -40,7 +40,8 @@ enum SafeTensorsFraming {
         let length = data.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         guard length <= UInt64(maximumHeaderLength) else {
             throw SafeTensorsFormatError(
-                reason: "header length \(length) is over the limit of \(maximumHeaderLength) bytes")
+                reason: "header length \(length) is over the limit of \(maximumHeaderLength) bytes"
+                    + (data.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) ? " (the file is a .npy file, not safetensors)" : ""))
         }
         let headerLength = Int(length)
         guard 8 + headerLength <= size else {

@@ -75,7 +75,7 @@ struct BinaryCrossEntropyTests {
         let loss = BinaryCrossEntropyWithLogits<Double>()
         let early = #expect(throws: PerceptronError.self) { try loss.backward() }
         #expect(early == .backwardBeforeForward(layer: "BinaryCrossEntropyWithLogits"))
-        #expect(early?.description == "BinaryCrossEntropyWithLogits.backward needs a forward pass first (none has run since the layer was created or its caches were released)")
+        #expect(early?.description == "BinaryCrossEntropyWithLogits.backward needs a forward pass first (none has run since it was created or its caches were released)")
         _ = try loss.forward(Tensor(shape: [3], repeating: 0.5), targets: Tensor(shape: [3], repeating: 1))
         let first = bits(try loss.backward())
         #expect(bits(try loss.backward()) == first)

@@ -140,7 +140,7 @@ struct LayerNormTests {
         let layer = LayerNorm<Float>(features: 3)
         let early = #expect(throws: PerceptronError.self) { try layer.backward(Tensor(shape: [2, 3])) }
         #expect(early == .backwardBeforeForward(layer: "LayerNorm"))
-        #expect(early?.description == "LayerNorm.backward needs a forward pass first (none has run since the layer was created or its caches were released)")
+        #expect(early?.description == "LayerNorm.backward needs a forward pass first (none has run since it was created or its caches were released)")
     }
 
     @Test func emptyBatchesAndZeroFeatures() throws {

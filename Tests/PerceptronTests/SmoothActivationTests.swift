@@ -72,7 +72,7 @@ struct SmoothActivationTests {
         for (name, layer) in [("GELU", GELU()), ("SiLU", SiLU())] as [(String, any Layer<Float>)] {
             let early = #expect(throws: PerceptronError.self) { try layer.backward(Tensor(shape: [2]), accumulate: false) }
             #expect(early == .backwardBeforeForward(layer: name))
-            #expect(early?.description == "\(name).backward needs a forward pass first (none has run since the layer was created or its caches were released)")
+            #expect(early?.description == "\(name).backward needs a forward pass first (none has run since it was created or its caches were released)")
         }
     }
 

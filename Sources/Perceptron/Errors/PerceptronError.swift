@@ -115,7 +115,7 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
         case let .shapeMismatch(what, expected, actual):
             return "\(what) must have shape \(expected), but has shape \(actual)"
         case let .backwardBeforeForward(layer):
-            return "\(layer).backward needs a forward pass first (none has run since the layer was created or its caches were released)"
+            return "\(layer).backward needs a forward pass first (none has run since it was created or its caches were released)"
         case let .inLayer(index, type, error):
             return "layer \(index) (\(type)): \(error)"
         case let .dimensionTooLarge(what, value, limit):

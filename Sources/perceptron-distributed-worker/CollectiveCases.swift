@@ -125,7 +125,8 @@ struct CollectiveCases {
             try model.checkReplicasAgree()
             return []
         }
-        // The checkpoint cases never get as far as the file: the path is in no folder there is.
+        // A path in no folder there is: the first two checkpoint cases fail
+        // before they reach it, the last two on it.
         let nowhere = URL(fileURLWithPath: "/nonexistent/checkpoint")
         report("checkpoint-differs") { () throws(PerceptronError) in
             let model = try DataParallel(Scenario.classifier(seed: 1, dropoutSeed: 5), communicator: world)

@@ -1,8 +1,10 @@
+import Foundation
 import Perceptron
 import PerceptronDistributed
 
 /// `collectives`: every communicator call on matching, mismatched and empty
-/// tensors, in a fixed order. Each case prints `rank R: <case>: <outcome>`,
+/// tensors, then replicas that differ and checkpoints that cannot be saved
+/// or restored, in a fixed order. Each case prints `rank R: <case>: <outcome>`,
 /// the outcome being the result's scalars or `error: <message>`; the tests
 /// hold every rank's line to what the documentation promises. The last
 /// cases check that the processes are still in step after the errors.
@@ -115,6 +117,38 @@ struct CollectiveCases {
             var generator = SeededRandomNumberGenerator(seed: 1)
             let width = rank == 0 ? 4 : 5
             _ = try DataParallel(Linear<Float>(inputFeatures: 2, outputFeatures: width, using: &generator), communicator: world)
+            return []
+        }
+        report("replicas-differ") { () throws(PerceptronError) in
+            let model = try DataParallel(Scenario.model(seed: 1), communicator: world)
+            if rank == last { try model.forEachParameter { name, value, _ in if name == "4.bias" { value[0] += 1 } } }
+            try model.checkReplicasAgree()
+            return []
+        }
+        // A path in no folder there is: the first two checkpoint cases fail
+        // before they reach it, the last two on it.
+        let nowhere = URL(fileURLWithPath: "/nonexistent/checkpoint")
+        report("checkpoint-differs") { () throws(PerceptronError) in
+            let model = try DataParallel(Scenario.classifier(seed: 1, dropoutSeed: 5), communicator: world)
+            let optimizer = Adam<Float>(learningRate: rank == last ? 0.02 : 0.01)
+            try Checkpoint.save(model: model, optimizer: optimizer, to: nowhere)
+            return []
+        }
+        report("generators-differ") { () throws(PerceptronError) in
+            var layers = try Scenario.classifier(seed: 1, dropoutSeed: 5).layers
+            if rank == last { layers[2] = ReLU<Float>() }
+            let model = try DataParallel(Sequential(layers), communicator: world)
+            try Checkpoint.save(model: model, optimizer: Adam<Float>(learningRate: 0.01), to: nowhere)
+            return []
+        }
+        report("checkpoint-unwritable") { () throws(PerceptronError) in
+            let model = try DataParallel(Scenario.classifier(seed: 1, dropoutSeed: 5), communicator: world)
+            try Checkpoint.save(model: model, optimizer: Adam<Float>(learningRate: 0.01), to: nowhere)
+            return []
+        }
+        report("checkpoint-missing") { () throws(PerceptronError) in
+            let model = try DataParallel(Scenario.classifier(seed: 1, dropoutSeed: 5), communicator: world)
+            try Checkpoint.restore(model: model, optimizer: Adam<Float>(learningRate: 0.01), from: nowhere)
             return []
         }
         report("still-in-step") { () throws(PerceptronError) in

@@ -3,7 +3,7 @@
 //
 //   train        train a small MLP data-parallel, rank 0 recording every step
 //   collectives  call the communicator on matching, mismatched and empty tensors
-//   checkpoints  train for a long time, rank 0 writing a checkpoint every few steps
+//   checkpoints  train with Dropout, Adam and a schedule, checkpointing every few steps; resume
 //   fail         train, then fail on one rank (throw, exit, or hang)
 //
 // Every line a rank prints starts with "rank R:", so that the tests can tell

@@ -1,13 +1,16 @@
 import Foundation
 import Perceptron
 import PerceptronDistributed
+@testable import perceptron_distributed_worker
 import Testing
 
 extension DistributedTests {
-    /// Every communicator call on matching, mismatched and empty tensors
-    /// (the worker's `collectives` mode) behaves as documented on every
-    /// process: results where the calls agree, the same error everywhere
-    /// where they do not, and still in step after the errors.
+    /// Every communicator call on matching, mismatched and empty tensors,
+    /// and the checks of replicas and checkpoints (the worker's
+    /// `collectives` mode), behaves as documented on every process: results
+    /// where the calls agree, the same error everywhere where they do not
+    /// (a failed write or read as `runOnRankZero` and `runOnEveryRank`
+    /// report one), and still in step after the errors.
     @Suite("Collective operations")
     struct CollectiveTests {
         static let rule = "every process must make the same collective calls, in the same order"
@@ -19,6 +22,9 @@ extension DistributedTests {
             let shapes = "the tensor of rank 1 in an all-reduce (every process's must have the shape of rank 0's) must have shape"
             let writeError = "could not write '/checkpoints/step-8': no space left"
             let stepError = "step must be 8, but is 7"
+            let other = k - 1
+            let nowhere = "'/nonexistent/checkpoint': No such file or directory (errno 2)"
+            let unwritable = "could not create a temporary file to write \(nowhere)"
             return [
                 "sum: " + values([sum, 2 * sum]),
                 "maximum: " + values([Float(k - 1), 0]),
@@ -46,6 +52,16 @@ extension DistributedTests {
                 "models: error: creating DataParallel failed: rank 1's model has other parameters than rank 0's "
                     + "(2 tensors of 12 scalars on rank 0, 2 of 15 on rank 1, or other names or shapes): "
                     + "every process must wrap the same model",
+                "replicas-differ: error: checking that every replica holds the same parameters failed: rank \(other)'s "
+                    + "parameters differ from rank 0's (their checksums differ): the replicas are no longer the same model",
+                "checkpoint-differs: error: checking that every process saves or restores the same checkpoint failed: "
+                    + "rank \(other)'s checkpoint differs from rank 0's (the parameters, optimizer, schedule or batches it "
+                    + "saves, or the file it restores): every process must save the same training run and restore the same file",
+                "generators-differ: error: gathering every replica's random generators for a checkpoint failed: rank "
+                    + "\(other)'s model has other random generators than rank 0's (2 on rank 0, 1 on rank \(other), or in "
+                    + "other layers): every process must wrap the same model",
+                "checkpoint-unwritable: error: " + (rank == 0 ? unwritable : "work on rank 0 failed: on rank 0: \(unwritable)"),
+                "checkpoint-missing: error: could not open \(nowhere)",
                 "still-in-step: " + values([Float(k)]),
             ]
         }
@@ -121,6 +137,48 @@ extension DistributedTests {
 
             let capacity = #expect(throws: PerceptronError.self) { try DataParallel(model(), communicator: world, bucketCapacity: 0) }
             #expect(capacity?.description == "bucketCapacity must be at least 1 byte, but is 0")
+        }
+
+        /// A checkpoint of a wrapped model, in a world of one, is the one the
+        /// model itself gives, its Dropout generators included; restored into
+        /// a fresh wrapped model, it goes on as the model does.
+        @Test func aCheckpointOfAWrappedModelIsOneOfTheModel() throws {
+            let world = try Communicator.world()
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let (x, y) = Scenario.data(seed: 2)
+            let labels = Scenario.labels(of: y)
+            let loss = SoftmaxCrossEntropy<Float>()
+            func step(_ model: some Layer<Float>, _ optimizer: Adam<Float>) throws {
+                _ = try loss.forward(model(x), labels: labels)
+                _ = try model.backward(loss.backward())
+                try optimizer.step(model)
+            }
+            func bits(_ tensors: [String: Tensor<Float>]) -> [String: [UInt32]] { tensors.mapValues { $0.scalars.map(\.bitPattern) } }
+
+            let (plain, plainAdam) = (try Scenario.classifier(seed: 1, dropoutSeed: 10), Adam<Float>(learningRate: 0.01))
+            let wrapped = try DataParallel(Scenario.classifier(seed: 1, dropoutSeed: 10), communicator: world)
+            let wrappedAdam = Adam<Float>(learningRate: 0.01)
+            for _ in 0..<3 {
+                try step(plain, plainAdam)
+                try step(wrapped, wrappedAdam)
+            }
+            let (plainURL, wrappedURL) = (directory.appendingPathComponent("plain"), directory.appendingPathComponent("wrapped"))
+            try Checkpoint.save(model: plain, optimizer: plainAdam, state: ["step": "3"], to: plainURL)
+            try Checkpoint.save(model: wrapped, optimizer: wrappedAdam, state: ["step": "3"], to: wrappedURL)
+            let (plainFile, wrappedFile) = (try SafeTensors<Float>(contentsOf: plainURL), try SafeTensors<Float>(contentsOf: wrappedURL))
+            #expect(wrappedFile.metadata == plainFile.metadata)
+            #expect(bits(wrappedFile.tensors) == bits(plainFile.tensors))
+            #expect(wrappedFile.metadata["model.2.layer"] == "Dropout(probability: 0.2)")
+            #expect(wrappedFile.metadata["model.3.2.layer"] == "Dropout(probability: 0.1)")
+            #expect(wrappedFile.metadata["model.replicas"] == nil)
+
+            let fresh = try DataParallel(Scenario.classifier(seed: 5, dropoutSeed: 50), communicator: world)
+            let freshAdam = Adam<Float>(learningRate: 0.01)
+            #expect(try Checkpoint.restore(model: fresh, optimizer: freshAdam, from: wrappedURL) == ["step": "3"])
+            try step(plain, plainAdam)
+            try step(fresh, freshAdam)
+            #expect(bits(fresh.namedParameters) == bits(plain.namedParameters))
         }
     }
 }

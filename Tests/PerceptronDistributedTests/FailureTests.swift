@@ -7,52 +7,86 @@ import Testing
 extension DistributedTests {
     /// A process that dies, throws, hangs or leaves early ends the whole job
     /// within a bounded time, never leaving the others waiting; checkpoints
-    /// written by rank 0 survive, and every process resumes from them.
+    /// written by rank 0 survive, and every process resumes from them exactly.
     @Suite("Failures and checkpoints")
     struct FailureTests {
         /// The most the job may take to end after a process fails, as the
         /// documentation promises (the failures with a timeout set it to 2 s).
         static let bound = 30.0
 
-        @Test func killingOneProcessEndsTheJobAndTheLastCheckpointResumes() throws {
+        /// The worker's `checkpoints` run on K processes (Dropout seeded per
+        /// rank, Adam, StepLR, shuffled MiniBatches sharded by rank, a
+        /// checkpoint every third step but at the end of a pass) has one
+        /// process killed after two checkpoints; the job ends, and resumed on K
+        /// processes from the last checkpoint, which stands in the middle of
+        /// a pass, it ends with the parameters of an uninterrupted run, bit for bit.
+        @Test(arguments: [2, 3])
+        func killingOneProcessEndsTheJobAndTheLastCheckpointResumes(processes: Int) throws {
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: directory) }
-            let checkpoint = directory.appendingPathComponent("checkpoint.safetensors")
+            let checkpoint = directory.appendingPathComponent("run.checkpoint")
+            let killed = processes - 1
             let run = try MPIRun(
-                ["checkpoints", "--epochs", "1000000", "--pause", "20", "--output", checkpoint.path], processes: 2)
-            let started = run.wait(seconds: 60) { $0.contains("rank 0: checkpoint 2\n") && $0.contains("rank 1: pid ") }
+                ["checkpoints", "--epochs", "1000000", "--pause", "20", "--output", checkpoint.path], processes: processes)
+            let started = run.wait(seconds: 60) { $0.contains("rank 0: checkpoint 6\n") && $0.contains("rank \(killed): pid ") }
             try #require(started, "the job should have written two checkpoints: \(run.outputSoFar)")
-            let pidLine = try #require(run.outputSoFar.split(separator: "\n").first { $0.hasPrefix("rank 1: pid ") })
-            let pid = try #require(Int32(pidLine.dropFirst("rank 1: pid ".count)))
+            let pidLine = try #require(run.outputSoFar.split(separator: "\n").first { $0.hasPrefix("rank \(killed): pid ") })
+            let pid = try #require(Int32(pidLine.dropFirst("rank \(killed): pid ".count)))
 
             let clock = ContinuousClock()
-            let killed = clock.now
+            let killedAt = clock.now
             #expect(kill(pid, SIGKILL) == 0)
             let outcome = run.waitForExit(seconds: 2 * Self.bound)
-            let ended = (clock.now - killed).components
+            let ended = (clock.now - killedAt).components
             #expect(Double(ended.seconds) + Double(ended.attoseconds) * 1e-18 <= Self.bound, "mpirun took too long to end the job")
             #expect(outcome.status != 0)
             #expect(!outcome.wasSignalled, "mpirun should have ended by itself, not by the test's kill")
 
-            // The last checkpoint is whole (written atomically) and loads into the model.
+            // The last checkpoint is whole (written atomically), in the middle
+            // of a pass of 4 batches, and holds every process's own generators.
             let file = try SafeTensors<Float>(contentsOf: checkpoint)
-            let epoch = try #require(file.metadata["epoch"].flatMap(Int.init))
-            #expect(epoch >= 2)
-            try Scenario.model(seed: 0).loadParameters(file.tensors)
+            let step = try #require(file.metadata["state.step"].flatMap(Int.init))
+            let epoch = try #require(file.metadata["state.epoch"].flatMap(Int.init))
+            #expect(step >= 6 && step % 3 == 0 && step % 4 != 0 && epoch == step / 4)
+            #expect(file.metadata["batches.pass.batches"] == "\(step % 4)")
+            #expect(file.metadata["model.replicas"] == "\(processes)")
+            #expect(file.metadata["batches.shardCount"] == "\(processes)")
+            for layer in ["2", "3.2"] {
+                let generators = try (0..<processes).map { replica in
+                    try #require(file.metadata["model.\(layer).generator" + (replica == 0 ? "" : ".replica\(replica)")])
+                }
+                #expect(Set(generators).count == processes, "layer \(layer): the processes' generators should differ")
+            }
 
             // Every process resumes from it, and ends where an uninterrupted run does.
+            let epochs = epoch + 2
             let resumed = directory.appendingPathComponent("resumed.safetensors")
             let straight = directory.appendingPathComponent("straight.safetensors")
             let resuming = try MPIRun.run(
-                ["checkpoints", "--resume", "yes", "--epochs", "\(epoch + 2)", "--output", checkpoint.path,
-                 "--final", resumed.path], processes: 2)
+                ["checkpoints", "--resume", "yes", "--epochs", "\(epochs)", "--output", checkpoint.path,
+                 "--final", resumed.path], processes: processes)
             #expect(resuming.status == 0, "\(resuming.errors)")
-            for rank in 0..<2 { #expect(resuming.lines(of: rank).contains("resumed after epoch \(epoch)")) }
+            for rank in 0..<processes {
+                let lines = resuming.lines(of: rank)
+                #expect(lines.contains("resumed at step \(step)") && lines.contains("replicas agree"), "rank \(rank): \(lines)")
+            }
             let uninterrupted = try MPIRun.run(
-                ["checkpoints", "--epochs", "\(epoch + 2)", "--output", directory.appendingPathComponent("other").path,
-                 "--final", straight.path], processes: 2)
+                ["checkpoints", "--epochs", "\(epochs)", "--output", directory.appendingPathComponent("other").path,
+                 "--final", straight.path], processes: processes)
             #expect(uninterrupted.status == 0, "\(uninterrupted.errors)")
-            #expect(try SafeTensors<Float>.read(from: resumed) == SafeTensors<Float>.read(from: straight))
+            let resumedFile = try SafeTensors<Float>(contentsOf: resumed)
+            let straightFile = try SafeTensors<Float>(contentsOf: straight)
+            #expect(straightFile.metadata["steps"] == "\(4 * epochs)" && resumedFile.metadata == straightFile.metadata)
+            #expect(straightFile.tensors.count == 6)
+            #expect(resumedFile.tensors.mapValues { $0.scalars.map(\.bitPattern) }
+                == straightFile.tensors.mapValues { $0.scalars.map(\.bitPattern) })
+
+            // On another number of processes (here, one), the checkpoint is refused.
+            let alone = try MPIRun.run(
+                ["checkpoints", "--resume", "yes", "--epochs", "\(epochs)", "--output", checkpoint.path], processes: nil)
+            #expect(alone.status == 1)
+            #expect(alone.errors == "rank 0: error: the checkpoint '\(checkpoint.path)' does not fit what it is restored "
+                + "into: the number of processes training the model is \(processes) in it, but 1 here\n")
         }
 
         /// Bad input on one process is an error on that process before it

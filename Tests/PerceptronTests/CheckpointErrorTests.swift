@@ -74,7 +74,7 @@ struct CheckpointErrorTests {
         case hiddenSize, extraLayer, missingLayer, dropoutProbability, dropoutReplaced, dropoutAdded
         case optimizerType, beta1, weightDecay
         case noSchedule, scheduleType, gamma, baseRate
-        case noBatches, regressionBatches, batchSize, shuffle
+        case noBatches, regressionBatches, batchSize, shuffle, shardCount
 
         /// The first difference the error names: what, as saved, as given.
         var expected: (String, String, String) {
@@ -96,6 +96,7 @@ struct CheckpointErrorTests {
             case .regressionBatches: ("the kind of batches", "MiniBatches", "RegressionBatches")
             case .batchSize: ("the batches' batchSize", "4", "5")
             case .shuffle: ("the batches' shuffle", "true", "false")
+            case .shardCount: ("the batches' shardCount", "1", "2")
             }
         }
 
@@ -130,6 +131,7 @@ struct CheckpointErrorTests {
             case .regressionBatches: batches = try RegressionBatches(features: run.x, targets: run.x, batchSize: 4)
             case .batchSize: batches = try MiniBatches(features: run.x, labels: run.labels, batchSize: 5)
             case .shuffle: batches = try MiniBatches(features: run.x, labels: run.labels, batchSize: 4, shuffle: false)
+            case .shardCount: batches = try MiniBatches(features: run.x, labels: run.labels, batchSize: 4, shard: 1, of: 2)
             default: break
             }
             return (model, optimizer, schedule, batches)

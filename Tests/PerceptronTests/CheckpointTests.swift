@@ -297,6 +297,55 @@ struct CheckpointRoundTripTests {
         #expect(Self.passes(last, 3) == Self.rest(original, &iterator))
     }
 
+    /// A checkpoint of one shard restores into every shard of the same
+    /// count: the order and the pass under way are the same for all, and each
+    /// goes on with its own part; the parts together are the whole batches.
+    @Test func shardedBatchesRestoreIntoEveryShardOfTheSameCount() throws {
+        let url = try temporaryCheckpoint()
+        defer { cleanUp(url) }
+        let run = try Classifier<Float>()
+        let features = try encodedRows(14)
+        func batches(seed: UInt64, shard: Int = 0, of count: Int = 1) throws -> MiniBatches<Float> {
+            // 14 rows in batches of 5: parts of 2, 2 and 1 rows, then of 2, 1 and 1.
+            try MiniBatches(features: features, labels: Array(0..<14), batchSize: 5, seed: seed, shard: shard, of: count)
+        }
+        func advanced(_ batches: MiniBatches<Float>) -> MiniBatches<Float>.Iterator? {
+            _ = pass(batches)
+            var iterator: MiniBatches<Float>.Iterator? = batches.makeIterator()
+            _ = iterator!.next()
+            return iterator
+        }
+        let saved = try batches(seed: 4, shard: 0, of: 3)
+        let savedIterator = advanced(saved)
+        try Checkpoint.save(model: run.model, optimizer: Adam<Float>(), batches: saved, to: url)
+        #expect(try SafeTensors<Float>(contentsOf: url).metadata["batches.shardCount"] == "3")
+
+        let whole = try batches(seed: 4)
+        var wholeIterator = advanced(whole)
+        let wholeRest = Self.rest(whole, &wholeIterator)
+        var parts: [[[Int]]] = []
+        for shard in 0..<3 {
+            // The uninterrupted sequence of this shard, as far as the saved one had come.
+            let uninterrupted = shard == 0 ? saved : try batches(seed: 4, shard: shard, of: 3)
+            var iterator = shard == 0 ? savedIterator : advanced(uninterrupted)
+            let expected = Self.rest(uninterrupted, &iterator)
+            let restored = try batches(seed: 9, shard: shard, of: 3)
+            try Checkpoint.restore(model: run.model, optimizer: Adam<Float>(), batches: restored, from: url)
+            let rest = Self.passes(restored, 3)
+            #expect(rest == expected, "shard \(shard)")
+            parts.append(rest)
+        }
+        #expect(parts[0].indices.map { parts[0][$0] + parts[1][$0] + parts[2][$0] } == wholeRest)
+        #expect(wholeRest.count == 2 + 2 * 3)
+
+        for count in [1, 2] {
+            let error = #expect(throws: PerceptronError.self) {
+                try Checkpoint.restore(model: run.model, optimizer: Adam<Float>(), batches: batches(seed: 9, of: count), from: url)
+            }
+            #expect(error == .checkpointMismatch(path: url.path, what: "the batches' shardCount", saved: "3", actual: "\(count)"))
+        }
+    }
+
     @Test func regressionBatchesContinueThePassUnderWay() throws {
         let url = try temporaryCheckpoint()
         defer { cleanUp(url) }

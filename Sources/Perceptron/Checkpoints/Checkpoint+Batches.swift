@@ -3,15 +3,28 @@
 // the next order; and, while a pass is under way, the generator as it was
 // before that pass and the number of batches it has handed out, so that a
 // restore continues the pass where it stopped.
+//
+// Sharded batches (`shard: r, of: k`) also record k, as `batches.shardCount`
+// when it is more than 1. Their shard r is not recorded: every process draws
+// the same orders and stands at the same batch, so one process's checkpoint
+// restores into every process's batches, each keeping its own part.
 
 /// Batches whose order a checkpoint saves and restores: ``MiniBatches`` and ``RegressionBatches``.
 protocol CheckpointableBatches: AnyObject {
     /// The generator, the layout and the pass under way.
     var order: BatchOrder { get set }
+
+    /// The number of parts every batch is cut into (1 for whole batches).
+    var shardCount: Int { get }
 }
 
-extension MiniBatches: CheckpointableBatches {}
-extension RegressionBatches: CheckpointableBatches {}
+extension MiniBatches: CheckpointableBatches {
+    var shardCount: Int { shard.count }
+}
+
+extension RegressionBatches: CheckpointableBatches {
+    var shardCount: Int { shard.count }
+}
 
 /// Saving and restoring the batches' part of a checkpoint.
 enum BatchesCheckpoint {
@@ -20,6 +33,7 @@ enum BatchesCheckpoint {
         let order = batches.order
         writer.set("batches", checkpointTypeName(of: batches))
         for (name, value) in layout(of: order) { writer.set("batches." + name, value) }
+        if batches.shardCount > 1 { writer.set("batches.shardCount", batches.shardCount) }
         let (generator, pass) = order.savedState
         writer.set("batches.generator", generator: generator)
         if let pass {
@@ -44,6 +58,9 @@ enum BatchesCheckpoint {
         for (name, value) in layout(of: order) {
             try reader.expect("the batches' \(name)", saved: reader.string("batches." + name), actual: value)
         }
+        try reader.expect(
+            "the batches' shardCount", saved: reader.optionalString("batches.shardCount") ?? "1",
+            actual: "\(batches.shardCount)")
         let generator = try reader.generator("batches.generator")
         var pass: BatchOrder.PassProgress?
         if reader.optionalString("batches.pass.batches") != nil {

@@ -14,9 +14,11 @@ import Foundation
 ///   keeps per parameter (Adam's moment estimates, ``SGD``'s momentum);
 /// - the schedule's type, base rate, settings and step count;
 /// - the state of the random generator of every ``Dropout`` layer in the
-///   model, in ``Sequential`` models nested to any depth;
-/// - the batches' generator (``MiniBatches`` or ``RegressionBatches``) and
-///   how far the pass under way has come;
+///   model, in ``Sequential`` models nested to any depth (every process's,
+///   when several train the model together);
+/// - the batches' generator (``MiniBatches`` or ``RegressionBatches``), the
+///   number of parts they are sharded into, and how far the pass under way
+///   has come;
 /// - your own strings: the epoch, the step, anything a resumed loop needs.
 ///
 /// Resuming is a restore before the loop, if a checkpoint is there, and a
@@ -65,11 +67,30 @@ import Foundation
 /// Everything is checked before anything changes, so a restore that throws
 /// leaves every object as it was.
 ///
+/// **On several processes**, pass the model as PerceptronDistributed's
+/// `DataParallel` wraps it, and call `save` and `restore` on every process
+/// at the same point, with the same code as above: both are then collective
+/// operations. `save` gathers every process's ``Dropout`` generators (each
+/// draws the masks of its own part of every batch, so each has a state of
+/// its own), checks that every process holds the same parameters, optimizer,
+/// schedule and batches, and has rank 0 alone write the file; `restore` reads
+/// it on every process (from a shared file system or a copy on each
+/// machine), gives each its own generators and checks that all read the
+/// same. Sharded batches (`shard: r, of: k`) restore on every process from
+/// the one file, each keeping its own shard: the order and the pass under way
+/// are the same on all. A save or restore that fails on one process throws on
+/// every process, and a restore that throws changes nothing on any. A
+/// checkpoint of K processes resumes on K processes, with batches cut into as
+/// many parts; on another number it throws
+/// ``PerceptronError/checkpointMismatch(path:what:saved:actual:)``. Do not
+/// call them inside `runOnRankZero`, nor with the wrapped model itself: that
+/// saves rank 0's generators for every process.
+///
 /// **Not saved:** gradients and what layers keep between passes (save after
 /// an optimizer step, not between a backward pass and the step that uses it),
 /// generators of your own (put their ``SeededRandomNumberGenerator/state`` in
-/// `state`), and generators of layers other than ``Dropout`` and
-/// ``Sequential``, such as a ``Dropout`` inside a layer type of your own.
+/// `state`), and generators of layers other than ``Dropout``, ``Sequential``
+/// and `DataParallel`, such as a ``Dropout`` inside a layer type of your own.
 ///
 /// **The file** is a safetensors file (see ``SafeTensors``), written
 /// atomically: after a failed or interrupted write the previous checkpoint is
@@ -92,6 +113,9 @@ public enum Checkpoint {
     ///
     /// Save after an optimizer step: the gradients are not saved.
     ///
+    /// With a `DataParallel` model of several processes, every process calls
+    /// it, and rank 0 writes the file (see ``Checkpoint``).
+    ///
     /// - Parameters:
     ///   - model: the model trained; its parameters and the generators of
     ///     its ``Dropout`` layers are saved.
@@ -108,7 +132,12 @@ public enum Checkpoint {
     ///   stepped another model, or a schedule other than the library's or
     ///   driving another optimizer; ``PerceptronError/fileError(path:operation:reason:)``
     ///   naming the step of the write that failed, which leaves the previous
-    ///   file as it was.
+    ///   file as it was. With several processes, each throws what it met
+    ///   first, and every other process
+    ///   ``PerceptronError/communicationFailed(operation:reason:)`` naming
+    ///   the process that failed and its error; every process also throws
+    ///   that error when their models have other ``Dropout`` layers, or when
+    ///   they do not hold the same parameters, optimizer, schedule and batches.
     public static func save<Scalar: BLASScalar>(
         model: some Layer<Scalar>, optimizer: some Optimizer<Scalar>,
         schedule: (any LearningRateSchedule<Scalar>)? = nil, batches: MiniBatches<Scalar>? = nil,
@@ -141,7 +170,9 @@ public enum Checkpoint {
     /// same layers, types and settings; see ``Checkpoint``): a schedule and
     /// batches exactly when the checkpoint has them. After the restore, the
     /// next `for` loop over `batches` continues the pass the checkpoint was
-    /// saved in, from its next batch.
+    /// saved in, from its next batch. With a `DataParallel` model of several
+    /// processes, every process calls it and restores the same file, each
+    /// into its own objects (its own shard of the batches).
     ///
     /// - Returns: the `state` saved, to find out where the loop stood.
     /// - Throws: ``PerceptronError/fileError(path:operation:reason:)`` when
@@ -151,9 +182,13 @@ public enum Checkpoint {
     ///   naming the first difference between what was saved and the objects
     ///   given (the precision, a parameter's name or shape, a ``Dropout``
     ///   layer, the optimizer's or schedule's type or settings, the batches'
-    ///   layout); and ``PerceptronError/invalidArgument(name:expected:actual:)``
-    ///   for an optimizer or schedule the checkpoint cannot hold, as `save` does. A restore
-    ///   that throws changes nothing.
+    ///   layout, their shard count, the number of processes);
+    ///   ``PerceptronError/invalidArgument(name:expected:actual:)`` for an
+    ///   optimizer or schedule the checkpoint cannot hold, as `save` does; and,
+    ///   with several processes, on every process but those that met one of
+    ///   these, ``PerceptronError/communicationFailed(operation:reason:)``
+    ///   naming the first that did, and on every process the same error when
+    ///   they read different files. A restore that throws changes nothing.
     @discardableResult
     public static func restore<Scalar: BLASScalar>(
         model: some Layer<Scalar>, optimizer: some Optimizer<Scalar>,
@@ -189,22 +224,37 @@ struct CheckpointParts<Scalar: BLASScalar> {
     var schedule: (any LearningRateSchedule<Scalar>)?
     var batches: (any CheckpointableBatches)?
 
-    /// The file a save writes, with `state` as the user's strings.
-    func file(state: [String: String]) throws(PerceptronError) -> SafeTensors<Scalar> {
+    /// The tensors and metadata a save writes, but the user's strings.
+    func writer() throws(PerceptronError) -> CheckpointWriter<Scalar> {
         var writer = CheckpointWriter<Scalar>()
         try ModelCheckpoint.record(model, into: &writer)
         try OptimizerCheckpoint.record(optimizer, of: model, into: &writer)
         if let schedule { try ScheduleCheckpoint.record(schedule, of: optimizer, into: &writer) }
         if let batches { BatchesCheckpoint.record(batches, into: &writer) }
-        return writer.file(state: state)
+        return writer
     }
 
-    /// Writes the checkpoint atomically to `url`.
+    /// The file a save writes, with `state` as the user's strings.
+    func file(state: [String: String]) throws(PerceptronError) -> SafeTensors<Scalar> {
+        try writer().file(state: state)
+    }
+
+    /// Writes the checkpoint atomically to `url`; for a model of several
+    /// replicas, with every replica taking part (``save(replicas:state:to:using:)``).
     ///
     /// - Parameter systemWrite: the write call, as ``writeAtomically(_:to:using:)``
     ///   takes it; `nil` for the system's.
     func save(state: [String: String], to url: URL, using systemWrite: POSIXWrite? = nil) throws(PerceptronError) {
-        let data = try file(state: state).safeTensorsData()
+        if let replicas {
+            try save(replicas: replicas, state: state, to: url, using: systemWrite)
+        } else {
+            try write(file(state: state), to: url, using: systemWrite)
+        }
+    }
+
+    /// Writes `file` atomically to `url`.
+    func write(_ file: SafeTensors<Scalar>, to url: URL, using systemWrite: POSIXWrite?) throws(PerceptronError) {
+        let data = try file.safeTensorsData()
         if let systemWrite {
             try writeAtomically(data, to: url, using: systemWrite)
         } else {
@@ -213,20 +263,37 @@ struct CheckpointParts<Scalar: BLASScalar> {
     }
 
     /// Reads the checkpoint at `url`, checks every part against the objects,
-    /// and only then sets them; returns the user's strings.
+    /// and only then sets them; returns the user's strings. For a model of
+    /// several replicas, every replica takes part (``restore(replicas:from:)``).
     func restore(from url: URL) throws(PerceptronError) -> [String: String] {
+        if let replicas { return try restore(replicas: replicas, from: url) }
+        let prepared = try prepareRestore(from: url, replica: 0, of: 1)
+        prepared.apply()
+        return prepared.state
+    }
+
+    /// Reads the checkpoint at `url` and checks every part against the
+    /// objects, the model being replica `replica` of `replicas`, changing
+    /// nothing; returns what sets the objects to it, the user's strings and
+    /// the file read.
+    func prepareRestore(
+        from url: URL, replica: Int, of replicas: Int
+    ) throws(PerceptronError) -> (apply: () -> Void, state: [String: String], file: SafeTensors<Scalar>) {
         let path = try POSIXFile.path(of: url)
-        var reader = try CheckpointReader(SafeTensors<Scalar>(contentsOf: url), path: path)
-        let restoreModel = try ModelCheckpoint.prepareRestore(model, from: &reader)
+        let file = try SafeTensors<Scalar>(contentsOf: url)
+        var reader = try CheckpointReader(file, path: path)
+        let restoreModel = try ModelCheckpoint.prepareRestore(model, replica: replica, of: replicas, from: &reader)
         let restoreOptimizer = try OptimizerCheckpoint.prepareRestore(optimizer, of: model, from: &reader)
         let restoreSchedule = try ScheduleCheckpoint.prepareRestore(schedule, of: optimizer, from: &reader)
         let restoreBatches = try BatchesCheckpoint.prepareRestore(batches, from: &reader)
         let state = reader.userState()
         try reader.checkEverythingRead()
-        restoreModel()
-        restoreOptimizer()
-        restoreSchedule()
-        restoreBatches()
-        return state
+        let apply = {
+            restoreModel()
+            restoreOptimizer()
+            restoreSchedule()
+            restoreBatches()
+        }
+        return (apply, state, file)
     }
 }

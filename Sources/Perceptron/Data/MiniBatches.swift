@@ -55,7 +55,10 @@
 ///
 /// A ``Checkpoint`` saves the generator and how far the pass under way has
 /// come; after a restore, the next `for` loop continues that pass where it
-/// stopped, and later passes draw the orders they would have drawn.
+/// stopped, and later passes draw the orders they would have drawn. The
+/// `k` shards draw the same orders, so a checkpoint saved from one of them
+/// restores into any shard of `k` (each going on with its own part), and
+/// into no other number of shards.
 ///
 /// Iterating is not thread-safe: iterate one sequence from one task at a time.
 public final class MiniBatches<Scalar: BLASScalar>: Sequence {
@@ -69,7 +72,8 @@ public final class MiniBatches<Scalar: BLASScalar>: Sequence {
     var order: BatchOrder
     private var featureBuffers: RowBuffers<Scalar>
     private var labelBuffers: LabelBuffers
-    private let shard: BatchShard
+    /// Internal, not private: a ``Checkpoint`` records its count.
+    let shard: BatchShard
 
     /// Creates the batches of `features` (one sample per row of the leading
     /// dimension, any rank of 1 or more) and their `labels`.
@@ -177,7 +181,8 @@ public final class RegressionBatches<Scalar: BLASScalar>: Sequence {
     var order: BatchOrder
     private var featureBuffers: RowBuffers<Scalar>
     private var targetBuffers: RowBuffers<Scalar>
-    private let shard: BatchShard
+    /// Internal, not private: a ``Checkpoint`` records its count.
+    let shard: BatchShard
 
     /// Creates the batches of `features` and `targets`, each with one sample
     /// per row of its leading dimension (any rank of 1 or more).

@@ -16,6 +16,7 @@ struct CollectiveDescriptor: Equatable, Sendable {
     /// The operation.
     enum Kind: Int64, Sendable {
         case allReduce = 1, broadcast, barrier, workOnRankZero, workOnEveryRank, dataParallelSetup, replicaCheck
+        case checkpointCheck, generatorGather
 
         /// `an all-reduce`, as a sentence names it.
         var name: String {
@@ -27,6 +28,8 @@ struct CollectiveDescriptor: Equatable, Sendable {
             case .workOnEveryRank: "work on every rank"
             case .dataParallelSetup: "creating DataParallel"
             case .replicaCheck: "a check that every replica holds the same parameters"
+            case .checkpointCheck: "a check that every process saves or restores the same checkpoint"
+            case .generatorGather: "gathering the replicas' random generators"
             }
         }
     }
@@ -39,7 +42,9 @@ struct CollectiveDescriptor: Equatable, Sendable {
     var root: Int?
     /// The tensor's shape; empty when no tensor is sent.
     var shape: [Int] = []
-    /// For ``Kind/dataParallelSetup``: a hash of the model's parameter names and shapes.
+    /// For ``Kind/dataParallelSetup``: a hash of the model's parameter names
+    /// and shapes; for the checks, a hash of what is compared; for
+    /// ``Kind/generatorGather``, of the generators' layers.
     var signature: UInt64 = 0
 
     /// The number of scalars sent: the product of ``shape``, 0 without one.
@@ -92,6 +97,8 @@ struct CollectiveDescriptor: Equatable, Sendable {
         case .workOnEveryRank: return "work on every rank"
         case .dataParallelSetup: return "creating DataParallel"
         case .replicaCheck: return "checking that every replica holds the same parameters"
+        case .checkpointCheck: return "checking that every process saves or restores the same checkpoint"
+        case .generatorGather: return "gathering every replica's random generators for a checkpoint"
         }
     }
 
@@ -112,12 +119,32 @@ struct CollectiveDescriptor: Equatable, Sendable {
                 reason: "the processes made different calls, rank 0 \(first.kind.name) and rank \(other) "
                     + "\(second.kind.name): \(rule)")
         }
-        if first.kind == .dataParallelSetup {
+        switch first.kind {
+        case .dataParallelSetup:
             return .communicationFailed(
                 operation: own.summary,
                 reason: "rank \(other)'s model has other parameters than rank 0's (\(first.shape[0]) tensors of "
                     + "\(first.shape[1]) scalars on rank 0, \(second.shape[0]) of \(second.shape[1]) on rank "
                     + "\(other), or other names or shapes): every process must wrap the same model")
+        case .replicaCheck:
+            return .communicationFailed(
+                operation: own.summary,
+                reason: "rank \(other)'s parameters differ from rank 0's (their checksums differ): "
+                    + "the replicas are no longer the same model")
+        case .checkpointCheck:
+            return .communicationFailed(
+                operation: own.summary,
+                reason: "rank \(other)'s checkpoint differs from rank 0's (the parameters, optimizer, schedule or "
+                    + "batches it saves, or the file it restores): every process must save the same training run "
+                    + "and restore the same file")
+        case .generatorGather:
+            return .communicationFailed(
+                operation: own.summary,
+                reason: "rank \(other)'s model has other random generators than rank 0's (\(first.count / 4) on "
+                    + "rank 0, \(second.count / 4) on rank \(other), or in other layers): every process must wrap "
+                    + "the same model")
+        default:
+            break
         }
         if first.scalarType != second.scalarType {
             return .communicationFailed(

@@ -75,3 +75,30 @@ final class OutcomeWork: MPIWork, @unchecked Sendable {
         return nil
     }
 }
+
+/// A few 64-bit words from every process, gathered on every process in rank
+/// order: the agreement (on their count and on ``descriptor``'s signature,
+/// what the words are), then the words.
+final class WordGatherWork: MPIWork, @unchecked Sendable {
+    let descriptor: CollectiveDescriptor
+    private let words: [UInt64]
+    /// Every process's words, rank 0's first; set by ``perform(_:)``.
+    private(set) var gathered: [UInt64] = []
+
+    init(kind: CollectiveDescriptor.Kind, words: [UInt64], signature: UInt64) {
+        descriptor = CollectiveDescriptor(kind: kind, scalarType: .int64, shape: [words.count], signature: signature)
+        self.words = words
+    }
+
+    override func perform(_ context: MPIContext) -> PerceptronError? {
+        if let failure = context.agree(on: descriptor) { return failure }
+        guard !words.isEmpty else { return nil }
+        switch context.allGather(words.map { Int64(bitPattern: $0) }, descriptor.summary) {
+        case .success(let values):
+            gathered = values.map { UInt64(bitPattern: $0) }
+            return nil
+        case .failure(let failure):
+            return failure
+        }
+    }
+}

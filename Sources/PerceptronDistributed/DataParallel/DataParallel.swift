@@ -54,6 +54,21 @@ import Perceptron
 /// over the parameters and one small all-reduce per step.
 /// ``checkReplicasAgree()`` does the same once.
 ///
+/// **Checkpoints.** Pass the `DataParallel` itself to
+/// ``/Perceptron/Checkpoint``'s `save` and `restore`, on every process at
+/// the same point: rank 0 writes the file, atomically, with the state every
+/// process shares (parameters, optimizer, schedule, batches) once and the
+/// generators of each process's ``/Perceptron/Dropout`` layers, which are
+/// its own; every process restores from that one file, each into its own
+/// replica and shard, so that the run goes on exactly as if never stopped.
+/// <doc:TrainingOnSeveralMachines> has the loop.
+///
+/// **Dropout.** Each process draws the masks of its own part of every batch
+/// from its own layers' generators. Give every process's layers seeds of
+/// their own (`Dropout(probability: p, seed: 100 * UInt64(world.rank) + 1)`,
+/// `+ 2` for the next layer, and so on): with the same seeds, processes
+/// whose parts have the same size draw the same masks for them.
+///
 /// Every process must make the same calls in the same order (one forward and
 /// one backward pass per step); in a world of one, it is the model itself.
 public final class DataParallel<Model: Layer>: Layer {

@@ -129,7 +129,7 @@ public enum Checkpoint {
     ///   - url: the file to write.
     /// - Throws: ``PerceptronError/invalidArgument(name:expected:actual:)``
     ///   for an optimizer other than ``SGD`` and ``Adam``, one that has
-    ///   stepped another model, or a schedule other than the library's or
+    ///   stepped another model instance, or a schedule other than the library's or
     ///   driving another optimizer; ``PerceptronError/fileError(path:operation:reason:)``
     ///   naming the step of the write that failed, which leaves the previous
     ///   file as it was. With several processes, each throws what it met
@@ -170,9 +170,11 @@ public enum Checkpoint {
     /// same layers, types and settings; see ``Checkpoint``): a schedule and
     /// batches exactly when the checkpoint has them. After the restore, the
     /// next `for` loop over `batches` continues the pass the checkpoint was
-    /// saved in, from its next batch. With a `DataParallel` model of several
-    /// processes, every process calls it and restores the same file, each
-    /// into its own objects (its own shard of the batches).
+    /// saved in, from its next batch, and `optimizer` holds the state of
+    /// `model`, which it steps from then on, whatever model it stepped before.
+    /// With a `DataParallel` model of several processes, every process calls
+    /// it and restores the same file, each into its own objects (its own
+    /// shard of the batches).
     ///
     /// - Returns: the `state` saved, to find out where the loop stood.
     /// - Throws: ``PerceptronError/fileError(path:operation:reason:)`` when

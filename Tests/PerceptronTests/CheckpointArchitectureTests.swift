@@ -83,7 +83,7 @@ struct CheckpointArchitectureTests {
             try Checkpoint.restore(model: other, optimizer: SGD<Float>(learningRate: 0.1), from: url)
         }
         #expect(error == .checkpointMismatch(
-            path: url.path, what: "the model", saved: "LayerNorm(3, epsilon 1e-05)", actual: "LayerNorm(3, epsilon 0.001)"))
+            path: url.path, what: "the model itself", saved: "LayerNorm(3, epsilon 1e-05)", actual: "LayerNorm(3, epsilon 0.001)"))
         try Checkpoint.restore(model: LayerNorm<Float>(features: 3), optimizer: SGD<Float>(learningRate: 0.1), from: url)
     }
 }

@@ -23,18 +23,17 @@ enum ArchitectureCheckpoint {
     /// throwing ``PerceptronError/checkpointMismatch(path:what:saved:actual:)``
     /// naming the first layer that differs.
     static func check<Scalar: BLASScalar>(_ model: any Layer<Scalar>, in reader: inout CheckpointReader<Scalar>) throws(PerceptronError) {
+        let text = try reader.string(key)
         let saved: LayerDescription
         do {
-            saved = try ArchitectureFormat.description(parsing: reader.string(key))
-        } catch let error as ArchitectureFormatError {
-            throw reader.invalid("its metadata \"\(key)\" is not an architecture: \(error.reason)")
+            saved = try ArchitectureFormat.description(parsing: text)
         } catch {
-            throw error as! PerceptronError
+            throw reader.invalid("its metadata \"\(key)\" is not an architecture: \(error.reason)")
         }
         let actual = LayerDescription(describing: model)
         guard let difference = saved.rounded(to: Scalar.self).firstDifferingLayer(from: actual, as: Scalar.self) else { return }
         throw reader.mismatch(
-            difference.position.isEmpty ? "the model" : "the model's layer \(difference.position)",
+            difference.position.isEmpty ? "the model itself" : "the model's layer \(difference.position)",
             saved: difference.saved, actual: difference.actual)
     }
 }

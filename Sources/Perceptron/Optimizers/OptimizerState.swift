@@ -15,8 +15,8 @@ struct OptimizerState<Scalar: BLASScalar> {
     private(set) var buffers: [Tensor<Scalar>] = []
     /// The model the state is for, once there is state. Weak, so that an
     /// optimizer does not keep a model alive; a model that has gone counts as
-    /// another, which is also why the identity is not kept alone (a new
-    /// object can reuse a freed one's address).
+    /// another (which an `ObjectIdentifier` alone could not tell: a new
+    /// object can take a freed one's address).
     private(set) weak var model: AnyObject?
 
     init(buffersPerParameter: Int) {

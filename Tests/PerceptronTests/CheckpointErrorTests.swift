@@ -72,6 +72,7 @@ struct CheckpointErrorTests {
     /// A difference between the run saved and the objects given to restore it.
     enum Difference: String, CaseIterable, Sendable {
         case hiddenSize, extraLayer, missingLayer, dropoutProbability, dropoutReplaced, dropoutAdded
+        case activation, nestedActivation
         case optimizerType, beta1, weightDecay
         case noSchedule, scheduleType, gamma, baseRate
         case noBatches, regressionBatches, batchSize, shuffle, shardCount
@@ -85,6 +86,8 @@ struct CheckpointErrorTests {
             case .dropoutProbability: ("the model's layer 3.2", "Dropout(probability: 0.5)", "Dropout(probability: 0.25)")
             case .dropoutReplaced: ("the model's layer 2", "Dropout(probability: 0.3)", "a layer without a random generator")
             case .dropoutAdded: ("the model's layer 1", "a layer without a random generator", "Dropout(probability: 0.1)")
+            case .activation: ("the model's layer 1", "ReLU", "GELU")
+            case .nestedActivation: ("the model's layer 3.1", "Tanh", "Sigmoid")
             case .optimizerType: ("the optimizer", "Adam", "SGD")
             case .beta1: ("the optimizer's beta1", "0.9", "0.95")
             case .weightDecay: ("the optimizer's weightDecay", "0.0", "0.01")
@@ -112,6 +115,13 @@ struct CheckpointErrorTests {
             case .dropoutProbability: model = try Classifier<Float>(probabilities: (0.3, 0.25)).model
             case .dropoutReplaced: model = try changedModel { layers, _ in layers[2] = ReLU<Float>() }
             case .dropoutAdded: model = try changedModel { layers, _ in layers[1] = try Dropout<Float>(probability: 0.1, seed: 1) }
+            case .activation: model = try changedModel { layers, _ in layers[1] = GELU<Float>() }
+            case .nestedActivation:
+                model = try changedModel { layers, _ in
+                    var nested = (layers[3] as! Sequential<Float>).layers
+                    nested[1] = Sigmoid<Float>()
+                    layers[3] = Sequential(nested)
+                }
             case .optimizerType: optimizer = SGD<Float>(learningRate: 0.01)
             case .beta1: optimizer = Adam<Float>(learningRate: 0.01, beta1: 0.95)
             case .weightDecay: optimizer = Adam<Float>(learningRate: 0.01, weightDecay: 0.01)
@@ -196,11 +206,15 @@ struct CheckpointErrorTests {
     enum Corruption: String, CaseIterable, Sendable {
         case notACheckpoint, laterVersion, shortGenerator, zeroGenerator, negativeStepCount, missingLearningRate
         case wordyLearningRate, unknownEntry, unknownTensor, passPastTheEnd, missingBuffer, bufferOfTheWrongShape
+        case earlierVersion, missingArchitecture, malformedArchitecture
 
         func apply(to file: inout SafeTensors<Float>) {
             switch self {
             case .notACheckpoint: file.metadata = ["format": "pt"]
-            case .laterVersion: file.metadata["perceptron.checkpoint"] = "2"
+            case .laterVersion: file.metadata["perceptron.checkpoint"] = "3"
+            case .earlierVersion: file.metadata["perceptron.checkpoint"] = "1"
+            case .missingArchitecture: file.metadata["model.architecture"] = nil
+            case .malformedArchitecture: file.metadata["model.architecture"] = "{\"version\":1,\"model\":{\"type\":\"Linear\"}}"
             case .shortGenerator: file.metadata["model.2.generator"] = "[1, 2, 3]"
             case .zeroGenerator: file.metadata["batches.generator"] = "[0, 0, 0, 0]"
             case .negativeStepCount: file.metadata["optimizer.stepCount"] = "-1"
@@ -217,7 +231,10 @@ struct CheckpointErrorTests {
         var reason: String {
             switch self {
             case .notACheckpoint: "its metadata has no \"perceptron.checkpoint\" entry: it is a safetensors file, but not a checkpoint"
-            case .laterVersion: "it is a checkpoint of format version \"2\", but this library reads version 1"
+            case .laterVersion: "it is a checkpoint of format version \"3\", but this library reads version 2"
+            case .earlierVersion: "it is a checkpoint of format version \"1\", but this library reads version 2"
+            case .missingArchitecture: "its metadata has no \"model.architecture\" entry"
+            case .malformedArchitecture: "its metadata \"model.architecture\" is not an architecture: the model (Linear) has no \"in_features\""
             case .shortGenerator: "the metadata \"model.2.generator\" must be a generator's state, four integers in 0..<2⁶⁴ not all 0, such as [1, 2, 3, 4], but is \"[1, 2, 3]\""
             case .zeroGenerator: "the metadata \"batches.generator\" must be a generator's state, four integers in 0..<2⁶⁴ not all 0, such as [1, 2, 3, 4], but is \"[0, 0, 0, 0]\""
             case .negativeStepCount: "the metadata \"optimizer.stepCount\" must be a non-negative integer, but is \"-1\""
@@ -298,8 +315,8 @@ struct CheckpointErrorTests {
         _ = try small.backward(Tensor(shape: [12, 2], repeating: 1))
         try adam.step(small)
         let stepped = #expect(throws: PerceptronError.self) { try Checkpoint.save(model: run.model, optimizer: adam, to: url) }
-        #expect(stepped?.description == "optimizer must be the model's optimizer (one that has stepped the model, or none yet), "
-            + "but is an optimizer set up for a model with parameters [\"weight\", \"bias\"]")
+        #expect(stepped?.description == "optimizer must be the model's optimizer (one that has stepped this model instance, "
+            + "or none yet), but is an optimizer that has stepped another model instance")
         #expect(try otherFiles(beside: url).isEmpty && !FileManager.default.fileExists(atPath: url.path))
     }
 

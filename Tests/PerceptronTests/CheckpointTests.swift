@@ -404,7 +404,11 @@ struct CheckpointRoundTripTests {
         #expect(file.tensors["optimizer.4.bias.exp_avg_sq"].map(bits) == bits(adam.state.buffers[11]))
         func words(_ state: [UInt64]) -> String { "[" + state.map(String.init).joined(separator: ", ") + "]" }
         #expect(file.metadata == [
-            "perceptron.checkpoint": "1", "scalar": "Float",
+            "perceptron.checkpoint": "2", "scalar": "Float",
+            "model.architecture": #"{"version":1,"model":{"type":"Sequential","layers":["#
+                + #"{"type":"Linear","in_features":4,"out_features":8,"bias":true},{"type":"ReLU"},{"type":"Dropout","p":0.3},"#
+                + #"{"type":"Sequential","layers":[{"type":"Linear","in_features":8,"out_features":8,"bias":true},"#
+                + #"{"type":"Tanh"},{"type":"Dropout","p":0.5}]},{"type":"Linear","in_features":8,"out_features":3,"bias":true}]}}"#,
             "model.2.layer": "Dropout(probability: 0.3)", "model.2.generator": words(run.first.generator.state),
             "model.3.2.layer": "Dropout(probability: 0.5)", "model.3.2.generator": words(run.nested.generator.state),
             "optimizer": "Adam", "optimizer.learningRate": "0.01", "optimizer.beta1": "0.9", "optimizer.beta2": "0.999",

@@ -48,8 +48,10 @@ struct ErrorLocationTests {
             Issue.record("stepping another model must throw")
         } catch {
             #expect(error == .invalidArgument(
-                name: "model", expected: "the model this optimizer was set up for by its first step (parameters [\"0.weight\", \"0.bias\"])",
-                actual: "a model with parameter 1.weight at position 0"))
+                name: "model",
+                expected: "the model instance this optimizer was set up for by its first step (an optimizer keeps "
+                    + "its state for one model: create one optimizer per model)",
+                actual: "another model instance"))
         }
     }
 }

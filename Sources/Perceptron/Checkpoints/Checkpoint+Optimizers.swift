@@ -52,11 +52,12 @@ extension SGD: CheckpointableOptimizer {
 
 /// Saving and restoring an optimizer's part of a checkpoint.
 enum OptimizerCheckpoint {
-    /// Records `optimizer`'s state, which must be for `model` (or empty, before its first step).
+    /// Records `optimizer`'s state, which must be for `model` itself, the
+    /// instance it stepped (or empty, before its first step).
     ///
     /// - Throws: ``PerceptronError/invalidArgument(name:expected:actual:)``
     ///   for an optimizer other than ``SGD`` and ``Adam``, or one whose state
-    ///   is another model's.
+    ///   is another model instance's, or no longer fits the model's parameters.
     static func record<Scalar: BLASScalar>(
         _ optimizer: any Optimizer<Scalar>, of model: any Layer<Scalar>, into writer: inout CheckpointWriter<Scalar>
     ) throws(PerceptronError) {
@@ -68,15 +69,33 @@ enum OptimizerCheckpoint {
 
         let state = optimizer.state
         guard !state.names.isEmpty else { return }
+        guard state.belongs(to: model) else {
+            throw notTheModelsOptimizer(
+                state.model == nil
+                    ? "an optimizer that has stepped another model instance, which no longer exists"
+                    : "an optimizer that has stepped another model instance")
+        }
+        // The model it stepped, but its parameters may have changed since.
         let bufferNames = type(of: optimizer).bufferNames
         var index = 0
         try model.forEachParameter { name, value, _ throws(PerceptronError) in
-            guard index < state.names.count, state.names[index] == name,
-                  state.buffers[index * bufferNames.count].hasShape(value.shape)
-            else { throw stateOfAnotherModel(state.names) }
+            guard index < state.names.count else {
+                throw notTheModelsOptimizer("an optimizer with state for \(state.names.count) parameters, not for \(name)")
+            }
+            guard state.names[index] == name else {
+                throw notTheModelsOptimizer(
+                    "an optimizer with state for parameter \(state.names[index]) at position \(index), where the model has \(name)")
+            }
+            let shape = state.buffers[index * bufferNames.count].shape
+            guard shape == value.shape else {
+                throw notTheModelsOptimizer(
+                    "an optimizer with state of shape \(shape) for parameter \(name), which has shape \(value.shape)")
+            }
             index += 1
         }
-        guard index == state.names.count else { throw stateOfAnotherModel(state.names) }
+        guard index == state.names.count else {
+            throw notTheModelsOptimizer("an optimizer with state for \(state.names.count) parameters, where the model has \(index)")
+        }
         for (parameter, name) in state.names.enumerated() {
             for (offset, buffer) in bufferNames.enumerated() {
                 writer.set(tensor: state.buffers[parameter * bufferNames.count + offset], named: "optimizer.\(name).\(buffer)")
@@ -90,7 +109,8 @@ enum OptimizerCheckpoint {
     ///
     /// The type and the fixed settings must be the checkpoint's; the
     /// learning rate, which schedules and training loops change, the step
-    /// count and the buffers are restored.
+    /// count and the buffers are restored, as the state of `model`: the
+    /// optimizer then steps `model`, whichever model it stepped before.
     static func prepareRestore<Scalar: BLASScalar>(
         _ optimizer: any Optimizer<Scalar>, of model: any Layer<Scalar>, from reader: inout CheckpointReader<Scalar>
     ) throws(PerceptronError) -> () -> Void {
@@ -126,7 +146,7 @@ enum OptimizerCheckpoint {
         }
         let restored = buffers.isEmpty
             ? OptimizerState<Scalar>(buffersPerParameter: bufferNames.count)
-            : OptimizerState(buffersPerParameter: bufferNames.count, names: names, buffers: buffers)
+            : OptimizerState(buffersPerParameter: bufferNames.count, names: names, buffers: buffers, for: model)
         return {
             optimizer.learningRate = learningRate
             optimizer.state = restored
@@ -146,9 +166,10 @@ enum OptimizerCheckpoint {
         return checkpointable
     }
 
-    private static func stateOfAnotherModel(_ names: [String]) -> PerceptronError {
+    /// The optimizer given is not the model's, as `actual` says.
+    private static func notTheModelsOptimizer(_ actual: String) -> PerceptronError {
         .invalidArgument(
-            name: "optimizer", expected: "the model's optimizer (one that has stepped the model, or none yet)",
-            actual: "an optimizer set up for a model with parameters \(names)")
+            name: "optimizer", expected: "the model's optimizer (one that has stepped this model instance, or none yet)",
+            actual: actual)
     }
 }

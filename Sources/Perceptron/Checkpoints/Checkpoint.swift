@@ -8,7 +8,8 @@ import Foundation
 /// reads it back into the objects of a fresh run.
 ///
 /// A checkpoint holds:
-/// - the model's parameters;
+/// - the model's parameters, and its architecture: each layer's type, sizes
+///   and hyperparameters, as ``Layer/save(to:)`` records them;
 /// - the optimizer's type, learning rate and settings (β₁, β₂, ε, weight
 ///   decay, momentum, Nesterov …), ``Adam``'s step count and the buffers it
 ///   keeps per parameter (Adam's moment estimates, ``SGD``'s momentum);
@@ -61,7 +62,10 @@ import Foundation
 /// loops change), the schedule's step count, the generators, and the pass
 /// under way, which the next `for` loop over the batches continues. What is
 /// configuration must be as saved: a restore into an optimizer created with
-/// another β₁, or into a model with another layer, throws
+/// another β₁, or into a model with another layer (even one without
+/// parameters, such as ``GELU`` for ``ReLU``, or another hyperparameter, such
+/// as a ``LayerNorm``'s epsilon; a layer type of your own is compared by its
+/// name), throws
 /// ``PerceptronError/checkpointMismatch(path:what:saved:actual:)`` naming the
 /// first difference, rather than continue a run that is not the one saved.
 /// Everything is checked before anything changes, so a restore that throws
@@ -99,7 +103,8 @@ import Foundation
 /// `optimizer.<parameter>.<buffer>`, with PyTorch's names (`0.weight`,
 /// `exp_avg`, `exp_avg_sq`, `momentum_buffer`) but in Perceptron's layout (a
 /// ``Linear`` weight is `[inputs, outputs]`, as ``Layer/namedParameters``
-/// gives it); its metadata holds the rest as text, your strings as
+/// gives it); its metadata holds the rest as text, the architecture as
+/// `model.architecture` (the JSON a model file records), your strings as
 /// `state.<key>`, so that Python can look inside:
 ///
 /// ```python
@@ -129,7 +134,7 @@ public enum Checkpoint {
     ///   - url: the file to write.
     /// - Throws: ``PerceptronError/invalidArgument(name:expected:actual:)``
     ///   for an optimizer other than ``SGD`` and ``Adam``, one that has
-    ///   stepped another model, or a schedule other than the library's or
+    ///   stepped another model instance, or a schedule other than the library's or
     ///   driving another optimizer; ``PerceptronError/fileError(path:operation:reason:)``
     ///   naming the step of the write that failed, which leaves the previous
     ///   file as it was. With several processes, each throws what it met
@@ -170,9 +175,11 @@ public enum Checkpoint {
     /// same layers, types and settings; see ``Checkpoint``): a schedule and
     /// batches exactly when the checkpoint has them. After the restore, the
     /// next `for` loop over `batches` continues the pass the checkpoint was
-    /// saved in, from its next batch. With a `DataParallel` model of several
-    /// processes, every process calls it and restores the same file, each
-    /// into its own objects (its own shard of the batches).
+    /// saved in, from its next batch, and `optimizer` holds the state of
+    /// `model`, which it steps from then on, whatever model it stepped before.
+    /// With a `DataParallel` model of several processes, every process calls
+    /// it and restores the same file, each into its own objects (its own
+    /// shard of the batches).
     ///
     /// - Returns: the `state` saved, to find out where the loop stood.
     /// - Throws: ``PerceptronError/fileError(path:operation:reason:)`` when
@@ -181,7 +188,8 @@ public enum Checkpoint {
     ///   a checkpoint or is malformed; ``PerceptronError/checkpointMismatch(path:what:saved:actual:)``
     ///   naming the first difference between what was saved and the objects
     ///   given (the precision, a parameter's name or shape, a ``Dropout``
-    ///   layer, the optimizer's or schedule's type or settings, the batches'
+    ///   layer, the optimizer's type or settings, a layer's type or
+    ///   hyperparameters, the schedule's type or settings, the batches'
     ///   layout, their shard count, the number of processes);
     ///   ``PerceptronError/invalidArgument(name:expected:actual:)`` for an
     ///   optimizer or schedule the checkpoint cannot hold, as `save` does; and,
@@ -228,6 +236,7 @@ struct CheckpointParts<Scalar: BLASScalar> {
     func writer() throws(PerceptronError) -> CheckpointWriter<Scalar> {
         var writer = CheckpointWriter<Scalar>()
         try ModelCheckpoint.record(model, into: &writer)
+        try ArchitectureCheckpoint.record(model, into: &writer)
         try OptimizerCheckpoint.record(optimizer, of: model, into: &writer)
         if let schedule { try ScheduleCheckpoint.record(schedule, of: optimizer, into: &writer) }
         if let batches { BatchesCheckpoint.record(batches, into: &writer) }
@@ -284,6 +293,7 @@ struct CheckpointParts<Scalar: BLASScalar> {
         var reader = try CheckpointReader(file, path: path)
         let restoreModel = try ModelCheckpoint.prepareRestore(model, replica: replica, of: replicas, from: &reader)
         let restoreOptimizer = try OptimizerCheckpoint.prepareRestore(optimizer, of: model, from: &reader)
+        try ArchitectureCheckpoint.check(model, in: &reader)
         let restoreSchedule = try ScheduleCheckpoint.prepareRestore(schedule, of: optimizer, from: &reader)
         let restoreBatches = try BatchesCheckpoint.prepareRestore(batches, from: &reader)
         let state = reader.userState()

@@ -1,6 +1,8 @@
 // The contents of a checkpoint file, as the parts of a checkpoint write and
 // read them: a safetensors file whose tensors are the model's parameters and
 // the optimizer's buffers, and whose `__metadata__` strings hold the rest.
+// The format is versioned (`perceptron.checkpoint`): a file of another
+// version is refused as such, rather than read for what it may lack.
 //
 // Every value is text a person (or Python's `json.loads`, for the generator
 // states) can read: numbers as Swift prints them, which is the shortest
@@ -11,7 +13,9 @@ struct CheckpointWriter<Scalar: BLASScalar> {
     /// The metadata key that marks a file as a checkpoint, with the format's version.
     static var formatKey: String { "perceptron.checkpoint" }
     /// The version this library writes and reads.
-    static var formatVersion: String { "1" }
+    /// Version 2 added the model's architecture (`model.architecture`);
+    /// version 1 files, which lack it, are refused as of another version.
+    static var formatVersion: String { "2" }
     /// The prefix of the user's own entries.
     static var statePrefix: String { "state." }
 

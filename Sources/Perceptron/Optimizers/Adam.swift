@@ -49,8 +49,11 @@ public final class Adam<Scalar: BLASScalar> {
     ///
     /// - Throws: ``PerceptronError/invalidArgument(name:expected:actual:)``
     ///   for a learning rate, ε or weight decay that is negative or not
-    ///   finite, a β outside `0..<1`, or a model other than the one the
-    ///   optimizer stepped before.
+    ///   finite, a β outside `0..<1`, or a model other than the instance the
+    ///   optimizer stepped first (its state is that model's), or one with
+    ///   other parameter names than then; ``PerceptronError/shapeMismatch(what:expected:actual:)``
+    ///   for a gradient of another shape than its parameter, or a parameter
+    ///   whose shape has changed since the optimizer's state was set up.
     public func step(_ model: some Layer<Scalar>) throws(PerceptronError) {
         try validate(learningRate, "learningRate")
         try validate(beta1, "beta1", below: 1)

@@ -15,9 +15,11 @@
 /// }
 /// ```
 ///
-/// An optimizer keeps state per parameter (momentum, moment estimates),
-/// matched to the model it first stepped: stepping another model throws
-/// rather than mixing the two up.
+/// An optimizer keeps state per parameter (momentum, moment estimates) for
+/// the one model instance it first stepped: stepping another model, even one
+/// of the same architecture, throws rather than mixing the two up, so create
+/// one optimizer per model. ``Checkpoint/restore(model:optimizer:schedule:batches:from:)-(_,_,_,MiniBatches<Scalar>?,_)``
+/// gives the optimizer to the model it restores into.
 public protocol Optimizer<Scalar>: AnyObject {
     /// The precision of the parameters it updates.
     associatedtype Scalar: BLASScalar
@@ -27,7 +29,9 @@ public protocol Optimizer<Scalar>: AnyObject {
 
     /// Updates every parameter of `model` from the gradient it holds.
     ///
-    /// A step that throws changes neither the model nor the optimizer.
+    /// A step that throws changes neither the model nor the optimizer. It
+    /// throws for a model other than the instance the optimizer stepped
+    /// first, or one whose parameters have changed since.
     func step(_ model: some Layer<Scalar>) throws(PerceptronError)
 }
 

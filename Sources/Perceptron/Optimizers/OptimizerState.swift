@@ -1,9 +1,11 @@
 import Foundation
 
 /// The per-parameter state an optimizer keeps (momentum buffers, moment
-/// estimates), matched to a model's parameters by the order in which the model
-/// visits them, and checked by name and shape on every step, so that handing
-/// an optimizer another model is an error rather than a silent mix-up.
+/// estimates) for the one model it adopted on its first step: matched to the
+/// model by identity, and to its parameters by the order in which the model
+/// visits them, checked by name and shape on every step, so that handing an
+/// optimizer another model, even one of the same architecture, is an error
+/// rather than a silent mix-up.
 struct OptimizerState<Scalar: BLASScalar> {
     /// How many buffers each parameter needs (1 for SGD's momentum, 2 for Adam's moments).
     let buffersPerParameter: Int
@@ -11,16 +13,29 @@ struct OptimizerState<Scalar: BLASScalar> {
     private(set) var names: [String] = []
     /// `buffersPerParameter` buffers per parameter, in the order of ``names``.
     private(set) var buffers: [Tensor<Scalar>] = []
+    /// The model the state is for, once there is state. Weak, so that an
+    /// optimizer does not keep a model alive; a model that has gone counts as
+    /// another (which an `ObjectIdentifier` alone could not tell: a new
+    /// object can take a freed one's address).
+    private(set) weak var model: AnyObject?
 
     init(buffersPerParameter: Int) {
         self.buffersPerParameter = buffersPerParameter
     }
 
-    /// State as a ``Checkpoint`` saved it: `buffers` holds `buffersPerParameter`
-    /// tensors per name, checked by the caller against the model's parameters.
-    init(buffersPerParameter: Int, names: [String], buffers: [Tensor<Scalar>]) {
+    /// State as a ``Checkpoint`` saved it, for `model`, into which it is
+    /// restored: `buffers` holds `buffersPerParameter` tensors per name,
+    /// checked by the caller against the model's parameters.
+    init(buffersPerParameter: Int, names: [String], buffers: [Tensor<Scalar>], for model: some Layer<Scalar>) {
         precondition(buffers.count == names.count * buffersPerParameter, "OptimizerState: \(buffers.count) buffers for \(names.count) parameters")
         (self.buffersPerParameter, self.names, self.buffers) = (buffersPerParameter, names, buffers)
+        self.model = model
+    }
+
+    /// Whether the state is for `model` itself (not merely one of the same
+    /// architecture); `true` before the first step, when it is for none yet.
+    func belongs(to model: some Layer<Scalar>) -> Bool {
+        names.isEmpty || self.model === model
     }
 
     /// Visits each parameter of `model` with pointers to its scalars, its
@@ -53,7 +68,7 @@ struct OptimizerState<Scalar: BLASScalar> {
         }
     }
 
-    /// On the first step: records the model's parameter names and makes zeroed buffers.
+    /// On the first step: records the model and its parameter names, and makes zeroed buffers.
     private mutating func adopt(_ model: some Layer<Scalar>) throws(PerceptronError) {
         var newNames: [String] = []
         var newBuffers: [Tensor<Scalar>] = []
@@ -64,28 +79,41 @@ struct OptimizerState<Scalar: BLASScalar> {
             for _ in 0..<perParameter { newBuffers.append(Tensor(shape: value.shape)) }
         }
         (names, buffers) = (newNames, newBuffers)
+        self.model = model
     }
 
-    /// On later steps: checks that `model` has the parameters the optimizer adopted.
+    /// On later steps: checks that `model` is the model the optimizer
+    /// adopted, and still has the parameters it had then.
     private func check(_ model: some Layer<Scalar>) throws(PerceptronError) {
+        guard belongs(to: model) else {
+            throw .invalidArgument(
+                name: "model",
+                expected: "the model instance this optimizer was set up for by its first step (an optimizer keeps "
+                    + "its state for one model: create one optimizer per model)",
+                actual: self.model == nil
+                    ? "another model instance (the one it was set up for no longer exists)"
+                    : "another model instance")
+        }
         var index = 0
         try model.forEachParameter { name, value, gradient throws(PerceptronError) in
             try Self.checkGradient(name, value, gradient)
             guard index < names.count, names[index] == name else {
                 throw .invalidArgument(
-                    name: "model", expected: "the model this optimizer was set up for by its first step (parameters \(names))",
-                    actual: "a model with parameter \(name) at position \(index)")
+                    name: "model", expected: "a model with the parameters this optimizer was set up for by its first step (\(names))",
+                    actual: "one with parameter \(name) at position \(index)")
             }
             let buffer = buffers[index * buffersPerParameter]
             guard buffer.hasShape(value.shape) else {
-                throw .shapeMismatch(what: "parameter \(name)", expected: buffer.shape, actual: value.shape)
+                throw .shapeMismatch(
+                    what: "the optimizer's state for parameter \(name) (set up by its first step)",
+                    expected: value.shape, actual: buffer.shape)
             }
             index += 1
         }
         guard index == names.count else {
             throw .invalidArgument(
-                name: "model", expected: "the model this optimizer was set up for by its first step (\(names.count) parameters)",
-                actual: "a model with \(index) parameters")
+                name: "model", expected: "a model with the parameters this optimizer was set up for by its first step (\(names.count) parameters)",
+                actual: "one with \(index) parameters")
         }
     }
 

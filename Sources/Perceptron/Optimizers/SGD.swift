@@ -33,8 +33,11 @@ public final class SGD<Scalar: BLASScalar> {
     /// Updates every parameter of `model` from the gradient it holds.
     ///
     /// - Throws: ``PerceptronError/invalidArgument(name:expected:actual:)``
-    ///   for a bad hyperparameter, or when `model` is not the model the
-    ///   optimizer stepped before.
+    ///   for a bad hyperparameter, or when `model` is not the instance the
+    ///   optimizer stepped first (its state is that model's), or has other
+    ///   parameter names than then; ``PerceptronError/shapeMismatch(what:expected:actual:)``
+    ///   for a gradient of another shape than its parameter, or a parameter
+    ///   whose shape has changed since the optimizer's state was set up.
     public func step(_ model: some Layer<Scalar>) throws(PerceptronError) {
         try validate(learningRate, "learningRate")
         try validate(momentum, "momentum")

@@ -1,7 +1,8 @@
 import Perceptron
 
 // How a `DataParallel` takes part in a `Checkpoint`: the checkpoint finds
-// the generators of the Dropout layers in the wrapped model through it, and
+// the generators of the Dropout layers in the wrapped model through it,
+// records the wrapped model's architecture as the wrapper's, and
 // with more than one process, saves and restores it on every process at
 // once (Perceptron's `ReplicatedModel`), through the communicator: rank 0
 // writes the file, every process reads it, and every replica's generators
@@ -17,6 +18,12 @@ extension DataParallel: RandomGeneratorOwner {
         guard let owner = model as? any RandomGeneratorOwner else { return }
         try owner.forEachGenerator(path: path, body)
     }
+}
+
+extension DataParallel: DescribedAsWrappedModel {
+    /// The wrapped model: a checkpoint of a `DataParallel` records and checks
+    /// its architecture, as one of the model does.
+    package var describedModel: any Layer<Model.Scalar> { model }
 }
 
 extension DataParallel: ReplicatedModel {

@@ -11,13 +11,25 @@ protocol DescribableLayer {
     var layerDescription: LayerDescription { get }
 }
 
+/// A layer that wraps a model and computes what it computes, and so is
+/// described as that model: PerceptronDistributed's `DataParallel`, so that
+/// a model file or a checkpoint of one records, and checks, the wrapped
+/// model's architecture.
+package protocol DescribedAsWrappedModel<Scalar>: Layer {
+    /// The model wrapped, whose description is this layer's.
+    var describedModel: any Layer<Scalar> { get }
+}
+
 extension LayerDescription {
     /// The description of `layer`: its own, for the library's layers (inside
-    /// a ``Sequential`` too, at any depth), or ``other(typeName:)`` with its
+    /// a ``Sequential`` too, at any depth), its wrapped model's for a
+    /// ``DescribedAsWrappedModel``, or ``other(typeName:)`` with its
     /// module-qualified type name.
     init<Scalar>(describing layer: any Layer<Scalar>) {
         if let described = layer as? any DescribableLayer {
             self = described.layerDescription
+        } else if let wrapper = layer as? any DescribedAsWrappedModel<Scalar> {
+            self.init(describing: wrapper.describedModel)
         } else {
             let name = String(reflecting: type(of: layer))
             self = .other(typeName: name.firstIndex(of: "<").map { String(name[..<$0]) } ?? name)

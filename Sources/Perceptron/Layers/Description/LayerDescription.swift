@@ -180,24 +180,34 @@ extension LayerDescription {
     /// (`layer 2.1` inside a nested one); hyperparameters print in `Scalar`'s
     /// precision.
     func firstDifference<Scalar: BLASScalar>(from model: LayerDescription, as _: Scalar.Type) -> String? {
+        guard let difference = firstDifferingLayer(from: model, as: Scalar.self) else { return nil }
+        let place = difference.position.isEmpty ? "" : "layer \(difference.position): "
+        return place + "the file has \(difference.saved), the model has \(difference.actual)"
+    }
+
+    /// The first difference, as ``firstDifference(from:as:)`` finds it, in
+    /// parts: the position of the layer that differs (`"2.1"`; empty for the
+    /// described layer itself), and what this description and `model`'s have
+    /// there (`none (3 layers in all)` for a layer one of them lacks).
+    func firstDifferingLayer<Scalar: BLASScalar>(
+        from model: LayerDescription, as _: Scalar.Type
+    ) -> (position: String, saved: String, actual: String)? {
         Self.difference(file: self, model: model, position: [], Scalar.self)
     }
 
     private static func difference<Scalar: BLASScalar>(
         file: LayerDescription, model: LayerDescription, position: [Int], _: Scalar.Type
-    ) -> String? {
+    ) -> (position: String, saved: String, actual: String)? {
         func named(_ position: [Int]) -> String { position.map(String.init).joined(separator: ".") }
         if case let .sequential(fileLayers) = file, case let .sequential(modelLayers) = model {
             let container = position.isEmpty ? "in all" : "in layer \(named(position))"
             for index in 0..<max(fileLayers.count, modelLayers.count) {
                 let inner = position + [index]
                 guard index < fileLayers.count else {
-                    return "layer \(named(inner)): the file has none (\(fileLayers.count) layers \(container)), "
-                        + "the model has \(modelLayers[index].summary(as: Scalar.self))"
+                    return (named(inner), "none (\(fileLayers.count) layers \(container))", modelLayers[index].summary(as: Scalar.self))
                 }
                 guard index < modelLayers.count else {
-                    return "layer \(named(inner)): the file has \(fileLayers[index].summary(as: Scalar.self)), "
-                        + "the model has none (\(modelLayers.count) layers \(container))"
+                    return (named(inner), fileLayers[index].summary(as: Scalar.self), "none (\(modelLayers.count) layers \(container))")
                 }
                 if let difference = difference(file: fileLayers[index], model: modelLayers[index], position: inner, Scalar.self) {
                     return difference
@@ -206,7 +216,6 @@ extension LayerDescription {
             return nil
         }
         guard file != model else { return nil }
-        let place = position.isEmpty ? "" : "layer \(named(position)): "
-        return place + "the file has \(file.summary(as: Scalar.self)), the model has \(model.summary(as: Scalar.self))"
+        return (named(position), file.summary(as: Scalar.self), model.summary(as: Scalar.self))
     }
 }

@@ -116,6 +116,16 @@ def cpu_runs_skylakex():
     return {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"} <= set(flags)
 
 
+def print_machine(report, blas):
+    """The lines that name the machine and both sides' BLAS: `report` is a perceptron-bench
+    JSON report, `blas` numpy's BLAS libraries as threadpoolctl lists them."""
+    print(f"CPU:        {report['cpu']}, {report['cores']} cores")
+    print(f"Perceptron: {report['blas']}")
+    for info in blas:
+        print(f"numpy:      {info.get('internal_api')} {info.get('version')}, kernel {info.get('architecture')}, "
+              f"{info.get('num_threads')} thread{'' if info.get('num_threads') == 1 else 's'}")
+
+
 def step_flops(shape):
     """Floating-point operations in a step's three products (the bias and column sums are not counted)."""
     n, f, m = shape
@@ -198,11 +208,7 @@ def compare_steps(args, np, threadpool_info, threadpool_limits):
 
     print(f"Perceptron vs numpy {np.__version__}: one layer step, {args.dtype}, {threads_label}, "
           f"median of {args.rounds} rounds, alternating shape by shape")
-    print(f"CPU:        {header['cpu']}, {header['cores']} cores")
-    print(f"Perceptron: {header['blas']}")
-    for info in blas:
-        print(f"numpy:      {info.get('internal_api')} {info.get('version')}, kernel {info.get('architecture')}, "
-              f"{info.get('num_threads')} thread{'' if info.get('num_threads') == 1 else 's'}")
+    print_machine(header, blas)
     print()
     print(f"{'shape (n, f, m)':<20}{'Perceptron':>12}{'numpy':>12}{'ratio':>8}{'target':>8}{'':>8}"
           f"{'vs raw GEMMs':>14}{'allocs/step':>13}")
@@ -478,11 +484,7 @@ class MLPComparison:
         print(f"model:      {report['architecture']}; softmax cross-entropy, Adam (learning rate {MLP_LEARNING_RATE}); "
               f"batch {MLP_BATCH}")
         if blas is not None:
-            print(f"CPU:        {report['cpu']}, {report['cores']} cores")
-            print(f"Perceptron: {report['blas']}")
-            for info in blas:
-                print(f"numpy:      {info.get('internal_api')} {info.get('version')}, kernel {info.get('architecture')}, "
-                      f"{info.get('num_threads')} thread{'' if info.get('num_threads') == 1 else 's'}")
+            print_machine(report, blas)
         print()
 
         def spread(low, high):
@@ -614,11 +616,7 @@ def compare_serving(args, np, threadpool_info, threadpool_limits):
           f"Perceptron's InferenceModel from Swift tasks, numpy {np.__version__}'s "
           f"maximum(x @ W1 + b1, 0) @ W2 + b2 from Python threads; median of {args.rounds} rounds of "
           f"{args.window:g} s per configuration, alternating round by round")
-    print(f"CPU:        {header['cpu']}, {header['cores']} cores")
-    print(f"Perceptron: {header['blas']}")
-    for info in blas:
-        print(f"numpy:      {info.get('internal_api')} {info.get('version')}, kernel {info.get('architecture')}, "
-              f"{info.get('num_threads')} thread{'' if info.get('num_threads') == 1 else 's'}")
+    print_machine(header, blas)
     print()
     print(f"{'tasks':<7}{'batch':>6}{'Perceptron req/s':>18}{'numpy req/s':>14}{'ratio':>8}"
           f"{'p50 Perceptron':>16}{'numpy':>11}{'p99 Perceptron':>16}{'numpy':>11}")

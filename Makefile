@@ -63,10 +63,12 @@ build: setup
 
 # The Benchmarks package's tests run in release: "no allocations per step" is
 # a promise about optimised code, the build that users ship and the benchmark
-# measures.
+# measures. They run one at a time: several set the process-wide
+# BLAS.threadCount, and a change made by a test running beside an allocation
+# count would start or stop pool threads inside it.
 test: setup
 	$(SWIFT) test
-	$(SWIFT) test -c release --package-path $(BENCHMARKS)
+	$(SWIFT) test -c release --package-path $(BENCHMARKS) --no-parallel
 
 bench: setup
 	$(SWIFT) run -c release --package-path $(BENCHMARKS) perceptron-bench --json $(BENCH_JSON) $(ARGS)

@@ -51,11 +51,11 @@ private func parameters(of model: some Layer<Float>) -> [String: [Float]] {
     model.namedParameters.mapValues(\.scalars)
 }
 
-private let anotherInstance = PerceptronError.invalidArgument(
+private var anotherInstance: PerceptronError { .invalidArgument(
     name: "model",
     expected: "the model instance this optimizer was set up for by its first step (an optimizer keeps "
         + "its state for one model: create one optimizer per model)",
-    actual: "another model instance")
+    actual: "another model instance") }
 
 @Suite("Optimizers: one model instance each")
 struct OptimizerOwnershipTests {

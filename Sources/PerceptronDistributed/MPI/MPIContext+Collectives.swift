@@ -64,18 +64,11 @@ extension MPIContext {
         _ buffer: UnsafeMutableRawPointer, count: Int, type: MPIScalarType, operation: ReductionOperation,
         _ what: @autoclosure () -> String
     ) -> PerceptronError? {
-        var offset = 0
-        while offset < count {
-            let piece = Swift.min(count - offset, Int(Int32.max))
-            var request: MPI_Request?
-            let status = MPI_Iallreduce(
-                UnsafeRawPointer(perceptron_mpi_in_place()), buffer + offset * type.stride, Int32(piece),
+        inPieces(of: count, what()) { offset, piece, request in
+            MPI_Iallreduce(
+                UnsafeRawPointer(perceptron_mpi_in_place()), buffer + offset * type.stride, piece,
                 type.handle, operation.handle, communicator, &request)
-            if let failure = check(status, what()) { return failure }
-            if let failure = complete(&request, what()) { return failure }
-            offset += piece
         }
-        return nil
     }
 
     /// Copies `count` scalars at `buffer` on process `root` into `buffer` on every other.
@@ -83,14 +76,24 @@ extension MPIContext {
         _ buffer: UnsafeMutableRawPointer, count: Int, type: MPIScalarType, root: Int,
         _ what: @autoclosure () -> String
     ) -> PerceptronError? {
+        inPieces(of: count, what()) { offset, piece, request in
+            MPI_Ibcast(buffer + offset * type.stride, piece, type.handle, Int32(root), communicator, &request)
+        }
+    }
+
+    /// Starts `start(offset, piece, &request)` for each piece of at most
+    /// `Int32.max` of `count` elements in turn, each polled to completion
+    /// before the next; the first failure ends it.
+    private func inPieces(
+        of count: Int, _ what: @autoclosure () -> String,
+        _ start: (_ offset: Int, _ piece: Int32, _ request: inout MPI_Request?) -> Int32
+    ) -> PerceptronError? {
         var offset = 0
         while offset < count {
             let piece = Swift.min(count - offset, Int(Int32.max))
             var request: MPI_Request?
-            let status = MPI_Ibcast(
-                buffer + offset * type.stride, Int32(piece), type.handle, Int32(root), communicator, &request)
-            if let failure = check(status, what()) { return failure }
-            if let failure = complete(&request, what()) { return failure }
+            let status = start(offset, Int32(piece), &request)
+            if let failure = check(status, what()) ?? complete(&request, what()) { return failure }
             offset += piece
         }
         return nil

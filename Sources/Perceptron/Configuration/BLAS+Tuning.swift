@@ -31,3 +31,19 @@ extension BLAS {
         set { SmallKernels.limit.store(max(0, newValue), ordering: .relaxed) }
     }
 }
+
+extension BLAS {
+    /// The smallest product, in multiply-adds, that a layer in
+    /// ``Precision/bfloat16`` computes in bfloat16 (0 sends every non-empty
+    /// one to oneDNN); `nil` restores the automatic choice for this CPU
+    /// (``OneDNNConfiguration/bfloat16Threshold``). It cannot make bfloat16
+    /// available where it is not.
+    @_spi(Benchmarking)
+    public static var mixedPrecisionThreshold: Int? {
+        get {
+            let override = MixedPrecision.thresholdOverride.load(ordering: .relaxed)
+            return override >= 0 ? override : nil
+        }
+        set { MixedPrecision.thresholdOverride.store(newValue.map { max(0, $0) } ?? -1, ordering: .relaxed) }
+    }
+}

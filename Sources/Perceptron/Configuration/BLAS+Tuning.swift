@@ -47,3 +47,19 @@ extension BLAS {
         set { MixedPrecision.thresholdOverride.store(newValue.map { max(0, $0) } ?? -1, ordering: .relaxed) }
     }
 }
+
+extension BLAS {
+    /// The oneDNN implementation a layer's forward product of `rows × inputs`
+    /// by `inputs × outputs` runs on in bfloat16, such as
+    /// `brg:avx512_core_bf16`; `nil` without the `OneDNN` trait, or where it
+    /// cannot be created.
+    @_spi(Benchmarking)
+    public static func bfloat16Kernel(rows: Int, inputs: Int, outputs: Int) -> String? {
+        #if OneDNN
+        guard let m = Int32(exactly: rows), let k = Int32(exactly: inputs), let n = Int32(exactly: outputs) else { return nil }
+        return OneDNN.implementation(m: m, n: n, k: k)
+        #else
+        return nil
+        #endif
+    }
+}

@@ -99,10 +99,12 @@ enum OneDNN {
         }
     }
 
-    /// The implementation oneDNN chose for `product`, such as `brg:avx512_core_bf16`.
-    static func implementation(of product: MixedPrecisionProduct) -> String? {
+    /// The implementation oneDNN chooses for a contiguous `m × k` by `k × n`
+    /// product, such as `brg:avx512_core_bf16`.
+    static func implementation(m: Int32, n: Int32, k: Int32) -> String? {
         guard state.engine != nil else { return nil }
-        return ThreadContext.current.primitive(for: Shape(product)).implementation
+        let shape = Shape(transposeA: false, transposeB: false, m: m, n: n, k: k, lda: k, ldb: n, ldc: n, accumulates: false)
+        return ThreadContext.current.primitive(for: shape).implementation
     }
 
     /// oneDNN's status code in words.
@@ -125,6 +127,14 @@ extension OneDNN {
         var lda: Int32, ldb: Int32, ldc: Int32
         /// Whether the product adds to `C` (β = 1) rather than overwriting it (β = 0).
         var accumulates: Bool
+
+        init(
+            transposeA: Bool, transposeB: Bool, m: Int32, n: Int32, k: Int32,
+            lda: Int32, ldb: Int32, ldc: Int32, accumulates: Bool
+        ) {
+            (self.transposeA, self.transposeB, self.m, self.n, self.k) = (transposeA, transposeB, m, n, k)
+            (self.lda, self.ldb, self.ldc, self.accumulates) = (lda, ldb, ldc, accumulates)
+        }
 
         init(_ p: MixedPrecisionProduct) {
             precondition(p.alpha == 1 && (p.beta == 0 || p.beta == 1),

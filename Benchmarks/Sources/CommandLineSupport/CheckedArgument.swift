@@ -136,5 +136,15 @@ public struct SafeTensorsPath: CheckedArgument, Hashable {
     public var description: String { path }
 }
 
-/// `--precision float32|bfloat16`, as ``Precision`` spells its cases.
-extension Precision: @retroactive ExpressibleByArgument {}
+/// `--precision float32|bfloat16`, as ``Precision`` spells its cases, or `fp32|bf16` for short.
+extension Precision: @retroactive ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument {
+        case "float32", "fp32": self = .float32
+        case "bfloat16", "bf16": self = .bfloat16
+        default: return nil
+        }
+    }
+
+    public static var allValueStrings: [String] { ["float32", "bfloat16", "fp32", "bf16"] }
+}

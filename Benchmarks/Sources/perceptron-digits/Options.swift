@@ -1,5 +1,6 @@
 import ArgumentParser
 import CommandLineSupport
+import Perceptron
 
 extension Trainer.Schedule: ExpressibleByArgument {}
 
@@ -97,6 +98,14 @@ struct Options: ParsableArguments {
     @Flag(help: ArgumentHelp(
         "Train data-parallel on the processes mpirun started (mpirun -np 2 perceptron-digits --distributed); rank 0 prints and saves."))
     var distributed = false
+
+    /// `--precision`: the products of the model's Linear layers in float32 or bfloat16.
+    @Option(help: ArgumentHelp(
+        """
+        The precision of the Linear layers' products: float32 or bfloat16 (bf16; needs the OneDNN trait, which \
+        make train builds with); products too small for bfloat16 to pay run in float32.
+        """))
+    var precision: Precision = .float32
 
     /// `--threads`, which the bench has too.
     @OptionGroup var threadsOption: ThreadsOption

@@ -10,6 +10,8 @@
 #                                  probe) in a release build
 #   make bench                     run the benchmark (BLAS against naive matmul)
 #   make bench ARGS="--quick"      the same in under about 20 seconds
+#   make bench ARGS="--bf16-crossover"   a layer step in bfloat16 against float32, by size
+#   make bench ARGS="--steps --precision bf16"   the compared layer steps in bfloat16
 #                                  (ARGS="--help" lists its modes and options)
 #   make compare                   the layer step, an MLP's training step and serving the
 #                                  digits model against numpy's (ARGS="--rounds 1",
@@ -18,7 +20,8 @@
 #                                  784-512-512-10 MLP on 1 process × 2 threads and on
 #                                  2 processes × 1 thread under mpirun, and all-reduce
 #                                  bandwidth over shared memory and TCP (ARGS="--quick")
-#   make train                     train the example digit classifier (ARGS="--help")
+#   make train                     train the example digit classifier (ARGS="--help";
+#                                  ARGS="--precision bf16" in bfloat16)
 #   make train-moons               train the binary example on two moons (ARGS="--help")
 #   make test-sanitize             the library's tests under AddressSanitizer with
 #                                  leak detection, then its concurrency tests under
@@ -34,24 +37,30 @@
 #   make docs                      build the DocC documentation into .build/docs; fails on any warning
 #   make clean                     remove every build folder, Benchmarks/.build included
 #
-# Each installs OpenBLAS (libopenblas-dev), pkg-config and Open MPI (libopenmpi-dev,
-# openmpi-bin, for PerceptronDistributed and its tests) with apt-get first if
-# pkg-config cannot find them or mpirun is missing; sudo is used only when not
-# running as root.
+# Each installs OpenBLAS (libopenblas-dev), pkg-config, Open MPI (libopenmpi-dev,
+# openmpi-bin, for PerceptronDistributed and its tests) and oneDNN (libdnnl-dev,
+# for the OneDNN trait) with apt-get first if pkg-config cannot find them, mpirun
+# or oneDNN's header is missing; sudo is used only when not running as root.
 
 SWIFT ?= swift
 ARGS ?=
 BENCHMARKS := Benchmarks
 BENCH_JSON ?= $(BENCHMARKS)/.build/bench/perceptron-bench.json
-APT_PACKAGES := libopenblas-dev pkg-config libopenmpi-dev openmpi-bin
+APT_PACKAGES := libopenblas-dev pkg-config libopenmpi-dev openmpi-bin libdnnl-dev
+# The benchmark and the examples are always built with the library's OneDNN
+# trait, so that --precision bfloat16 is there to measure; the library's own
+# tests run in both configurations, without the trait and with it (in
+# .build-onednn).
+BENCH_TRAITS := --traits OneDNN
 
 .PHONY: all setup build test test-sanitize fuzz fuzz-build bench bench-distributed compare train docs clean
 
 all: build
 
 setup:
-	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists openblas ompi-c || ! command -v mpirun >/dev/null 2>&1; then \
-		echo "OpenBLAS or Open MPI not found: installing $(APT_PACKAGES) with apt-get"; \
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists openblas ompi-c || ! command -v mpirun >/dev/null 2>&1 \
+		|| ! test -e /usr/include/oneapi/dnnl/dnnl.h; then \
+		echo "OpenBLAS, Open MPI or oneDNN not found: installing $(APT_PACKAGES) with apt-get"; \
 		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
@@ -59,7 +68,7 @@ setup:
 
 build: setup
 	$(SWIFT) build -c release
-	$(SWIFT) build -c release --package-path $(BENCHMARKS)
+	$(SWIFT) build -c release --package-path $(BENCHMARKS) $(BENCH_TRAITS)
 
 # The Benchmarks package's tests run in release: "no allocations per step" is
 # a promise about optimised code, the build that users ship and the benchmark
@@ -68,10 +77,11 @@ build: setup
 # count would start or stop pool threads inside it.
 test: setup
 	$(SWIFT) test
-	$(SWIFT) test -c release --package-path $(BENCHMARKS) --no-parallel
+	$(SWIFT) test --traits OneDNN --scratch-path .build-onednn
+	$(SWIFT) test -c release --package-path $(BENCHMARKS) $(BENCH_TRAITS) --no-parallel
 
 bench: setup
-	$(SWIFT) run -c release --package-path $(BENCHMARKS) perceptron-bench --json $(BENCH_JSON) $(ARGS)
+	$(SWIFT) run -c release --package-path $(BENCHMARKS) $(BENCH_TRAITS) perceptron-bench --json $(BENCH_JSON) $(ARGS)
 
 # Data-parallel training: one process with 2 threads against 2 processes with 1
 # each (mpirun; --allow-run-as-root only when root, as in CI), then the
@@ -79,7 +89,7 @@ bench: setup
 DISTRIBUTED_BENCH := $(BENCHMARKS)/.build/release/perceptron-distributed-bench
 MPIRUN := mpirun $(if $(filter 0,$(shell id -u)),--allow-run-as-root)
 bench-distributed: setup
-	$(SWIFT) build -c release --package-path $(BENCHMARKS) --product perceptron-distributed-bench
+	$(SWIFT) build -c release --package-path $(BENCHMARKS) $(BENCH_TRAITS) --product perceptron-distributed-bench
 	$(DISTRIBUTED_BENCH) --threads 2 $(ARGS)
 	$(MPIRUN) -np 2 $(DISTRIBUTED_BENCH) --threads 1 $(ARGS)
 	$(MPIRUN) -np 2 --mca btl vader,self $(DISTRIBUTED_BENCH) --bandwidth $(ARGS)
@@ -88,17 +98,17 @@ bench-distributed: setup
 # Perceptron's layer step, an MLP's training step and serving the digits model against
 # numpy's, side by side (needs python3, numpy, threadpoolctl).
 compare: setup
-	$(SWIFT) build -c release --package-path $(BENCHMARKS) --product perceptron-bench
+	$(SWIFT) build -c release --package-path $(BENCHMARKS) $(BENCH_TRAITS) --product perceptron-bench
 	python3 $(BENCHMARKS)/compare_numpy.py $(ARGS)
 
 # The example: a 64-64-10 MLP on the bundled UCI digits, Adam, 100 epochs by default.
 train: setup
-	$(SWIFT) run -c release --package-path $(BENCHMARKS) perceptron-digits $(ARGS)
+	$(SWIFT) run -c release --package-path $(BENCHMARKS) $(BENCH_TRAITS) perceptron-digits $(ARGS)
 
 # The binary example: a 2-16-16-1 MLP, one logit, BCE with logits, on generated two moons.
 .PHONY: train-moons
 train-moons: setup
-	$(SWIFT) run -c release --package-path $(BENCHMARKS) perceptron-moons $(ARGS)
+	$(SWIFT) run -c release --package-path $(BENCHMARKS) $(BENCH_TRAITS) perceptron-moons $(ARGS)
 
 # MARK: Sanitizers
 #
@@ -194,4 +204,4 @@ docs: setup
 		--synthesized-landing-page-name Perceptron --output-path .build/docs
 
 clean:
-	rm -rf .build .build-asan .build-tsan .build-fuzz $(BENCHMARKS)/.build
+	rm -rf .build .build-onednn .build-asan .build-tsan .build-fuzz $(BENCHMARKS)/.build

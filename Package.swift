@@ -20,11 +20,21 @@ let package = Package(
         // users of Perceptron alone neither build nor link MPI.
         .library(name: "PerceptronDistributed", targets: ["PerceptronDistributed"]),
     ],
+    traits: [
+        // Off by default: the default build needs OpenBLAS alone.
+        .trait(
+            name: "OneDNN",
+            description: "Mixed precision (bfloat16 products with float32 accumulation) through oneDNN; needs libdnnl-dev."
+        ),
+    ],
     targets: [
         // MARK: Public API
         .target(
             name: "Perceptron",
-            dependencies: ["COpenBLAS", "CPerceptronCPU"]
+            dependencies: [
+                "COpenBLAS", "CPerceptronCPU",
+                .target(name: "COneDNN", condition: .when(traits: ["OneDNN"])),
+            ]
         ),
 
         // MARK: Implementation (the C boundaries)
@@ -38,6 +48,14 @@ let package = Package(
             name: "COpenBLAS",
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
+        ),
+
+        // oneDNN, the second backend, for bfloat16 products (the OneDNN trait).
+        // Debian's libdnnl-dev ships no pkg-config file: the module map links
+        // dnnl, and gomp for the OpenMP runtime it is built on.
+        .systemLibrary(
+            name: "COneDNN",
+            providers: [.apt(["libdnnl-dev"])]
         ),
 
         // MARK: Distributed training (the PerceptronDistributed product)

@@ -25,11 +25,19 @@ let package = Package(
         // The binary example: two moons, one logit, BCE with logits (`make train-moons`).
         .executable(name: "perceptron-moons", targets: ["perceptron-moons"]),
     ],
+    // `--traits OneDNN` builds the library with its OneDNN trait, for the
+    // bfloat16 measurements (--precision bfloat16, --bf16-crossover).
+    traits: [
+        .trait(name: "OneDNN", description: "Build Perceptron with its OneDNN trait (bfloat16 through oneDNN)."),
+    ],
     dependencies: [
         // SwiftPM names a path dependency after its folder, which is whatever
         // the checkout is called; the explicit name lets the targets below say
         // `package: "Perceptron"` from any folder.
-        .package(name: "Perceptron", path: ".."),
+        .package(
+            name: "Perceptron", path: "..",
+            traits: [.trait(name: "OneDNN", condition: .when(traits: ["OneDNN"]))]
+        ),
         // Both executables' command lines, with generated --help.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],

@@ -64,6 +64,11 @@ TARGETS = {
               (1024, 1024, 1024): 0.8, (8192, 784, 128): 0.75},
     "double": {(64, 256, 256): 0.75, (256, 512, 512): 0.8, (1024, 1024, 1024): 0.7},
 }
+# With --precision bfloat16: the layers in bfloat16 against numpy's float32 step.
+BFLOAT16_TARGETS = {(256, 512, 512): 0.5, (1024, 1024, 1024): 0.5, (8192, 784, 128): 0.5}
+
+# perceptron-bench's precision arguments (--precision, --bf16-threshold), set from the command line.
+PRECISION_ARGUMENTS = []
 
 # The model of `perceptron-bench --mlp` (MLPStep.swift): the same widths, batch, dropout and Adam.
 MLP_WIDTHS = (784, 256, 256, 10)
@@ -92,7 +97,7 @@ def run_bench(arguments, environment=None):
 def perceptron_round(dtype, threads, shape=None, environment=None):
     """One run of perceptron-bench --steps, the layer step at `shape` or else only the 1024³ matmul;
     returns its JSON report."""
-    arguments = ["--steps", "--dtype", dtype, "--threads", str(threads)]
+    arguments = ["--steps", "--dtype", dtype, "--threads", str(threads), *PRECISION_ARGUMENTS]
     arguments += ["--shape", ",".join(map(str, shape))] if shape is not None else ["--matmul", "1024"]
     return run_bench(arguments, environment)
 
@@ -206,13 +211,14 @@ def compare_steps(args, np, threadpool_info, threadpool_limits):
                 for r in (report, forced))
             sgemm.append((library_time, forced_time))
 
-    print(f"Perceptron vs numpy {np.__version__}: one layer step, {args.dtype}, {threads_label}, "
+    layers = ", Perceptron's layers in bfloat16 (numpy's in float32)" if args.precision == "bfloat16" else ""
+    print(f"Perceptron vs numpy {np.__version__}: one layer step, {args.dtype}{layers}, {threads_label}, "
           f"median of {args.rounds} rounds, alternating shape by shape")
     print_machine(header, blas)
     print()
     print(f"{'shape (n, f, m)':<20}{'Perceptron':>12}{'numpy':>12}{'ratio':>8}{'target':>8}{'':>8}"
           f"{'vs raw GEMMs':>14}{'allocs/step':>13}")
-    targets = TARGETS[args.dtype]
+    targets = BFLOAT16_TARGETS if args.precision == "bfloat16" else TARGETS[args.dtype]
     for shape in SHAPES:
         ours = statistics.median(perceptron[shape])
         theirs = statistics.median(numpy_times[shape])
@@ -636,6 +642,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtype", choices=["float", "double"], default="float")
     parser.add_argument("--threads", type=int, default=2, help="OpenBLAS threads for the layer steps")
+    parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+                        help="Perceptron's layers in float32 or bfloat16 (the step comparison; numpy stays float32)")
+    parser.add_argument("--bf16-threshold", type=int, default=None,
+                        help="with --precision bfloat16: the smallest product in bfloat16 (0: all; default: the CPU's)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", choices=["steps", "mlp", "serve"],
                         help="run only the layer steps, the MLP training step or the serving comparison (default: all)")
@@ -644,6 +654,14 @@ def main():
     args = parser.parse_args()
     if args.rounds < 1 or not args.window > 0:
         parser.error("--rounds must be at least 1 and --window greater than 0")
+    if args.precision == "bfloat16":
+        if args.dtype != "float":
+            parser.error("--precision bfloat16 is for --dtype float")
+        PRECISION_ARGUMENTS.extend(["--precision", "bfloat16"])
+        if args.bf16_threshold is not None:
+            PRECISION_ARGUMENTS.extend(["--bf16-threshold", str(args.bf16_threshold)])
+    elif args.bf16_threshold is not None:
+        parser.error("--bf16-threshold needs --precision bfloat16")
 
     try:
         import numpy as np

@@ -3,6 +3,7 @@
 // and refused with an error that says what was expected.
 
 import ArgumentParser
+import Perceptron
 
 /// A command-line value with a rule beyond its type, such as "a whole number
 /// ≥ 1": `init?(argument:)` parses it and returns nil when the rule is broken.
@@ -65,6 +66,24 @@ public struct Count: CheckedArgument, Hashable {
     public var description: String { String(value) }
 }
 
+/// A whole number ≥ 0: a threshold that 0 turns off.
+public struct NonNegative: CheckedArgument, Hashable {
+    /// The number, at least 0.
+    public let value: Int
+
+    /// Parses decimal digits of a number ≥ 0; nil for anything else.
+    public init?(argument: String) {
+        guard let value = Int(argument), value >= 0 else { return nil }
+        self.value = value
+    }
+
+    /// The rule, for the error that refuses a value.
+    public static let expectation = "a whole number ≥ 0"
+
+    /// The number in decimal, as it is typed.
+    public var description: String { String(value) }
+}
+
 /// A finite number > 0: a duration or a learning rate.
 public struct Positive<Value: BinaryFloatingPoint & LosslessStringConvertible & Sendable>: CheckedArgument {
     /// The number, finite and greater than 0.
@@ -115,4 +134,17 @@ public struct SafeTensorsPath: CheckedArgument, Hashable {
 
     /// The path as it is typed.
     public var description: String { path }
+}
+
+/// `--precision float32|bfloat16`, as ``Precision`` spells its cases, or `fp32|bf16` for short.
+extension Precision: @retroactive ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument {
+        case "float32", "fp32": self = .float32
+        case "bfloat16", "bf16": self = .bfloat16
+        default: return nil
+        }
+    }
+
+    public static var allValueStrings: [String] { ["float32", "bfloat16", "fp32", "bf16"] }
 }

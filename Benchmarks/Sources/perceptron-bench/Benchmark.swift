@@ -66,7 +66,8 @@ struct Benchmark<Scalar: BLASScalar> {
         report = Report(
             cpu: cpuModel(), cores: ProcessInfo.processInfo.activeProcessorCount,
             blas: configuration.description, coreName: configuration.coreName,
-            threads: configuration.threadCount, dtype: options.dtype.rawValue, quick: options.quick)
+            threads: configuration.threadCount, dtype: options.dtype.rawValue,
+            precision: options.precision.rawValue, quick: options.quick)
         progress = Progress(total: plan.taskCount)
     }
 
@@ -121,6 +122,7 @@ struct Benchmark<Scalar: BLASScalar> {
     private mutating func layer(_ shape: (n: Int, f: Int, m: Int)) {
         let (n, f, m) = shape
         let layer = Linear<Scalar>(inputFeatures: f, outputFeatures: m, using: &generator)
+        layer.precision = options.precision
         let x = Tensor<Scalar>(shape: [n, f], randomIn: -1...1, using: &generator)
         let g = Tensor<Scalar>(shape: [n, m], randomIn: -1...1, using: &generator)
         let reference = NaiveLinear<Scalar>(n: n, f: f, m: m, weight: layer.weight.scalars, bias: layer.bias!.scalars)

@@ -37,12 +37,12 @@ enum MLPStep {
     }
 
     /// Runs the measurement in `dtype`, prints it and with `jsonPath` writes it; returns the exit status.
-    static func run(dtype: Options.DType, quick: Bool, jsonPath: String?) -> Int32 {
+    static func run(dtype: Options.DType, precision: Precision, quick: Bool, jsonPath: String?) -> Int32 {
         let timer = Timer(budget: quick ? .milliseconds(500) : .seconds(2), minimumSamples: quick ? 9 : 25)
         do {
             let report = switch dtype {
-            case .float: try measure(Float.self, timer: timer)
-            case .double: try measure(Double.self, timer: timer)
+            case .float: try measure(Float.self, precision: precision, timer: timer)
+            case .double: try measure(Double.self, precision: precision, timer: timer)
             }
             report.printSummary()
             if let jsonPath {
@@ -56,7 +56,7 @@ enum MLPStep {
         }
     }
 
-    private static func measure<S: BLASScalar>(_: S.Type, timer: Timer) throws -> MLPReport {
+    private static func measure<S: BLASScalar>(_: S.Type, precision: Precision, timer: Timer) throws -> MLPReport {
         var generator = SeededRandomNumberGenerator(seed: seed)
         var layers: [any Layer<S>] = []
         for (index, (inputs, outputs)) in zip(widths, widths.dropFirst()).enumerated() {
@@ -67,6 +67,7 @@ enum MLPStep {
             }
         }
         let model = Sequential(layers)
+        model.precision = precision
         let loss = SoftmaxCrossEntropy<S>()
         let adam = Adam<S>(learningRate: S(learningRate))
         let x = Tensor<S>(shape: [batchSize, widths[0]], randomIn: -1...1, using: &generator)
@@ -91,7 +92,7 @@ enum MLPStep {
         return MLPReport(
             cpu: cpuModel(), cores: ProcessInfo.processInfo.activeProcessorCount, blas: configuration.description,
             threads: configuration.threadCount, dtype: S.self == Float.self ? "float" : "double",
-            widths: widths, architecture: architecture, batchSize: batchSize, dropout: dropout,
+            precision: precision.rawValue, widths: widths, architecture: architecture, batchSize: batchSize, dropout: dropout,
             learningRate: learningRate, parameters: model.parameterCount, flops: productFLOPs,
             step: time, allocationsPerStep: allocations)
     }
@@ -110,6 +111,8 @@ struct MLPReport: Codable {
     var blas: String
     var threads: Int
     var dtype: String
+    /// The layers' ``Precision``, `float32` or `bfloat16`.
+    var precision: String
     var widths: [Int]
     var architecture: String
     var batchSize: Int
@@ -124,7 +127,7 @@ struct MLPReport: Codable {
     var allocationsPerStep: Double?
 
     func printSummary() {
-        print("Perceptron benchmark: the training step of an MLP \(widths.map(String.init).joined(separator: "-")) (\(dtype))")
+        print("Perceptron benchmark: the training step of an MLP \(widths.map(String.init).joined(separator: "-")) (\(dtype)\(precision == "bfloat16" ? ", layers in bfloat16" : ""))")
         print("CPU:      \(cpu), \(cores) cores")
         print("BLAS:     \(blas)")
         print("model:    \(architecture); SoftmaxCrossEntropy, Adam (learning rate \(learningRate));",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CommandLineSupport
+import Perceptron
 
 /// The benchmark's command line: what to measure, in which precision, and how long.
 ///
@@ -18,6 +19,7 @@ struct Options: ParsableArguments {
     enum Mode: String, EnumerableFlag {
         /// Each is the flag of its raw value (`--small-kernels`); `help(for:)` says what it runs.
         case steps, threading, smallKernels = "small-kernels", pairing, peak, profile, mlp, serve
+        case bf16Crossover = "bf16-crossover"
 
         /// The help for each flag, in the order `--help` lists them.
         static func help(for value: Mode) -> ArgumentHelp? {
@@ -60,6 +62,11 @@ struct Options: ParsableArguments {
                 Serve the digits model (64-64-10, ReLU) from one InferenceModel to 1 and 2 concurrent tasks at \
                 batches of 1 and 32: requests/s and p50/p99 latency (--rounds, --window; with --json, written there).
                 """
+            case .bf16Crossover:
+                """
+                Time layer steps in bfloat16 (every product sent to oneDNN) against float32, interleaved, from \
+                8×32×32 up: where bfloat16 starts to pay, and the kernel oneDNN runs (needs the OneDNN trait).
+                """
             }
         }
     }
@@ -67,6 +74,20 @@ struct Options: ParsableArguments {
     /// `--dtype`: the precision of every measurement.
     @Option(help: "Precision to measure.")
     var dtype: DType = .float
+
+    /// `--precision`: the layers' products in float32 or bfloat16 (``Linear/precision``).
+    @Option(help: "With --dtype float: the precision of the layers' products (bfloat16 needs the OneDNN trait).")
+    var precision: Precision = .float32
+
+    /// `--bf16-threshold`: overrides where bfloat16 starts (`BLAS.mixedPrecisionThreshold`).
+    @Option(
+        name: .customLong("bf16-threshold"),
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "With --precision bfloat16: the smallest product (m·n·k) run in bfloat16; 0 sends all (default: this CPU's).",
+            valueName: "multiply-adds"),
+        transform: NonNegative.parse)
+    var bfloat16Threshold: NonNegative?
 
     /// `--quick`: a shorter run, for a first look.
     @Flag(help: "Fewer sizes and repetitions: about 10 seconds.")
@@ -145,6 +166,15 @@ struct Options: ParsableArguments {
 
     /// The rules between options, which no single option's type can check.
     func validate() throws {
+        if precision == .bfloat16 && dtype != .float {
+            throw ValidationError("--precision bfloat16 is for --dtype float")
+        }
+        if bfloat16Threshold != nil && precision != .bfloat16 && mode != .bf16Crossover {
+            throw ValidationError("--bf16-threshold needs --precision bfloat16")
+        }
+        if precision == .bfloat16, let mode, ![.steps, .mlp].contains(mode) {
+            throw ValidationError("--precision bfloat16 applies to the full benchmark, --steps and --mlp; --\(mode.rawValue) sets precisions itself or has none")
+        }
         if matmul != nil && mode != .steps {
             throw ValidationError("--matmul needs --steps")
         }

@@ -42,6 +42,12 @@ struct PerceptronBench: ParsableCommand {
     /// Runs the measurement the options select; returns the exit status.
     private func measure() -> Int32 {
         if let seconds = options.soakSeconds { return Soak.run(seconds: seconds, dtype: options.dtype) }
+        if let threshold = options.bfloat16Threshold { BLAS.mixedPrecisionThreshold = threshold.value }
+        if options.precision == .bfloat16, let reason = BLAS.configuration.oneDNN?.bfloat16Unavailability
+            ?? (BLAS.configuration.oneDNN == nil ? "this build has no OneDNN trait (swift build --traits OneDNN)" : nil) {
+            printError("--precision bfloat16: \(reason)")
+            return 1
+        }
         // The modes that need more than one thread to mean anything.
         let threads = options.threads ?? max(2, BLAS.threadCount)
         switch options.mode {
@@ -70,7 +76,9 @@ struct PerceptronBench: ParsableCommand {
             case .double: PairingSweep<Double>.run(quick: options.quick)
             }
         case .mlp:
-            return MLPStep.run(dtype: options.dtype, quick: options.quick, jsonPath: options.jsonPath)
+            return MLPStep.run(dtype: options.dtype, precision: options.precision, quick: options.quick, jsonPath: options.jsonPath)
+        case .bf16Crossover:
+            return MixedPrecisionSweep.run(quick: options.quick)
         case .serve:
             return Serve.run(dtype: options.dtype, rounds: options.serveRounds, window: options.serveWindow,
                              jsonPath: options.jsonPath)

@@ -34,15 +34,17 @@ struct Report: Codable {
     var coreName: String
     var threads: Int
     var dtype: String
+    /// The layers' ``Precision``, `float32` or `bfloat16`.
+    var precision: String
     var quick: Bool
     var comparisons: [Comparison] = []
 
     enum CodingKeys: String, CodingKey {
-        case cpu, cores, blas, coreName, threads, dtype, quick, comparisons
+        case cpu, cores, blas, coreName, threads, dtype, precision, quick, comparisons
     }
 
     func printHeader() {
-        print("Perceptron benchmark: BLAS against a naive matmul (\(dtype))")
+        print("Perceptron benchmark: BLAS against a naive matmul (\(dtype)\(precision == "bfloat16" ? ", layers in bfloat16" : ""))")
         print("CPU:      \(cpu), \(cores) cores")
         print("BLAS:     \(blas)")
         print("")

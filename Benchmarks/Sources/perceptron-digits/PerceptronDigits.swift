@@ -14,7 +14,7 @@ import ArgumentParser
 import CommandLineSupport
 @preconcurrency import Glibc
 import Foundation
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 import PerceptronDistributed
 
 /// The train/test split is the same for every `--seed`, so that seeds compare
@@ -58,11 +58,13 @@ struct PerceptronDigits: ParsableCommand {
             return
         }
         let trainer = makeTrainer(seed: options.seed, communicator: world)
+        trainer.model.precision = options.precision
+        if let threshold = options.bfloat16Threshold { BLAS.mixedPrecisionThreshold = threshold.value }
         let dropout = options.dropout > 0 ? " and dropout \(options.dropout)" : ""
         let clipping = options.clipNorm.map { ", gradients clipped at norm \($0)" } ?? ""
         let processes = world.map { ", data-parallel on \($0.size) process\($0.size == 1 ? "" : "es")" } ?? ""
         print("model: \(DigitsDataset.featureCount)-\(options.hidden)-\(DigitsDataset.classCount) MLP with ReLU\(dropout),",
-              "\(trainer.model.parameterCount) parameters, Float;",
+              "\(trainer.model.parameterCount) parameters, Float\(options.precision == .bfloat16 ? " in bfloat16" : "");",
               "Adam (learning rate \(options.learningRate), schedule \(options.schedule.rawValue)\(clipping)),",
               "batch \(options.batchSize), \(options.epochs) epochs, seed \(options.seed)\(processes)")
         print("")

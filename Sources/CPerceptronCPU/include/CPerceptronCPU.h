@@ -1,6 +1,7 @@
 /*
- * CPerceptronCPU: x86-64 CPU feature detection, and switching the kernel set of a
- * DYNAMIC_ARCH OpenBLAS build (such as Debian 12's 0.3.21) in a running process.
+ * CPerceptronCPU: x86-64 CPU feature detection, switching the kernel set of a
+ * DYNAMIC_ARCH OpenBLAS build (such as Debian 12's 0.3.21) in a running process,
+ * and float32 <-> bfloat16 conversion.
  * Which kernel to choose is decided in Swift (KernelSelection.swift); this file
  * only reports facts and carries out the switch.
  *
@@ -20,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -127,6 +129,49 @@ void perceptron_sgemm_small(bool transA, bool transB, long m, long n, long k,
 void perceptron_dgemm_small(bool transA, bool transB, long m, long n, long k,
                             double alpha, const double *a, long lda, const double *b, long ldb,
                             double beta, double *c, long ldc);
+
+/* ---------------------------------------------------------- bfloat16 ---- */
+
+/*
+ * bfloat16 is the upper half of a float32: sign, the same 8-bit exponent, and 7
+ * mantissa bits. Rounding a float to it is IEEE round to nearest, ties to even,
+ * on every input, including subnormal ones:
+ *   - ±0 and ±inf are exact; finite values that round past the largest finite
+ *     bfloat16 (0x7F7F) become ±inf, as IEEE rounding does;
+ *   - a NaN stays a NaN with its sign and the top 7 bits of its payload, made
+ *     quiet (mantissa bit 0x0040 set);
+ *   - subnormal floats are ROUNDED to the nearest bfloat16 (a subnormal, ±0, or
+ *     for the largest ones the smallest normal 0x0080), not flushed to zero.
+ *     The AVX512_BF16 instructions would flush them (they treat input denormals
+ *     as zero); that path recomputes such lanes, so every path, and every CPU,
+ *     gives the same bits. No floating-point exception is raised and MXCSR
+ *     (DAZ/FTZ, rounding mode) is neither read nor changed.
+ * Widening is exact (the pattern shifted into the upper half).
+ *
+ * The work is done on one of three paths, chosen once from
+ * perceptron_cpu_features(): AVX512_BF16 (with AVX-512F/BW/VL), else AVX-512F,
+ * else portable C. src and dst must not overlap. Thread-safe.
+ */
+void perceptron_float_to_bfloat16(const float *src, uint16_t *dst, size_t count);
+void perceptron_bfloat16_to_float(const uint16_t *src, float *dst, size_t count);
+
+enum {
+    PERCEPTRON_BF16_PATH_SCALAR      = 0, /* portable C */
+    PERCEPTRON_BF16_PATH_AVX512F     = 1, /* integer arithmetic on 16 lanes */
+    PERCEPTRON_BF16_PATH_AVX512_BF16 = 2, /* VCVTNE2PS2BF16 / VCVTNEPS2BF16 */
+};
+
+/* The path the two functions above use on this CPU (PERCEPTRON_BF16_PATH_*). */
+int perceptron_bfloat16_path(void);
+
+/* The portable C path, on any CPU. */
+void perceptron_float_to_bfloat16_scalar(const float *src, uint16_t *dst, size_t count);
+void perceptron_bfloat16_to_float_scalar(const uint16_t *src, float *dst, size_t count);
+
+/* A named path (so that tests can compare them): false, and dst untouched, if
+ * this CPU cannot run it. */
+bool perceptron_float_to_bfloat16_on(int path, const float *src, uint16_t *dst, size_t count);
+bool perceptron_bfloat16_to_float_on(int path, const uint16_t *src, float *dst, size_t count);
 
 #ifdef __cplusplus
 }

@@ -31,3 +31,35 @@ extension BLAS {
         set { SmallKernels.limit.store(max(0, newValue), ordering: .relaxed) }
     }
 }
+
+extension BLAS {
+    /// The smallest product, in multiply-adds, that a layer in
+    /// ``Precision/bfloat16`` computes in bfloat16 (0 sends every non-empty
+    /// one to oneDNN); `nil` restores the automatic choice for this CPU
+    /// (``OneDNNConfiguration/bfloat16Threshold``). It cannot make bfloat16
+    /// available where it is not.
+    @_spi(Benchmarking)
+    public static var mixedPrecisionThreshold: Int? {
+        get {
+            let override = MixedPrecision.thresholdOverride.load(ordering: .relaxed)
+            return override >= 0 ? override : nil
+        }
+        set { MixedPrecision.thresholdOverride.store(newValue.map { max(0, $0) } ?? -1, ordering: .relaxed) }
+    }
+}
+
+extension BLAS {
+    /// The oneDNN implementation a layer's forward product of `rows × inputs`
+    /// by `inputs × outputs` runs on in bfloat16, such as
+    /// `brg:avx512_core_bf16`; `nil` without the `OneDNN` trait, or where it
+    /// cannot be created.
+    @_spi(Benchmarking)
+    public static func bfloat16Kernel(rows: Int, inputs: Int, outputs: Int) -> String? {
+        #if OneDNN
+        guard let m = Int32(exactly: rows), let k = Int32(exactly: inputs), let n = Int32(exactly: outputs) else { return nil }
+        return OneDNN.implementation(m: m, n: n, k: k)
+        #else
+        return nil
+        #endif
+    }
+}

@@ -54,12 +54,16 @@ public enum BLAS {
         /// Whether small products run on OpenBLAS's small-matrix kernels,
         /// which skip the copying ("packing") that dominates small products.
         public var usesSmallMatrixKernels: Bool
+        /// oneDNN, which computes bfloat16 products, in a build with the
+        /// `OneDNN` trait; `nil` without it.
+        public var oneDNN: OneDNNConfiguration?
 
         /// One line naming version, kernel, how it was chosen, threads, and
-        /// whether the small-matrix kernels are in use.
+        /// whether the small-matrix kernels are in use; then oneDNN's, if present.
         public var description: String {
             "OpenBLAS \(version), kernel \(coreName) \(kernelSelection), \(threadCount) thread\(threadCount == 1 ? "" : "s")"
                 + (usesSmallMatrixKernels ? ", small-matrix kernels" : "")
+                + (oneDNN.map { "; \($0)" } ?? "")
         }
     }
 
@@ -73,7 +77,8 @@ public enum BLAS {
             coreName: String(cString: openblas_get_corename()),
             kernelSelection: state.kernelSelection,
             threadCount: ProductSplit.threads.load(ordering: .relaxed),
-            usesSmallMatrixKernels: state.usesSmallKernels)
+            usesSmallMatrixKernels: state.usesSmallKernels,
+            oneDNN: oneDNNConfiguration)
     }
 
     /// The number of threads a large product may use; setting it affects the

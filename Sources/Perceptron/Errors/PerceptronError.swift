@@ -97,6 +97,15 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
     /// MPI reported, or what the processes did not agree on.
     case communicationFailed(operation: String, reason: String)
 
+    /// `what` (such as "Linear<Float> in bfloat16") was asked to compute in a
+    /// precision this build, this CPU or this scalar type cannot give:
+    /// `reason` says which, and how to get it where that is possible.
+    case precisionUnavailable(what: String, reason: String)
+
+    /// A compute library underneath Perceptron (`backend`, such as "oneDNN")
+    /// refused or failed an operation; `reason` is what it reported.
+    case backendFailure(backend: String, reason: String)
+
     /// A human-readable sentence naming what was expected and what came.
     public var description: String {
         switch self {
@@ -150,6 +159,10 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
             return "\(operation) cannot take a layer of type \(type); it takes \(list)"
         case let .communicationFailed(operation, reason):
             return "\(operation) failed: \(reason)"
+        case let .precisionUnavailable(what, reason):
+            return "\(what) is not available: \(reason)"
+        case let .backendFailure(backend, reason):
+            return "\(backend) failed: \(reason)"
         }
     }
 }

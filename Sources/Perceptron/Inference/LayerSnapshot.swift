@@ -13,7 +13,7 @@
 /// One layer of an ``InferenceModel``: its type, hyperparameters and parameters, immutable.
 enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
     /// `Z = XW + b`: `weight` is `[inputFeatures, outputFeatures]`, `bias` `[outputFeatures]` or absent.
-    case linear(weight: Tensor<Scalar>, bias: Tensor<Scalar>?)
+    case linear(weight: Tensor<Scalar>, bias: Tensor<Scalar>?, precision: Precision)
     case relu
     case leakyReLU(slope: Scalar)
     case sigmoid
@@ -43,7 +43,7 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
     init(_ layer: any Layer<Scalar>) throws(PerceptronError) {
         if let linear = layer as? Linear<Scalar> {
             try linear.checkParameters()
-            self = .linear(weight: linear.weight, bias: linear.bias)
+            self = .linear(weight: linear.weight, bias: linear.bias, precision: linear.precision)
         } else if layer is ReLU<Scalar> {
             self = .relu
         } else if let leaky = layer as? LeakyReLU<Scalar> {
@@ -104,12 +104,17 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
     @_specialize(where Scalar == Double)
     func predict(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
         switch self {
-        case let .linear(weight, bias):
+        case let .linear(weight, bias, precision):
             let (f, m) = (weight.shape[0], weight.shape[1])
             try Linear<Scalar>.checkInput(input, inputFeatures: f)
             let sizes = try Linear<Scalar>.productSizes(rows: input.leadingCount, inputFeatures: f, outputFeatures: m)
             var z = try Tensor<Scalar>(uninitializedShape: input.shape, lastDimension: m)
-            Linear<Scalar>.affine(input, weight: weight, bias: bias, sizes, into: &z)
+            if try Linear<Scalar>.runsInBFloat16(precision, sizes) {
+                try Linear<Scalar>.affineInBFloat16(
+                    input, weight: weight, bias: bias, sizes, into: &z, operands: BFloat16Operands())
+            } else {
+                Linear<Scalar>.affine(input, weight: weight, bias: bias, sizes, into: &z)
+            }
             return z
         case .relu:
             return try ElementwiseCache.predict(input, ReLU<Scalar>.apply)

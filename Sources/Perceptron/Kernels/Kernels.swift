@@ -15,7 +15,9 @@
 // built with a 32-bit `blasint`, and a larger size would wrap inside it.
 //
 // A second backend conforms to `ComputeBackend` and is chosen here, per
-// product; nothing above this file changes.
+// product; nothing above this file changes. With the OneDNN trait, oneDNN is
+// such a backend, for mixed-precision products (bfloat16 operands, float32
+// result): `computeWhole` sends each product to the backend of its types.
 
 /// A library that computes products on dense row-major buffers, on the calling thread.
 protocol ComputeBackend {
@@ -44,19 +46,7 @@ enum Kernels {
     /// An inner size of 0 leaves `C ← β·C`; no rows or columns leave nothing to do.
     static func multiply<Scalar: BLASScalar>(_ product: MatrixProduct<Scalar>) {
         OpenBLAS.setUp()
-        guard product.m > 0, product.n > 0 else { return }
-        guard product.k > 0 else {
-            scaleRows(of: product)
-            return
-        }
-        let parts = ProductSplit.partCount(rows: product.m, multiplyAdds: product.multiplyAdds)
-        guard parts > 1 else {
-            OpenBLAS.multiply(product)
-            return
-        }
-        withUnsafePointer(to: product) { product in
-            WorkerPool.shared.run(RowBlocks(product, parts: parts))
-        }
+        split(product)
     }
 
     /// Computes two independent products, at the same time where there are threads for both.
@@ -67,20 +57,61 @@ enum Kernels {
     /// whole on its own core, with none of the packing a split product repeats.
     static func multiply<Scalar: BLASScalar>(_ first: MatrixProduct<Scalar>, alongside second: MatrixProduct<Scalar>) {
         OpenBLAS.setUp()
+        split(first, alongside: second)
+    }
+
+    /// Runs `product` on the calling thread or, when large enough, in row
+    /// blocks across the worker pool; the backend's set-up has run.
+    static func split<Operand, Result>(_ product: StridedProduct<Operand, Result>) {
+        guard product.m > 0, product.n > 0 else { return }
+        guard product.k > 0 else {
+            scaleRows(of: product)
+            return
+        }
+        let parts = ProductSplit.partCount(rows: product.m, multiplyAdds: product.multiplyAdds)
+        guard parts > 1 else {
+            computeWhole(product)
+            return
+        }
+        withUnsafePointer(to: product) { product in
+            WorkerPool.shared.run(RowBlocks(product, parts: parts))
+        }
+    }
+
+    /// Runs two independent products side by side on the pool, or one after the other.
+    static func split<Operand, Result>(
+        _ first: StridedProduct<Operand, Result>, alongside second: StridedProduct<Operand, Result>
+    ) {
         guard first.hasWork, second.hasWork,
               let (firstParts, secondParts) = ProductSplit.pairedPartCounts(
                   firstRows: first.m, secondRows: second.m,
                   multiplyAdds: first.multiplyAdds + second.multiplyAdds)
         else {
-            multiply(first)
-            multiply(second)
+            split(first)
+            split(second)
             return
         }
         var pair = (first, second)
         withUnsafePointer(to: &pair) { pair in
-            pair.withMemoryRebound(to: MatrixProduct<Scalar>.self, capacity: 2) { products in
+            pair.withMemoryRebound(to: StridedProduct<Operand, Result>.self, capacity: 2) { products in
                 WorkerPool.shared.run(RowBlocks(products, parts: firstParts, then: secondParts))
             }
+        }
+    }
+
+    /// Computes `product` whole on the calling thread, on the backend of its
+    /// types: OpenBLAS for `Float` or `Double` throughout, oneDNN for
+    /// bfloat16 operands into `Float`. Specialisation folds the comparisons away.
+    @inline(__always)
+    static func computeWhole<Operand, Result>(_ product: StridedProduct<Operand, Result>) {
+        if Operand.self == Result.self, Result.self == Float.self {
+            OpenBLAS.multiply(unsafeBitCast(product, to: MatrixProduct<Float>.self))
+        } else if Operand.self == Result.self, Result.self == Double.self {
+            OpenBLAS.multiply(unsafeBitCast(product, to: MatrixProduct<Double>.self))
+        } else if Operand.self == UInt16.self, Result.self == Float.self {
+            multiplyMixed(unsafeBitCast(product, to: MixedPrecisionProduct.self))
+        } else {
+            OpenBLAS.unsupported(Operand.self)
         }
     }
 
@@ -112,7 +143,7 @@ enum Kernels {
     }
 
     /// `C ← β·C` for a product with no inner dimension.
-    private static func scaleRows<Scalar: BLASScalar>(of product: MatrixProduct<Scalar>) {
+    private static func scaleRows<Operand, Result>(of product: StridedProduct<Operand, Result>) {
         for row in 0..<Int(product.m) {
             scale(product.c + row * Int(product.ldc), count: Int(product.n), by: product.beta)
         }
@@ -121,15 +152,15 @@ enum Kernels {
 
 /// One product split into row blocks, or two side by side, as a job for the
 /// worker pool: three words, pointing at the products on the caller's stack.
-struct RowBlocks<Scalar: BLASScalar>: PoolJob {
+struct RowBlocks<Operand, Result: BLASScalar>: PoolJob {
     /// The product, or the first of two consecutive ones.
-    let products: UnsafePointer<MatrixProduct<Scalar>>
+    let products: UnsafePointer<StridedProduct<Operand, Result>>
     /// The row blocks of the first product and of the second (0 when there is none).
     let firstParts: Int, secondParts: Int
 
     /// The first product in `firstParts` blocks, then, if `secondParts` is
     /// not 0, the product after it in memory in `secondParts` blocks.
-    init(_ products: UnsafePointer<MatrixProduct<Scalar>>, parts firstParts: Int, then secondParts: Int = 0) {
+    init(_ products: UnsafePointer<StridedProduct<Operand, Result>>, parts firstParts: Int, then secondParts: Int = 0) {
         (self.products, self.firstParts, self.secondParts) = (products, firstParts, secondParts)
     }
 
@@ -137,9 +168,9 @@ struct RowBlocks<Scalar: BLASScalar>: PoolJob {
 
     func run(part: Int) {
         if part < firstParts {
-            OpenBLAS.multiply(products[0].rowBlock(part, of: firstParts))
+            Kernels.computeWhole(products[0].rowBlock(part, of: firstParts))
         } else {
-            OpenBLAS.multiply(products[1].rowBlock(part - firstParts, of: secondParts))
+            Kernels.computeWhole(products[1].rowBlock(part - firstParts, of: secondParts))
         }
     }
 }

@@ -7,20 +7,24 @@
 /// untransposed matrix). Sizes are `Int32` because that is what OpenBLAS
 /// takes: they come from ``Kernels/checkedDimension(_:_:)``, which refuses
 /// anything larger, so nothing here can wrap.
-struct MatrixProduct<Scalar: BLASScalar> {
+///
+/// The operands and the result may be of different types: a float32 product
+/// is a ``MatrixProduct`` (both `Float`), a mixed-precision one a
+/// ``MixedPrecisionProduct`` (bfloat16 operands, float32 result).
+struct StridedProduct<Operand, Result: BLASScalar> {
     var transposeA = false, transposeB = false
     var m: Int32, n: Int32, k: Int32
-    var alpha: Scalar = 1
-    var a: UnsafePointer<Scalar>, lda: Int32
-    var b: UnsafePointer<Scalar>, ldb: Int32
-    var beta: Scalar
-    var c: UnsafeMutablePointer<Scalar>, ldc: Int32
+    var alpha: Result = 1
+    var a: UnsafePointer<Operand>, lda: Int32
+    var b: UnsafePointer<Operand>, ldb: Int32
+    var beta: Result
+    var c: UnsafeMutablePointer<Result>, ldc: Int32
 
     /// A product of contiguous operands, whose leading dimensions follow from their shapes.
     init(
         transposeA: Bool = false, transposeB: Bool = false, m: Int32, n: Int32, k: Int32,
-        alpha: Scalar = 1, _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>,
-        beta: Scalar, _ c: UnsafeMutablePointer<Scalar>
+        alpha: Result = 1, _ a: UnsafePointer<Operand>, _ b: UnsafePointer<Operand>,
+        beta: Result, _ c: UnsafeMutablePointer<Result>
     ) {
         (self.transposeA, self.transposeB, self.m, self.n, self.k) = (transposeA, transposeB, m, n, k)
         (self.alpha, self.a, self.b, self.beta, self.c) = (alpha, a, b, beta, c)
@@ -36,7 +40,7 @@ struct MatrixProduct<Scalar: BLASScalar> {
     /// Rows `rows` of the product: the same rows of `op(A)` times all of
     /// `op(B)`, into the same rows of `C`. A row of `op(A)` is a row of `A`
     /// or, transposed, a column of `A`; leading dimensions are unchanged.
-    func rows(_ rows: Range<Int>) -> MatrixProduct {
+    func rows(_ rows: Range<Int>) -> Self {
         var part = self
         part.m = Int32(truncatingIfNeeded: rows.count)
         part.a = a + rows.lowerBound * (transposeA ? 1 : Int(lda))
@@ -45,24 +49,34 @@ struct MatrixProduct<Scalar: BLASScalar> {
     }
 
     /// Part `part` of `parts` nearly equal row blocks (empty when `parts` exceeds `m`).
-    func rowBlock(_ part: Int, of parts: Int) -> MatrixProduct {
+    func rowBlock(_ part: Int, of parts: Int) -> Self {
         rows((Int(m) * part / parts)..<(Int(m) * (part + 1) / parts))
     }
 
     /// The leading `columns` columns of `op(B)` and `C`.
-    func leadingColumns(_ columns: Int32) -> MatrixProduct {
+    func leadingColumns(_ columns: Int32) -> Self {
         var part = self
         part.n = columns
         return part
     }
 
+}
+
+/// A product whose operands and result are all `Scalar`: what OpenBLAS computes.
+typealias MatrixProduct<Scalar: BLASScalar> = StridedProduct<Scalar, Scalar>
+
+/// A product of bfloat16 operands (their bit patterns) into a float32 result,
+/// accumulated in float32: what the mixed-precision backend computes.
+typealias MixedPrecisionProduct = StridedProduct<UInt16, Float>
+
+extension StridedProduct where Operand == Result, Operand: BLASScalar {
     /// The same product viewed with `Other` as its scalar type, which must be `Scalar` itself.
     ///
     /// This is how generic code reaches the `s` and `d` routines of BLAS
     /// without putting them on ``BLASScalar``: the caller has just compared
     /// the two types, and specialisation folds the comparison away.
     func reinterpreted<Other: BLASScalar>(as _: Other.Type) -> MatrixProduct<Other> {
-        precondition(Other.self == Scalar.self, "MatrixProduct: \(Scalar.self) is not \(Other.self)")
+        precondition(Other.self == Operand.self, "MatrixProduct: \(Operand.self) is not \(Other.self)")
         return unsafeBitCast(self, to: MatrixProduct<Other>.self)
     }
 }

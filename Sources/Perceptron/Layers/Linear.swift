@@ -53,10 +53,32 @@ public final class Linear<Scalar: BLASScalar>: Layer {
 
     /// `∇W = XᵀG`, of shape `[inputFeatures, outputFeatures]`, from the last
     /// ``backward(_:accumulate:)`` (zeros before it).
-    public private(set) var weightGradient: Tensor<Scalar>
+    public internal(set) var weightGradient: Tensor<Scalar>
 
     /// `∇b`, the column sums of `G`, of shape `[outputFeatures]`; `nil` when the layer has no bias.
     public private(set) var biasGradient: Tensor<Scalar>?
+
+    /// How the layer's three products are computed: ``Precision/float32``
+    /// (the default) or ``Precision/bfloat16``.
+    ///
+    /// In bfloat16, `X`, `W` and `G` are rounded to bfloat16 for the
+    /// products, which accumulate and write float32; ``weight``, ``bias``,
+    /// the gradients and every tensor a pass takes or returns stay float32,
+    /// and `∇b` and the bias are computed in float32. `W` is rounded once per
+    /// forward pass and that copy serves its backward passes. A product too
+    /// small for bfloat16 to pay, or any product on a CPU whose bfloat16
+    /// arithmetic is no faster than float32's, runs in float32, so a layer in
+    /// bfloat16 is never slower than in float32 (``BLAS/Configuration/oneDNN``
+    /// says which products run in bfloat16 here).
+    ///
+    /// A pass in bfloat16 throws ``PerceptronError/precisionUnavailable(what:reason:)``
+    /// for `Linear<Double>`, in a build without the `OneDNN` trait, and on a
+    /// CPU without bfloat16 instructions. A change takes effect at the next
+    /// forward pass; a backward pass computes as its forward pass did.
+    public var precision: Precision = .float32
+
+    /// The bfloat16 copies of `X`, `W` and `G`, when the last forward pass ran in bfloat16.
+    var bfloat16 = BFloat16Operands()
 
     /// The last forward pass's input `X`, kept for every backward pass until the next forward pass.
     private var input: Tensor<Scalar>?
@@ -139,8 +161,14 @@ public final class Linear<Scalar: BLASScalar>: Layer {
     @_specialize(where Scalar == Double)
     public func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
         let sizes = try productSizes(for: input)
+        let inBFloat16 = try Self.runsInBFloat16(precision, sizes)
         var z = try outputs.next(shape: input.shape, lastDimension: outputFeatures)
-        affine(input, sizes, into: &z)
+        if inBFloat16 {
+            try Self.affineInBFloat16(input, weight: weight, bias: bias, sizes, into: &z, operands: bfloat16)
+        } else {
+            affine(input, sizes, into: &z)
+        }
+        bfloat16.holdsForwardPass = inBFloat16
         self.input = input
         outputs.keep(z)
         return z
@@ -156,7 +184,11 @@ public final class Linear<Scalar: BLASScalar>: Layer {
     public func predict(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
         let sizes = try productSizes(for: input)
         var z = try Tensor<Scalar>(uninitializedShape: input.shape, lastDimension: outputFeatures)
-        affine(input, sizes, into: &z)
+        if try Self.runsInBFloat16(precision, sizes) {
+            try Self.affineInBFloat16(input, weight: weight, bias: bias, sizes, into: &z, operands: BFloat16Operands())
+        } else {
+            affine(input, sizes, into: &z)
+        }
         return z
     }
 
@@ -210,18 +242,21 @@ public final class Linear<Scalar: BLASScalar>: Layer {
         input.withUnsafeScalars { x in
             weight.withUnsafeScalars { w in
                 z.withUnsafeMutableScalars { z in
-                    var beta: Scalar = 0
-                    if let bias {
-                        // Broadcast b into every row of Z, then let GEMM add XW on top (β = 1).
-                        bias.withUnsafeScalars { b in
-                            for row in 0..<rows { (z + row * width).update(from: b, count: width) }
-                        }
-                        beta = 1
-                    }
+                    let beta: Scalar = broadcast(bias, rows: rows, width: width, into: z)
                     Kernels.multiply(MatrixProduct(m: sizes.n, n: sizes.m, k: sizes.f, x, w, beta: beta, z))
                 }
             }
         }
+    }
+
+    /// Writes `bias` into each of `rows` rows of `z` and returns the β that
+    /// lets the product add `XW` on top: 1, or 0 (overwrite) without a bias.
+    static func broadcast(_ bias: Tensor<Scalar>?, rows: Int, width: Int, into z: UnsafeMutablePointer<Scalar>) -> Scalar {
+        guard let bias else { return 0 }
+        bias.withUnsafeScalars { b in
+            for row in 0..<rows { (z + row * width).update(from: b, count: width) }
+        }
+        return 1
     }
 
     /// The same as ``forward(_:)``.
@@ -262,22 +297,13 @@ public final class Linear<Scalar: BLASScalar>: Layer {
         let m = Int32(truncatingIfNeeded: outputFeatures)
         let beta: Scalar = accumulate ? 1 : 0
 
-        // ∇W = XᵀG: (f × n)(n × m), and ∇X = GWᵀ: (n × m)(m × f). Both read
-        // only X, G and W and have the same number of multiply-adds, so they
-        // run side by side when there are threads to spare.
+        // ∇W = XᵀG: (f × n)(n × m), and ∇X = GWᵀ: (n × m)(m × f), in the
+        // precision of the forward pass that kept X.
         var dx = try Tensor.reusing(&inputGradient, shape: input.shape)
-        input.withUnsafeScalars { x in
-            outputGradient.withUnsafeScalars { g in
-                weight.withUnsafeScalars { w in
-                    weightGradient.withUnsafeMutableScalars { dw in
-                        dx.withUnsafeMutableScalars { dx in
-                            Kernels.multiply(
-                                MatrixProduct(transposeA: true, m: f, n: m, k: n, x, g, beta: beta, dw),
-                                alongside: MatrixProduct(transposeB: true, m: n, n: f, k: m, g, w, beta: 0, dx))
-                        }
-                    }
-                }
-            }
+        if bfloat16.holdsForwardPass {
+            try backwardProductsInBFloat16(outputGradient, (n, f, m), beta: beta, into: &dx)
+        } else {
+            backwardProducts(input, outputGradient, (n, f, m), beta: beta, into: &dx)
         }
         inputGradient = dx
 
@@ -298,6 +324,29 @@ public final class Linear<Scalar: BLASScalar>: Layer {
         return dx
     }
 
+    /// `∇W ← XᵀG + β·∇W` and `∇X ← GWᵀ` in float32: both read only X, G and W
+    /// and have the same number of multiply-adds, so they run side by side
+    /// when there are threads to spare.
+    private func backwardProducts(
+        _ input: Tensor<Scalar>, _ outputGradient: Tensor<Scalar>, _ sizes: (n: Int32, f: Int32, m: Int32),
+        beta: Scalar, into dx: inout Tensor<Scalar>
+    ) {
+        let (n, f, m) = sizes
+        input.withUnsafeScalars { x in
+            outputGradient.withUnsafeScalars { g in
+                weight.withUnsafeScalars { w in
+                    weightGradient.withUnsafeMutableScalars { dw in
+                        dx.withUnsafeMutableScalars { dx in
+                            Kernels.multiply(
+                                MatrixProduct(transposeA: true, m: f, n: m, k: n, x, g, beta: beta, dw),
+                                alongside: MatrixProduct(transposeB: true, m: n, n: f, k: m, g, w, beta: 0, dx))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Visits `weight` and then, if the layer has one, `bias`, each with its gradient.
     public func forEachParameter(
         _ body: (_ name: String, _ value: inout Tensor<Scalar>, _ gradient: inout Tensor<Scalar>) throws(PerceptronError) -> Void
@@ -311,6 +360,7 @@ public final class Linear<Scalar: BLASScalar>: Layer {
     /// Lets go of the kept input, the output buffers and the input gradient.
     public func releaseCaches() {
         input = nil
+        bfloat16.release()
         outputs.release()
         inputGradient = nil
     }

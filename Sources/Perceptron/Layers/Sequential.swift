@@ -20,6 +20,22 @@ public final class Sequential<Scalar: BLASScalar>: Layer {
         self.layers = layers
     }
 
+    /// The precision last set on the network: setting it sets
+    /// ``Linear/precision`` on every layer that has one, in nested
+    /// `Sequential`s too. It starts as ``Precision/float32``; a layer set on
+    /// its own afterwards keeps its own setting.
+    ///
+    /// ```swift
+    /// model.precision = .bfloat16   // every Linear<Float> in the model
+    /// ```
+    public var precision: Precision = .float32 {
+        didSet {
+            for index in 0..<layers.count {
+                (layers[index] as? any PrecisionSettable)?.precision = precision
+            }
+        }
+    }
+
     /// Runs every layer's forward pass in turn.
     public func forward(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
         var x = input

@@ -1,0 +1,51 @@
+extension BLAS {
+    /// oneDNN, the backend of bfloat16 products, as this process runs it.
+    ///
+    /// It is present in ``Configuration/oneDNN`` when Perceptron is built with
+    /// its `OneDNN` trait. oneDNN chooses its kernels for the CPU itself:
+    /// AMX tiles, AVX512_BF16 dot products, or, on a CPU with neither, an
+    /// emulation that Perceptron does not use.
+    public struct OneDNNConfiguration: Sendable, Equatable, CustomStringConvertible {
+        /// oneDNN's version, for example `"2.6.3"`.
+        public var version: String
+        /// The instruction set oneDNN's kernels use here (`dnnl_get_effective_cpu_isa`),
+        /// named as oneDNN names it, for example `"avx512_core_bf16"` or `"avx512_core_amx"`.
+        public var instructionSet: String
+        /// Whether that instruction set multiplies bfloat16 natively (AVX512_BF16 or AMX).
+        public var hasNativeBFloat16: Bool
+        /// The smallest product, in multiply-adds (`m·n·k`), that a layer in
+        /// ``Precision/bfloat16`` computes in bfloat16; smaller ones run in
+        /// float32. `nil` when every product runs in float32 because bfloat16
+        /// is no faster on this CPU, or cannot run (``bfloat16Unavailability``).
+        public var bfloat16Threshold: Int?
+        /// Why a layer in ``Precision/bfloat16`` throws here, or `nil` when it runs.
+        public var bfloat16Unavailability: String?
+
+        /// For example `oneDNN 2.6.3 on avx512_core_bf16, bfloat16 from 262144 multiply-adds`.
+        public var description: String {
+            let route = if let bfloat16Unavailability {
+                "bfloat16 unavailable: \(bfloat16Unavailability)"
+            } else if let bfloat16Threshold {
+                "bfloat16 from \(bfloat16Threshold) multiply-adds"
+            } else {
+                "bfloat16 layers compute in float32 (bfloat16 is no faster on this CPU)"
+            }
+            return "oneDNN \(version) on \(instructionSet), \(route)"
+        }
+    }
+
+    /// oneDNN's configuration, or `nil` in a build without the `OneDNN` trait.
+    static var oneDNNConfiguration: OneDNNConfiguration? {
+        #if OneDNN
+        let state = OneDNN.state
+        let threshold = MixedPrecision.threshold
+        return OneDNNConfiguration(
+            version: state.version, instructionSet: OneDNN.name(of: state.isa),
+            hasNativeBFloat16: OneDNN.hasNativeBFloat16(state.isa),
+            bfloat16Threshold: MixedPrecision.unavailability == nil && threshold < Int.max ? threshold : nil,
+            bfloat16Unavailability: MixedPrecision.unavailability)
+        #else
+        return nil
+        #endif
+    }
+}

@@ -1,0 +1,116 @@
+import Synchronization
+#if OneDNN
+import CPerceptronCPU
+#endif
+
+// Mixed precision: which products run with bfloat16 operands, and where.
+//
+// A layer set to `Precision.bfloat16` asks here, product by product, whether
+// to round its operands to bfloat16 and hand the product to oneDNN, or to run
+// it in float32 on OpenBLAS as usual. Two rules decide:
+//
+// 1. bfloat16 must exist: the library is built with the OneDNN trait, and
+//    the CPU has bfloat16 instructions (oneDNN would otherwise emulate them
+//    with float32 arithmetic, at a fraction of float32's speed). Otherwise a
+//    bfloat16 layer throws `precisionUnavailable`, saying which is missing.
+// 2. bfloat16 must pay: a layer in bfloat16 is never slower than the same
+//    layer in float32. Small products, where rounding the operands and
+//    calling oneDNN cost more than the faster arithmetic saves, stay in
+//    float32 (`perceptron-bench --bf16-crossover` measures where the two
+//    cross). So do all products on CPUs whose bfloat16 dot product is no
+//    faster than their float32 FMA: AVX512_BF16 on Intel cores without AMX,
+//    where `VDPBF16PS` issues on one port against two for `VFMADD`, and
+//    bfloat16 matmul measures at about half of float32's speed.
+
+/// The rules that send a product to bfloat16 or keep it in float32.
+enum MixedPrecision {
+    /// Products with at least this many multiply-adds run in bfloat16 where it pays.
+    static let crossover = 1 << 18
+
+    /// Why bfloat16 cannot run in this process, or `nil` when it can.
+    static let unavailability: String? = {
+        #if OneDNN
+        if let failure = OneDNN.state.failure { return "oneDNN could not start: \(failure)" }
+        let isa = OneDNN.state.isa
+        guard OneDNN.hasNativeBFloat16(isa) else {
+            return "this CPU has no bfloat16 instructions (oneDNN reports \(OneDNN.name(of: isa))), "
+                + "and emulated bfloat16 would be slower than float32"
+        }
+        return nil
+        #else
+        return "Perceptron was built without its OneDNN trait: build with `swift build --traits OneDNN` "
+            + "(or `traits: [\"OneDNN\"]` on the package dependency) and install libdnnl-dev"
+        #endif
+    }()
+
+    /// The smallest product, in multiply-adds, that runs in bfloat16 on this
+    /// CPU when nothing overrides it; `Int.max` where bfloat16 never pays.
+    static let automaticThreshold: Int = {
+        #if OneDNN
+        guard unavailability == nil else { return Int.max }
+        let isa = OneDNN.state.isa
+        if OneDNN.hasAMX(isa) { return crossover }
+        return perceptron_cpu_features().vendor == Int32(PERCEPTRON_CPU_VENDOR_AMD) ? crossover : Int.max
+        #else
+        return Int.max
+        #endif
+    }()
+
+    /// The threshold set through `BLAS.mixedPrecisionThreshold`, or −1 for ``automaticThreshold``.
+    static let thresholdOverride = Atomic<Int>(-1)
+
+    /// The threshold in force.
+    static var threshold: Int {
+        let override = thresholdOverride.load(ordering: .relaxed)
+        return override >= 0 ? override : automaticThreshold
+    }
+
+    /// Whether a product of `multiplyAdds` asked for in bfloat16 runs in
+    /// bfloat16 (`true`) or in float32 (`false`).
+    ///
+    /// - Throws: ``PerceptronError/precisionUnavailable(what:reason:)`` when
+    ///   bfloat16 cannot run in this process at all.
+    static func runsInBFloat16(multiplyAdds: Double, what: @autoclosure () -> String) throws(PerceptronError) -> Bool {
+        if let unavailability { throw .precisionUnavailable(what: what(), reason: unavailability) }
+        return multiplyAdds > 0 && multiplyAdds >= Double(threshold)
+    }
+}
+
+extension Kernels {
+    /// Computes a product of bfloat16 operands into float32, split across the
+    /// worker pool when it is large enough.
+    ///
+    /// - Throws: ``PerceptronError/backendFailure(backend:reason:)`` if oneDNN
+    ///   cannot create the product.
+    static func multiply(_ product: MixedPrecisionProduct) throws(PerceptronError) {
+        try prepare(product)
+        split(product)
+    }
+
+    /// Computes two independent bfloat16 products, side by side where there are threads for both.
+    static func multiply(_ first: MixedPrecisionProduct, alongside second: MixedPrecisionProduct) throws(PerceptronError) {
+        try prepare(first)
+        try prepare(second)
+        split(first, alongside: second)
+    }
+
+    /// Creates on this thread the primitives of `product` and of the row blocks it may be split into.
+    private static func prepare(_ product: MixedPrecisionProduct) throws(PerceptronError) {
+        OpenBLAS.setUp()
+        guard product.hasWork else { return }
+        #if OneDNN
+        try OneDNN.prepare(product)
+        #else
+        throw .precisionUnavailable(what: "a bfloat16 product", reason: MixedPrecision.unavailability ?? "")
+        #endif
+    }
+
+    /// Computes a bfloat16 product whole on the calling thread.
+    static func multiplyMixed(_ product: MixedPrecisionProduct) {
+        #if OneDNN
+        OneDNN.multiply(product)
+        #else
+        fatalError("Kernels: a bfloat16 product reached a build without the OneDNN trait")
+        #endif
+    }
+}

@@ -1,0 +1,194 @@
+@_spi(Benchmarking) import Perceptron
+import Testing
+
+// Linear<Float> in bfloat16: each product is checked against Double loops
+// twice over.
+//
+// 1. On the operands rounded to bfloat16 by an independent rounding (below):
+//    a product of two bfloat16 values is exact in float32, so what is left is
+//    float32 accumulation, bounded by (terms + 2)·2⁻²⁴·Σ|terms| as for any
+//    float32 product. This shows the operands were rounded to nearest, and
+//    that nothing else was lost.
+// 2. On the float32 operands themselves, with the issue's bound: each
+//    operand's rounding is at most 2⁻⁸ relative, so each term's at most
+//    2·2⁻⁸ + 2⁻¹⁶, on top of the accumulation.
+//
+// Where bfloat16 cannot run (a build without the OneDNN trait, or a CPU
+// without bfloat16 instructions), the same tests check the error instead.
+
+/// bfloat16 rounding of a finite `x` of moderate size, written independently
+/// of the library's: the two bfloat16 neighbours of `x` compared in Double,
+/// ties to the even one.
+func roundedToBFloat16(_ x: Float) -> Float {
+    guard x.isFinite else { return x.isNaN ? .nan : x }
+    let truncated = Float(bitPattern: x.bitPattern & 0xFFFF_0000)   // toward zero
+    if truncated == x { return x }
+    let away = Float(bitPattern: truncated.bitPattern &+ 0x1_0000)   // the next one out (may be ±inf)
+    let (below, above) = (abs(Double(x) - Double(truncated)), abs(Double(away) - Double(x)))
+    precondition(away.isFinite, "the tests' operands are far from bfloat16's largest value")
+    if below < above { return truncated }
+    if above < below { return away }
+    return (truncated.bitPattern >> 16) & 1 == 0 ? truncated : away
+}
+
+/// Why a Linear<Float> in bfloat16 throws in this process, or `nil` when it runs.
+var bfloat16Unavailability: String? {
+    guard let oneDNN = BLAS.configuration.oneDNN else {
+        return "Perceptron was built without its OneDNN trait"
+    }
+    return oneDNN.bfloat16Unavailability
+}
+
+extension ProcessWideBLASSettings {
+    @Suite("Mixed precision")
+    struct MixedPrecisionTests {
+        /// Every layer and product shape, at 1 and 2 threads: rows split
+        /// across threads, products side by side, odd sizes, transposes.
+        static let shapes: [(n: Int, f: Int, m: Int)] = [(1, 1, 1), (7, 5, 3), (37, 53, 29), (128, 96, 64), (300, 64, 130)]
+
+        @Test("forward and both backward products in bfloat16, against Double loops", arguments: [1, 2, 3], [false, true])
+        func productsAgainstReferences(threads: Int, accumulate: Bool) throws {
+            let saved = (BLAS.threadCount, BLAS.parallelThreshold, BLAS.mixedPrecisionThreshold)
+            defer { (BLAS.threadCount, BLAS.parallelThreshold, BLAS.mixedPrecisionThreshold) = saved }
+            BLAS.threadCount = threads
+            BLAS.parallelThreshold = 0          // split every product that can be split
+            BLAS.mixedPrecisionThreshold = 0    // and send every one to bfloat16
+
+            var generator = SeededRandomNumberGenerator(seed: 13)
+            for (n, f, m) in Self.shapes {
+                let layer = Linear<Float>(inputFeatures: f, outputFeatures: m, using: &generator)
+                layer.precision = .bfloat16
+                let x = try Tensor<Float>(shape: [n, f], scalars: randomScalars(n * f, using: &generator))
+                let g = try Tensor<Float>(shape: [n, m], scalars: randomScalars(n * m, using: &generator))
+                if let reason = bfloat16Unavailability {
+                    let error = #expect(throws: PerceptronError.self) { try layer(x) }
+                    #expect(error.map { "\($0)" }?.contains(reason) == true, "\(error.map { "\($0)" } ?? "no error")")
+                    return
+                }
+                let z = try layer(x)
+                if accumulate { _ = try layer.backward(g) }
+                let dx = try layer.backward(g, accumulate: accumulate)
+
+                let (xs, ws, gs, bs) = (x.scalars, layer.weight.scalars, g.scalars, layer.bias!.scalars)
+                let rounded = { (v: [Float]) in v.map { Double(roundedToBFloat16($0)) } }
+                let exact = { (v: [Float]) in v.map(Double.init) }
+                let scale = accumulate ? 2.0 : 1.0
+                let cases: [(String, Tensor<Float>, (([Float]) -> [Double]) -> Reference)] = [
+                    ("Z", z, { r in NaiveLinear.forward(x: r(xs), w: r(ws), b: exact(bs), n: n, f: f, m: m) }),
+                    ("∇W", layer.weightGradient, { r in Self.scaled(NaiveLinear.weightGradient(x: r(xs), g: r(gs), n: n, f: f, m: m), by: scale) }),
+                    ("∇X", dx, { r in NaiveLinear.inputGradient(g: r(gs), w: r(ws), n: n, f: f, m: m) }),
+                ]
+                for (name, got, reference) in cases {
+                    let what = "\(name) of \(n)×\(f)→\(m) on \(threads) threads\(accumulate ? ", accumulated" : "")"
+                    // 1. The rounded operands' exact product, float32 accumulation only
+                    //    (accumulating twice adds one more rounding per element).
+                    var sharp = reference(rounded)
+                    if accumulate && name == "∇W" { sharp.terms += 1 }
+                    expectMatches(got, sharp, what + ", against the bfloat16-rounded operands")
+                    // 2. The float32 operands, with bfloat16's input rounding on top.
+                    let loose = reference(exact)
+                    let inputRounding = 2 * 0x1p-8 + 0x1p-16
+                    for (value, (expected, magnitude)) in zip(got.scalars, zip(loose.values, loose.magnitudes)) {
+                        let bound = (inputRounding + Double(loose.terms + 3) * 0x1p-24) * magnitude
+                        #expect(abs(Double(value) - expected) <= bound, "\(what): \(value) against \(expected), bound \(bound)")
+                    }
+                }
+                // ∇b stays float32.
+                var bias = NaiveLinear.biasGradient(g: exact(gs), n: n, m: m)
+                bias = Self.scaled(bias, by: scale)
+                expectMatches(layer.biasGradient!, bias, "∇b of \(n)×\(f)→\(m)")
+            }
+        }
+
+        /// `reference` times `factor`, a power of two (exact).
+        static func scaled(_ reference: Reference, by factor: Double) -> Reference {
+            var scaled = reference
+            scaled.values = reference.values.map { $0 * factor }
+            scaled.magnitudes = reference.magnitudes.map { $0 * factor }
+            return scaled
+        }
+
+        @Test("a product under the threshold runs in float32, bit for bit")
+        func smallProductsStayInFloat32() throws {
+            let saved = BLAS.mixedPrecisionThreshold
+            defer { BLAS.mixedPrecisionThreshold = saved }
+            var generator = SeededRandomNumberGenerator(seed: 5)
+            let float32 = Linear<Float>(inputFeatures: 24, outputFeatures: 16, using: &generator)
+            let bfloat16 = try Linear<Float>(weight: float32.weight, bias: float32.bias)
+            bfloat16.precision = .bfloat16
+            let x = try Tensor<Float>(shape: [10, 24], scalars: randomScalars(240, using: &generator))
+            let g = try Tensor<Float>(shape: [10, 16], scalars: randomScalars(160, using: &generator))
+            BLAS.mixedPrecisionThreshold = 10 * 24 * 16 + 1
+            if let reason = bfloat16Unavailability {
+                // Unavailable is refused whatever the size: a model must not
+                // run in bfloat16 on one batch size and throw on another.
+                let error = #expect(throws: PerceptronError.self) { try bfloat16(x) }
+                #expect(error.map { "\($0)" }?.contains(reason) == true)
+                return
+            }
+            #expect(try bfloat16(x) == float32(x))
+            #expect(try bfloat16.backward(g) == float32.backward(g))
+            #expect(bfloat16.weightGradient == float32.weightGradient)
+            // At the threshold it runs in bfloat16, and so differs.
+            BLAS.mixedPrecisionThreshold = 10 * 24 * 16
+            #expect(try bfloat16(x) != float32(x))
+        }
+
+        @Test("predict, forward and an InferenceModel agree bit for bit in bfloat16")
+        func predictMatchesForward() throws {
+            let saved = BLAS.mixedPrecisionThreshold
+            defer { BLAS.mixedPrecisionThreshold = saved }
+            BLAS.mixedPrecisionThreshold = 0
+            var generator = SeededRandomNumberGenerator(seed: 8)
+            let model = Sequential<Float>([
+                Linear(inputFeatures: 20, outputFeatures: 32, using: &generator), ReLU(),
+                Sequential([Linear(inputFeatures: 32, outputFeatures: 5, using: &generator)]),
+            ])
+            model.precision = .bfloat16
+            let linears = [model.layers[0], (model.layers[2] as! Sequential<Float>).layers[0]].map { $0 as! Linear<Float> }
+            #expect(linears.allSatisfy { $0.precision == .bfloat16 }, "Sequential.precision reaches nested layers")
+            let x = try Tensor<Float>(shape: [9, 20], scalars: randomScalars(180, using: &generator))
+            if bfloat16Unavailability != nil {
+                #expect(throws: PerceptronError.self) { try model.predict(x) }
+                return
+            }
+            let forward = try model(x)
+            #expect(try model.predict(x) == forward)
+            #expect(try InferenceModel(model)(x) == forward)
+            model.precision = .float32
+            #expect(linears.allSatisfy { $0.precision == .float32 })
+            #expect(try model.predict(x) != forward, "float32 differs from bfloat16")
+        }
+    }
+}
+
+@Suite("Mixed precision: refusals")
+struct MixedPrecisionRefusalTests {
+    @Test("Linear<Double> refuses bfloat16, naming itself")
+    func doubleRefuses() throws {
+        let layer = Linear<Double>(inputFeatures: 3, outputFeatures: 2)
+        layer.precision = .bfloat16
+        let x = Tensor<Double>(shape: [4, 3])
+        #expect(throws: PerceptronError.precisionUnavailable(
+            what: "Linear<Double> in bfloat16",
+            reason: "bfloat16 products are for Linear<Float>; a Linear<Double> computes in Double")) { try layer(x) }
+        #expect(throws: PerceptronError.self) { try layer.predict(x) }
+    }
+
+    @Test("the configuration names oneDNN exactly when it is built in")
+    func configuration() {
+        let oneDNN = BLAS.configuration.oneDNN
+        #if OneDNN
+        #expect(oneDNN != nil)
+        #expect(oneDNN?.version.hasPrefix("2.") == true, "\(String(describing: oneDNN))")
+        #expect(BLAS.configuration.description.contains("oneDNN"))
+        if oneDNN?.hasNativeBFloat16 == false { #expect(oneDNN?.bfloat16Unavailability != nil) }
+        #else
+        #expect(oneDNN == nil)
+        let layer = Linear<Float>(inputFeatures: 3, outputFeatures: 2)
+        layer.precision = .bfloat16
+        let error = #expect(throws: PerceptronError.self) { try layer(Tensor(shape: [4, 3])) }
+        #expect(error.map { "\($0)" }?.contains("swift build --traits OneDNN") == true)
+        #endif
+    }
+}

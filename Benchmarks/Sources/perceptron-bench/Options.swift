@@ -75,19 +75,11 @@ struct Options: ParsableArguments {
     @Option(help: "Precision to measure.")
     var dtype: DType = .float
 
-    /// `--precision`: the layers' products in float32 or bfloat16 (``Linear/precision``).
-    @Option(help: "With --dtype float: the precision of the layers' products (bfloat16 needs the OneDNN trait).")
-    var precision: Precision = .float32
+    /// `--precision` and `--bf16-threshold`.
+    @OptionGroup var precisionOptions: PrecisionOptions
 
-    /// `--bf16-threshold`: overrides where bfloat16 starts (`BLAS.mixedPrecisionThreshold`).
-    @Option(
-        name: .customLong("bf16-threshold"),
-        parsing: .unconditional,
-        help: ArgumentHelp(
-            "With --precision bfloat16: the smallest product (m·n·k) run in bfloat16; 0 sends all (default: this CPU's).",
-            valueName: "multiply-adds"),
-        transform: NonNegative.parse)
-    var bfloat16Threshold: NonNegative?
+    /// `--precision`.
+    var precision: Precision { precisionOptions.precision }
 
     /// `--quick`: a shorter run, for a first look.
     @Flag(help: "Fewer sizes and repetitions: about 10 seconds.")
@@ -168,9 +160,6 @@ struct Options: ParsableArguments {
     func validate() throws {
         if precision == .bfloat16 && dtype != .float {
             throw ValidationError("--precision bfloat16 is for --dtype float")
-        }
-        if bfloat16Threshold != nil && precision != .bfloat16 && mode != .bf16Crossover {
-            throw ValidationError("--bf16-threshold needs --precision bfloat16")
         }
         if precision == .bfloat16, let mode, ![.steps, .mlp].contains(mode) {
             throw ValidationError("--precision bfloat16 applies to the full benchmark, --steps and --mlp; --\(mode.rawValue) sets precisions itself or has none")

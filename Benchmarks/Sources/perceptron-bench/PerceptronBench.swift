@@ -42,7 +42,7 @@ struct PerceptronBench: ParsableCommand {
     /// Runs the measurement the options select; returns the exit status.
     private func measure() -> Int32 {
         if let seconds = options.soakSeconds { return Soak.run(seconds: seconds, dtype: options.dtype) }
-        if let threshold = options.bfloat16Threshold { BLAS.mixedPrecisionThreshold = threshold.value }
+        options.precisionOptions.apply()
         if options.precision == .bfloat16, let reason = BLAS.configuration.oneDNN?.bfloat16Unavailability
             ?? (BLAS.configuration.oneDNN == nil ? "this build has no OneDNN trait (swift build --traits OneDNN)" : nil) {
             printError("--precision bfloat16: \(reason)")

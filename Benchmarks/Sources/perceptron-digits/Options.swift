@@ -99,23 +99,11 @@ struct Options: ParsableArguments {
         "Train data-parallel on the processes mpirun started (mpirun -np 2 perceptron-digits --distributed); rank 0 prints and saves."))
     var distributed = false
 
-    /// `--precision`: the products of the model's Linear layers in float32 or bfloat16.
-    @Option(help: ArgumentHelp(
-        """
-        The precision of the Linear layers' products: float32 or bfloat16 (bf16; needs the OneDNN trait, which \
-        make train builds with); products too small for bfloat16 to pay run in float32.
-        """))
-    var precision: Precision = .float32
+    /// `--precision` and `--bf16-threshold`.
+    @OptionGroup var precisionOptions: PrecisionOptions
 
-    /// `--bf16-threshold`: overrides where bfloat16 starts (`BLAS.mixedPrecisionThreshold`).
-    @Option(
-        name: .customLong("bf16-threshold"),
-        parsing: .unconditional,
-        help: ArgumentHelp(
-            "With --precision bf16: the smallest product (m·n·k) run in bfloat16; 0 sends all (default: this CPU's).",
-            valueName: "multiply-adds"),
-        transform: NonNegative.parse)
-    var bfloat16Threshold: NonNegative?
+    /// `--precision`.
+    var precision: Precision { precisionOptions.precision }
 
     /// `--threads`, which the bench has too.
     @OptionGroup var threadsOption: ThreadsOption
@@ -126,9 +114,6 @@ struct Options: ParsableArguments {
         if outputPath.isEmpty { throw ValidationError("--output needs a directory, got an empty path") }
         if savePath != nil && loadPath != nil {
             throw ValidationError("--load evaluates a saved model and --save saves a trained one: give one of them")
-        }
-        if bfloat16Threshold != nil && precision != .bfloat16 {
-            throw ValidationError("--bf16-threshold needs --precision bf16")
         }
         if !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in 0..<1, got \(dropout)") }
     }

@@ -14,7 +14,7 @@ import ArgumentParser
 import CommandLineSupport
 @preconcurrency import Glibc
 import Foundation
-@_spi(Benchmarking) import Perceptron
+import Perceptron
 import PerceptronDistributed
 
 /// The train/test split is the same for every `--seed`, so that seeds compare
@@ -59,7 +59,7 @@ struct PerceptronDigits: ParsableCommand {
         }
         let trainer = makeTrainer(seed: options.seed, communicator: world)
         trainer.model.precision = options.precision
-        if let threshold = options.bfloat16Threshold { BLAS.mixedPrecisionThreshold = threshold.value }
+        options.precisionOptions.apply()
         let dropout = options.dropout > 0 ? " and dropout \(options.dropout)" : ""
         let clipping = options.clipNorm.map { ", gradients clipped at norm \($0)" } ?? ""
         let processes = world.map { ", data-parallel on \($0.size) process\($0.size == 1 ? "" : "es")" } ?? ""

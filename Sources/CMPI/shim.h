@@ -9,6 +9,7 @@
 #define PERCEPTRON_CMPI_SHIM_H
 
 #include <mpi.h>
+#include <sys/prctl.h>
 
 static inline MPI_Comm perceptron_mpi_comm_world(void) { return MPI_COMM_WORLD; }
 static inline MPI_Comm perceptron_mpi_comm_null(void) { return MPI_COMM_NULL; }
@@ -31,6 +32,13 @@ static inline void *perceptron_mpi_in_place(void) { return MPI_IN_PLACE; }
 /// MPI_Test without a status (MPI_STATUS_IGNORE is a null pointer cast).
 static inline int perceptron_mpi_test(MPI_Request *request, int *done) {
     return MPI_Test(request, done, MPI_STATUS_IGNORE);
+}
+
+/// Sets the calling thread's timer slack (how much later than asked the
+/// kernel may end its sleeps, 50 µs by default) to `nanoseconds`; prctl is
+/// variadic, which Swift does not import. Returns prctl's result.
+static inline int perceptron_set_timer_slack(unsigned long nanoseconds) {
+    return prctl(PR_SET_TIMERSLACK, nanoseconds, 0UL, 0UL, 0UL);
 }
 
 #endif

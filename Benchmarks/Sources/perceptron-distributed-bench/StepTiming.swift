@@ -8,8 +8,11 @@ import PerceptronDistributed
 /// the step with no communication (the model alone: what a process computes);
 /// the data-parallel step with buckets of 1 MiB, sent while the backward pass
 /// goes on; the same with one bucket, sent after it (nothing to overlap with);
-/// and an all-reduce of as many scalars as the gradients, alone. The overlap
-/// hides (compute + all-reduce − overlapped step) of the all-reduce's time.
+/// and an all-reduce of as many scalars as the gradients, alone. Each step
+/// counts as long as its slowest process took: a data-parallel step cannot
+/// end before the last process has computed its part, so "compute alone" is
+/// the time until every process has. The overlap hides (compute + all-reduce
+/// − overlapped step) of the all-reduce's time.
 struct StepTiming {
     let world: Communicator
     let steps: Int
@@ -27,7 +30,8 @@ struct StepTiming {
 
         print("step: \(Self.widths.map(String.init).joined(separator: "-")) ReLU MLP, softmax cross-entropy, SGD, Float;",
               "global batch \(Self.globalBatch), \(rows) rows on rank 0; \(gradientScalars) parameters",
-              "(\(gradientScalars * 4) bytes of gradients); median of \(steps) steps (min–max), the four interleaved")
+              "(\(gradientScalars * 4) bytes of gradients); median of \(steps) steps (min–max), the four interleaved;",
+              "each step timed on every process and counted as its slowest process's")
         print("")
         var gradients = Tensor<Float>(shape: [gradientScalars + 1])
         let steps = [try step(of: alone), try step(of: overlapped), try step(of: sequential)]
@@ -78,6 +82,13 @@ struct StepTiming {
                 let elapsed = try clock.measure(measurement).components
                 samples[index].seconds.append(Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18)
             }
+        }
+        // Each step as long as its slowest process's: a synchronous step
+        // cannot end before the last process has computed its part.
+        for index in samples.indices {
+            var slowest = try Tensor<Double>(shape: [samples[index].seconds.count], scalars: samples[index].seconds)
+            try world.allReduce(&slowest, operation: .maximum)
+            samples[index].seconds = slowest.scalars
         }
         return samples
     }

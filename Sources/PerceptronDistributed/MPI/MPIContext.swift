@@ -53,9 +53,6 @@ final class MPIContext: @unchecked Sendable {
     /// Set once MPI has been finalised: the thread then stops.
     private(set) var hasEnded = false
 
-    /// Polls of a request before each one yields the processor to other threads.
-    private static let pollsBeforeYielding = 2_000
-
     init(shared: MPISharedState) {
         self.shared = shared
     }
@@ -88,26 +85,42 @@ final class MPIContext: @unchecked Sendable {
     /// Polls `request` until it completes, the timeout passes, or an abort is
     /// requested; `nil` when it completed.
     ///
-    /// Polling is what makes a non-blocking collective progress, so the
-    /// thread polls without pause at first, then yields the processor between
-    /// polls, so that a backward pass on the same cores keeps most of it.
+    /// Open MPI makes a non-blocking collective progress only inside MPI
+    /// calls (its shared-memory and TCP transports have no thread of their
+    /// own that would wake this one), so the request is polled. Polling
+    /// without pause, or yielding the processor between polls
+    /// (`sched_yield`, which is also what Open MPI's `mpi_yield_when_idle`
+    /// does), keeps the thread runnable for as long as another process keeps
+    /// it waiting: when every core is busy (a process per core, each with its
+    /// backward pass, or other programs beside them) it takes its share of a
+    /// core from a backward pass, this process's or another's, which then
+    /// ends later; and having used its share, it is itself scheduled late
+    /// when the data does arrive, so the collective's rounds are slow too.
+    /// So the thread polls without pause only for
+    /// ``PollingBackoff/spinNanoseconds``, which covers a small message among
+    /// processes that are all there, then sleeps between polls, for
+    /// intervals doubling up to ``PollingBackoff/longestSleepNanoseconds``. A
+    /// sleeping thread uses almost no processor time, the scheduler runs it
+    /// soon after it wakes, and a step of the collective is seen at most that
+    /// interval late; the thread's timer slack is set small
+    /// (``MPIThread``) so that the sleeps are as short as asked.
     func complete(_ request: inout MPI_Request?, _ operation: @autoclosure () -> String) -> PerceptronError? {
-        let clock = ContinuousClock()
-        let start = clock.now
+        let start = PollingBackoff.now()
+        var backoff = PollingBackoff()
         var polls = 0
         while true {
             var done: Int32 = 0
             if let failure = check(perceptron_mpi_test(&request, &done), operation()) { return failure }
             if done != 0 { return nil }
             polls &+= 1
-            if polls >= Self.pollsBeforeYielding { sched_yield() }
-            if polls & 255 == 0 {
+            let now = PollingBackoff.now()
+            let sleeping = backoff.pause(waited: now &- start)
+            if sleeping || polls & 255 == 0 {
                 if abortIsRequested {
                     return shared.fail(.communicationFailed(operation: operation(), reason: "the job is being aborted"))
                 }
                 let timeout = shared.timeoutNanoseconds.load(ordering: .relaxed)
-                let waited = clock.now - start
-                if MPISharedState.nanoseconds(waited) >= timeout {
+                if now &- start >= timeout {
                     return shared.fail(.communicationFailed(
                         operation: operation(),
                         reason: "not every process took part within \(Self.seconds(timeout)) (the communicator's "
@@ -159,5 +172,42 @@ final class MPIContext: @unchecked Sendable {
     static func seconds(_ nanoseconds: Int64) -> String {
         let seconds = Double(nanoseconds) / 1e9
         return seconds == seconds.rounded() ? "\(Int64(seconds)) s" : "\(seconds) s"
+    }
+}
+
+/// How the MPI thread waits between two polls of a request: not at all at
+/// first, then sleeping for intervals that double, from
+/// ``shortestSleepNanoseconds`` to ``longestSleepNanoseconds``
+/// (``MPIContext/complete(_:_:)`` says why).
+///
+/// The longest sleep trades latency for processor time: each step of a
+/// collective (a message arriving, a round of the reduction) is noticed up
+/// to that late, and a waiting thread wakes about 20 times a millisecond.
+struct PollingBackoff {
+    /// How long a wait polls without pause: long enough for a small
+    /// collective among processes that are all there (tens of microseconds).
+    static let spinNanoseconds: Int64 = 50_000
+    /// The first sleep.
+    static let shortestSleepNanoseconds: Int64 = 2_000
+    /// The longest sleep, and so the most a completion is seen late.
+    static let longestSleepNanoseconds: Int64 = 50_000
+
+    private var sleep = Self.shortestSleepNanoseconds
+
+    /// Sleeps before the next poll if the wait has lasted `waited`
+    /// nanoseconds, longer than the spinning phase; returns whether it slept.
+    mutating func pause(waited: Int64) -> Bool {
+        guard waited >= Self.spinNanoseconds else { return false }
+        var interval = timespec(tv_sec: 0, tv_nsec: Int(sleep))
+        _ = nanosleep(&interval, nil)
+        sleep = Swift.min(sleep * 2, Self.longestSleepNanoseconds)
+        return true
+    }
+
+    /// The monotonic clock, in nanoseconds.
+    static func now() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
     }
 }

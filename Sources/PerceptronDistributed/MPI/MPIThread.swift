@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+internal import CMPI
 import Perceptron
 
 /// Something the MPI thread does from start to finish: one collective
@@ -38,7 +39,10 @@ class MPIWork: @unchecked Sendable {
 /// order (which keeps every process's collectives in the same order), and
 /// runs one item at a time while the submitter computes, which is how
 /// gradients are sent while the backward pass goes on. The thread sleeps on a
-/// condition variable when the queue is empty, and is left running at exit.
+/// condition variable when the queue is empty, sleeps between polls while a
+/// collective waits for the other processes (``PollingBackoff``), so that it
+/// takes little processor time from the computation beside it, and is left
+/// running at exit.
 final class MPIThread: @unchecked Sendable {
     // @unchecked Sendable: the queue and the items' state are guarded by
     // `mutex`; `context` is used by the thread alone.
@@ -130,6 +134,10 @@ final class MPIThread: @unchecked Sendable {
     }
 
     private func loop() {
+        // The sleeps between polls (PollingBackoff) end when asked, not up
+        // to 50 µs later, the kernel's default timer slack for a thread;
+        // the setting is this thread's alone.
+        _ = perceptron_set_timer_slack(1_000)
         while true {
             pthread_mutex_lock(mutex)
             while head == nil && !context.abortIsRequested { pthread_cond_wait(queued, mutex) }

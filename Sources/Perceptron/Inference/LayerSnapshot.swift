@@ -13,7 +13,8 @@
 /// One layer of an ``InferenceModel``: its type, hyperparameters and parameters, immutable.
 enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
     /// `Z = XW + b`: `weight` is `[inputFeatures, outputFeatures]`, `bias` `[outputFeatures]` or absent.
-    case linear(weight: Tensor<Scalar>, bias: Tensor<Scalar>?, precision: Precision)
+    /// `roundedWeight` is `weight` rounded to bfloat16 once, for a layer in bfloat16.
+    case linear(weight: Tensor<Scalar>, bias: Tensor<Scalar>?, precision: Precision, roundedWeight: RoundedWeight?)
     case relu
     case leakyReLU(slope: Scalar)
     case sigmoid
@@ -43,7 +44,10 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
     init(_ layer: any Layer<Scalar>) throws(PerceptronError) {
         if let linear = layer as? Linear<Scalar> {
             try linear.checkParameters()
-            self = .linear(weight: linear.weight, bias: linear.bias, precision: linear.precision)
+            // Its weights never change: a layer in bfloat16 is rounded once, here.
+            let rounded = linear.precision == .bfloat16 && Scalar.self == Float.self && MixedPrecision.unavailability == nil
+                ? RoundedWeight(linear.weight) : nil
+            self = .linear(weight: linear.weight, bias: linear.bias, precision: linear.precision, roundedWeight: rounded)
         } else if layer is ReLU<Scalar> {
             self = .relu
         } else if let leaky = layer as? LeakyReLU<Scalar> {
@@ -104,14 +108,16 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
     @_specialize(where Scalar == Double)
     func predict(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
         switch self {
-        case let .linear(weight, bias, precision):
+        case let .linear(weight, bias, precision, roundedWeight):
             let (f, m) = (weight.shape[0], weight.shape[1])
             try Linear<Scalar>.checkInput(input, inputFeatures: f)
             let sizes = try Linear<Scalar>.productSizes(rows: input.leadingCount, inputFeatures: f, outputFeatures: m)
             var z = try Tensor<Scalar>(uninitializedShape: input.shape, lastDimension: m)
-            if try Linear<Scalar>.runsInBFloat16(precision, sizes) {
+            if try Linear<Scalar>.runsInBFloat16(precision, sizes), let roundedWeight {
                 try Linear<Scalar>.affineInBFloat16(
-                    input, weight: weight, bias: bias, sizes, into: &z, operands: BFloat16Operands())
+                    input, roundingInto: BFloat16Buffer(), weight: roundedWeight.buffer.contents,
+                    bias: bias, sizes, into: &z)
+                withExtendedLifetime(roundedWeight) {}
             } else {
                 Linear<Scalar>.affine(input, weight: weight, bias: bias, sizes, into: &z)
             }
@@ -160,5 +166,16 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
             }
             return x
         }
+    }
+}
+
+/// A weight rounded to bfloat16 once and never written again, which any
+/// number of tasks may read at once.
+final class RoundedWeight: @unchecked Sendable {
+    // @unchecked Sendable: `buffer` is written only by the initializer.
+    let buffer = BFloat16Buffer()
+
+    init<Scalar: BLASScalar>(_ weight: Tensor<Scalar>) {
+        _ = Linear<Scalar>.roundedWeight(weight, into: buffer)
     }
 }

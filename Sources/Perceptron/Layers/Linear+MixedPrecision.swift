@@ -43,20 +43,26 @@ extension Linear {
             multiplyAdds: Double(sizes.n) * Double(sizes.f) * Double(sizes.m), what: "Linear<Float> in bfloat16")
     }
 
-    /// `z ← round(input)·round(weight) + bias`, accumulated in float32, for a
-    /// `Float` layer; the rounded operands are left in `operands`.
+    /// `z ← round(input)·w̃ + bias`, accumulated in float32, for a `Float`
+    /// layer: `input` is rounded into `inputBuffer`, and `w̃` is the weight
+    /// already rounded (``roundedWeight(_:into:)``), once per forward pass
+    /// for a layer and once for good for an ``InferenceModel``.
     static func affineInBFloat16(
-        _ input: Tensor<Scalar>, weight: Tensor<Scalar>, bias: Tensor<Scalar>?, _ sizes: (n: Int32, f: Int32, m: Int32),
-        into z: inout Tensor<Scalar>, operands: BFloat16Operands
+        _ input: Tensor<Scalar>, roundingInto inputBuffer: BFloat16Buffer, weight w̃: UnsafePointer<UInt16>,
+        bias: Tensor<Scalar>?, _ sizes: (n: Int32, f: Int32, m: Int32), into z: inout Tensor<Scalar>
     ) throws(PerceptronError) {
         let (n, f, m) = (Int(sizes.n), Int(sizes.f), Int(sizes.m))
-        let x̃ = input.withUnsafeScalars { x in operands.input.round(floats(x), count: n * f) }
-        let w̃ = weight.withUnsafeScalars { w in operands.weight.round(floats(w), count: f * m) }
+        let x̃ = input.withUnsafeScalars { x in inputBuffer.round(floats(x), count: n * f) }
         try z.withUnsafeMutableScalars { (z) throws(PerceptronError) in
             let beta = broadcast(bias, rows: n, width: m, into: z)
             try Kernels.multiply(MixedPrecisionProduct(
                 m: sizes.n, n: sizes.m, k: sizes.f, x̃, w̃, beta: Float(beta), mutableFloats(z)))
         }
+    }
+
+    /// `weight` (of a `Float` layer) rounded into `buffer`.
+    static func roundedWeight(_ weight: Tensor<Scalar>, into buffer: BFloat16Buffer) -> UnsafePointer<UInt16> {
+        weight.withUnsafeScalars { w in buffer.round(floats(w), count: weight.count) }
     }
 
     /// `∇W ← X̃ᵀ·G̃ + β·∇W` and `∇X ← G̃·W̃ᵀ`, side by side where there are

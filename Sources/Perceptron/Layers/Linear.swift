@@ -164,7 +164,8 @@ public final class Linear<Scalar: BLASScalar>: Layer {
         let inBFloat16 = try Self.runsInBFloat16(precision, sizes)
         var z = try outputs.next(shape: input.shape, lastDimension: outputFeatures)
         if inBFloat16 {
-            try Self.affineInBFloat16(input, weight: weight, bias: bias, sizes, into: &z, operands: bfloat16)
+            let w̃ = Self.roundedWeight(weight, into: bfloat16.weight)
+            try Self.affineInBFloat16(input, roundingInto: bfloat16.input, weight: w̃, bias: bias, sizes, into: &z)
         } else {
             affine(input, sizes, into: &z)
         }
@@ -185,7 +186,11 @@ public final class Linear<Scalar: BLASScalar>: Layer {
         let sizes = try productSizes(for: input)
         var z = try Tensor<Scalar>(uninitializedShape: input.shape, lastDimension: outputFeatures)
         if try Self.runsInBFloat16(precision, sizes) {
-            try Self.affineInBFloat16(input, weight: weight, bias: bias, sizes, into: &z, operands: BFloat16Operands())
+            // Rounded copies of its own: a prediction leaves the forward pass's alone.
+            let buffers = (input: BFloat16Buffer(), weight: BFloat16Buffer())
+            let w̃ = Self.roundedWeight(weight, into: buffers.weight)
+            try Self.affineInBFloat16(input, roundingInto: buffers.input, weight: w̃, bias: bias, sizes, into: &z)
+            withExtendedLifetime(buffers) {}
         } else {
             affine(input, sizes, into: &z)
         }

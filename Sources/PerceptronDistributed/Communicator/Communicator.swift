@@ -39,7 +39,10 @@ import Perceptron
 /// part (a hang, or a call the others do not make) makes the others' next
 /// collective throw once ``timeout`` has passed; after that failure the
 /// processes are out of step, every later call throws, and exiting aborts the
-/// job. So no failure leaves the others waiting longer than the timeout.
+/// job. A process that exits with status 0 waits, within the timeout too,
+/// until every process is exiting before it finalises MPI, and aborts the
+/// job if they do not come. So no failure leaves the others waiting longer
+/// than the timeout.
 ///
 /// A communicator may be used from any thread; calls from several threads
 /// run one at a time in the order they are made, which must be the same on

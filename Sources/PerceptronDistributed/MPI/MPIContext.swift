@@ -46,6 +46,8 @@ final class MPIContext: @unchecked Sendable {
     let shared: MPISharedState
     /// The library's own duplicate of `MPI_COMM_WORLD`, with `MPI_ERRORS_RETURN`.
     var communicator: MPI_Comm?
+    /// A second duplicate, used only to wait for every process at a clean exit (``MPIExit``).
+    var exitCommunicator: MPI_Comm?
     var rank = 0
     var size = 1
     /// Whether this process initialised MPI (and so finalises it).
@@ -151,6 +153,9 @@ final class MPIContext: @unchecked Sendable {
     func finalize() -> PerceptronError? {
         defer { hasEnded = true }
         guard ownsMPI else { return nil }
+        if exitCommunicator != nil {
+            _ = MPI_Comm_free(&exitCommunicator)
+        }
         if communicator != nil {
             _ = MPI_Comm_free(&communicator)
         }

@@ -17,13 +17,17 @@ import Perceptron
 /// so that an MPI error comes back as a ``/Perceptron/PerceptronError``.
 ///
 /// **Ending.** An `on_exit` handler sees the exit status. On a clean exit
-/// (status 0, no failure) it finalises MPI; should `MPI_Finalize` not finish
-/// within the timeout (another process is stuck in a collective this one
-/// never joined), the process ends without it, which `mpirun` takes for a
-/// failed process and ends the job. On any other exit (status not 0, or after
-/// a collective failed or timed out) it calls `MPI_Abort` with that status,
-/// and `mpirun` ends every process at once, instead of leaving them waiting
-/// in `MPI_Finalize` for processes that wait in a collective for this one.
+/// (status 0, no failure) it waits, within the timeout, until every process
+/// is exiting (``MPIExit``), and finalises MPI only then. A process that
+/// exits while the others wait in a collective for it so never enters an
+/// `MPI_Finalize` that cannot finish: once the others' collective times out,
+/// so does its wait, and it ends the job with `MPI_Abort`. (A process that
+/// leaves Open MPI's `MPI_Finalize` halfway, exiting inside it, can leave
+/// `mpirun` hung in its own teardown after every process has ended.) On any
+/// other exit (status not 0, or after a collective failed or timed out) it
+/// calls `MPI_Abort` with that status, and `mpirun` ends every process at
+/// once, instead of leaving them waiting in `MPI_Finalize` for processes
+/// that wait in a collective for this one.
 final class MPIRuntime: Sendable {
     /// The process's MPI, started by the first call; `nil` when no launcher
     /// started the process, which is then a world of one.
@@ -87,13 +91,30 @@ final class MPIRuntime: Sendable {
         if status != 0 || failed { abort(status: status == 0 ? 1 : status) }
         let exit = MPIExit()
         thread.submit(exit)
+        // The wait for the others gives up after the timeout; once every
+        // process is there, MPI_Finalize has only its own work left, for
+        // which `finalizationSeconds` is ample.
         let timeout = state.timeoutNanoseconds.load(ordering: .relaxed)
-        if !thread.wait(for: exit, seconds: Double(timeout) / 1e9) {
-            let message = "PerceptronDistributed: MPI_Finalize did not finish within \(MPIContext.seconds(timeout)) "
-                + "(another process is waiting in a collective operation this one never made); ending without it\n"
-            _ = message.withCString { write(2, $0, strlen($0)) }
+        switch thread.wait(for: exit, seconds: Double(timeout) / 1e9 + Self.finalizationSeconds) {
+        case .finished(nil):
+            return
+        case .finished(let failure?):
+            report("the other processes did not all exit with this one, so the job is aborted: \(failure)")
+            abort(status: 1)
+        case .timedOut:
+            report("MPI_Finalize did not finish \(Int(Self.finalizationSeconds)) s after every process was exiting; "
+                + "ending without it")
             _exit(1)
         }
+    }
+
+    /// How long MPI_Finalize may take once every process is exiting.
+    static let finalizationSeconds = 10.0
+
+    /// Writes `message` to standard error in one call, as the process ends.
+    private func report(_ message: String) {
+        let line = "PerceptronDistributed: " + message + "\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
     }
 }
 
@@ -140,6 +161,13 @@ final class MPIStart: MPIWork, @unchecked Sendable {
         {
             return failure
         }
+        // The duplicate inherits MPI_ERRORS_RETURN.
+        if let failure = context.check(
+            MPI_Comm_idup(context.communicator, &context.exitCommunicator, &request), "duplicating the communicator")
+        {
+            return failure
+        }
+        if let failure = context.complete(&request, "duplicating the communicator") { return failure }
         var rank: Int32 = 0
         var size: Int32 = 0
         if let failure = context.check(MPI_Comm_rank(context.communicator, &rank), "asking the process's rank") { return failure }
@@ -161,9 +189,22 @@ final class MPIStart: MPIWork, @unchecked Sendable {
     }
 }
 
-/// The last work of the MPI thread: finalising MPI on a clean exit.
+/// The last work of the MPI thread on a clean exit: waiting, within the
+/// timeout, until every process is exiting, then finalising MPI.
+///
+/// The wait is a barrier on a communicator of its own, which nothing else
+/// uses: on the library's communicator it could be matched with a
+/// collective the others are waiting in. If they never come, it times out
+/// like any collective, and this process never starts an `MPI_Finalize`
+/// that could not finish.
 final class MPIExit: MPIWork, @unchecked Sendable {
     override func perform(_ context: MPIContext) -> PerceptronError? {
-        context.finalize()
+        if context.exitCommunicator != nil {
+            var request: MPI_Request?
+            let what = "waiting for every process to exit"
+            if let failure = context.check(MPI_Ibarrier(context.exitCommunicator, &request), what) { return failure }
+            if let failure = context.complete(&request, what) { return failure }
+        }
+        return context.finalize()
     }
 }

@@ -106,9 +106,9 @@ final class MPIThread: @unchecked Sendable {
         return work.failure
     }
 
-    /// ``wait(for:)`` for at most `seconds`; `false` if the work has not
-    /// finished by then.
-    func wait(for work: MPIWork, seconds: Double) -> Bool {
+    /// ``wait(for:)`` for at most `seconds`: why the work failed, `nil` if it
+    /// succeeded, or ``TimedWait/timedOut`` if it has not finished by then.
+    func wait(for work: MPIWork, seconds: Double) -> TimedWait {
         var deadline = timespec()
         clock_gettime(CLOCK_REALTIME, &deadline)
         let whole = seconds.rounded(.down)
@@ -121,9 +121,17 @@ final class MPIThread: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while !work.isFinished {
-            if pthread_cond_timedwait(finished, mutex, &deadline) == ETIMEDOUT { return work.isFinished }
+            if pthread_cond_timedwait(finished, mutex, &deadline) == ETIMEDOUT, !work.isFinished { return .timedOut }
         }
-        return true
+        return .finished(work.failure)
+    }
+
+    /// How a wait with a time limit ended.
+    enum TimedWait {
+        /// The work finished, with this failure or none.
+        case finished(PerceptronError?)
+        /// The time passed first.
+        case timedOut
     }
 
     /// Wakes the thread if it sleeps, so that it sees an abort requested.

@@ -40,6 +40,13 @@ numpy's `maximum(x @ W1 + b1, 0) @ W2 + b2` from 1 and 2 Python threads, at
 batches of 1 and 32 rows, timed the same way (see "Serving" below): requests
 per second and p50/p99 latency, side by side.
 
+With --precision bfloat16, Perceptron's layers run in bfloat16 against numpy's
+float32 step, and, when this Python can import torch (optional: `pip install
+torch`), PyTorch's bfloat16 step joins the rounds: the same four lines on
+float32 tensors under `torch.autocast("cpu", dtype=torch.bfloat16)`, PyTorch's
+CPU mixed precision (bfloat16 inputs to each product, float32 accumulation),
+with `torch.set_num_threads` at the run's thread count, timed as numpy's is.
+
 Usage: python3 Benchmarks/compare_numpy.py [--dtype float|double] [--threads N] [--rounds R]
                                            [--only steps|mlp|serve] [--window SECONDS]
 (`make compare` builds the benchmark first and runs this.)
@@ -137,6 +144,15 @@ def step_flops(shape):
     return 3 * 2 * n * f * m
 
 
+def median_seconds(step):
+    """The median of 9 timings of `step`, each over as many calls as fill about 0.1 s."""
+    step()
+    timer = timeit.Timer(step)
+    number, _ = timer.autorange()
+    number = max(1, number // 2)
+    return statistics.median(t / number for t in timer.repeat(repeat=9, number=number))
+
+
 def numpy_round(np, dtype, shape):
     """Median seconds of numpy's step at one shape."""
     n, f, m = shape
@@ -154,12 +170,39 @@ def numpy_round(np, dtype, shape):
         dX = G @ W.T
         return Z, dW, db, dX
 
-    step()
-    timer = timeit.Timer(step)
-    number, _ = timer.autorange()
-    number = max(1, number // 2)
-    samples = [t / number for t in timer.repeat(repeat=9, number=number)]
-    return statistics.median(samples)
+    return median_seconds(step)
+
+
+def torch_round(torch, shape):
+    """Median seconds of PyTorch's step at one shape under CPU autocast to bfloat16."""
+    n, f, m = shape
+    generator = torch.Generator().manual_seed(2026)
+    uniform = lambda *size: torch.rand(*size, generator=generator) * 2 - 1
+    X, W, b, G = uniform(n, f), uniform(f, m), uniform(m), uniform(n, m)
+
+    def step():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            Z = X @ W + b
+            dW = X.T @ G
+            db = G.sum(0)
+            dX = G @ W.T
+        return Z, dW, db, dX
+
+    with torch.no_grad():
+        return median_seconds(step)
+
+
+def import_torch(args):
+    """torch, with the run's thread count, when --precision bfloat16 asks for it and it imports; else None."""
+    if args.precision != "bfloat16":
+        return None
+    try:
+        import torch
+    except ImportError:
+        print("PyTorch not found (optional: pip install torch): no PyTorch bfloat16 rows", file=sys.stderr)
+        return None
+    torch.set_num_threads(args.threads)
+    return torch
 
 
 def compare_steps(args, np, threadpool_info, threadpool_limits):
@@ -174,6 +217,8 @@ def compare_steps(args, np, threadpool_info, threadpool_limits):
     forced = None
     peaks = []
     header = None
+    torch = import_torch(args)
+    torch_times = {shape: [] for shape in SHAPES}
 
     def perceptron_step(shape):
         step = [c for c in perceptron_round(args.dtype, args.threads, shape)["comparisons"] if c["operation"] == "step"][0]
@@ -195,6 +240,8 @@ def compare_steps(args, np, threadpool_info, threadpool_limits):
                 perceptron[shape].append(mine)
                 numpy_times[shape].append(theirs)
                 ratios[shape].append(mine / theirs)
+                if torch is not None:
+                    torch_times[shape].append((torch_round(torch, shape), mine, theirs))
             # The library's own kernel choice and the environment's, first to go switching every round.
             run_library = lambda: perceptron_round(args.dtype, args.threads)
             run_forced = lambda: perceptron_round(args.dtype, args.threads, environment={"OPENBLAS_CORETYPE": "SkylakeX"})
@@ -228,6 +275,16 @@ def compare_steps(args, np, threadpool_info, threadpool_limits):
         print(f"{str(shape):<20}{ours * 1e3:>10.3f}ms{theirs * 1e3:>10.3f}ms{ratio:>8.2f}"
               f"{(f'≤{target}' if target else '–'):>8}{verdict:>8}"
               f"{statistics.median(overhead[shape]) * 100:>+13.1f}%{allocations[shape]!s:>13}")
+    if torch is not None:
+        print()
+        print(f"PyTorch {torch.__version__}, bfloat16 autocast, {threads_label}, timed after each shape's pair; "
+              "ratios are medians of the rounds' ratios")
+        print(f"{'shape (n, f, m)':<20}{'PyTorch':>12}{'÷ numpy':>10}{'Perceptron ÷ PyTorch':>23}")
+        for shape in SHAPES:
+            rounds = torch_times[shape]
+            print(f"{str(shape):<20}{statistics.median(t for t, _, _ in rounds) * 1e3:>10.3f}ms"
+                  f"{statistics.median(t / n for t, _, n in rounds):>10.2f}"
+                  f"{statistics.median(p / t for t, p, _ in rounds):>23.2f}")
     library = statistics.median(t for t, _ in sgemm)
     flops = 2 * 1024 ** 3
     print()

@@ -31,7 +31,13 @@ struct StepCase: Sendable, CustomTestStringConvertible {
     var n: Int, f: Int, m: Int
     var bias = true
     var double = false
-    var testDescription: String { "\(double ? "Double" : "Float") [\(n), \(f)] → \(m)\(bias ? "" : " no bias")" }
+    /// A `Float` layer in bfloat16 whose products all stay under the
+    /// threshold, so run in float32 (what a product sent to oneDNN allocates
+    /// is oneDNN's own: every `dnnl_primitive_execute` call allocates).
+    var bfloat16 = false
+    var testDescription: String {
+        "\(double ? "Double" : "Float") [\(n), \(f)] → \(m)\(bias ? "" : " no bias")\(bfloat16 ? " in bfloat16" : "")"
+    }
 }
 
 /// After its first step, a training step allocates nothing: a layer's here,
@@ -63,19 +69,35 @@ struct AllocationTests {
         StepCase(n: 32, f: 64, m: 100), StepCase(n: 8, f: 64, m: 36, bias: false),
         StepCase(n: 32, f: 64, m: 100, double: true), StepCase(n: 8, f: 64, m: 36, double: true),
         StepCase(n: 64, f: 256, m: 256, double: true),
+    ] + bfloat16Cases
+
+    #if OneDNN
+    static let bfloat16Cases = [
+        StepCase(n: 32, f: 64, m: 64, bfloat16: true), StepCase(n: 64, f: 256, m: 256, bfloat16: true),
+        StepCase(n: 8, f: 64, m: 36, bfloat16: true),
     ]
+    #else
+    static let bfloat16Cases: [StepCase] = []
+    #endif
 
     @Test(.needsAllocationCounter, arguments: cases, [1, 2])
     func steadyTrainingStepAllocatesNothing(_ c: StepCase, threads: Int) throws {
         let saved = BLAS.threadCount
-        defer { BLAS.threadCount = saved }
+        let savedThreshold = BLAS.mixedPrecisionThreshold
+        defer {
+            BLAS.threadCount = saved
+            BLAS.mixedPrecisionThreshold = savedThreshold
+        }
         BLAS.threadCount = threads
+        // Every product under the threshold, whatever this CPU's is.
+        if c.bfloat16 { BLAS.mixedPrecisionThreshold = .max }
         if c.double { try check(Double.self, c) } else { try check(Float.self, c) }
     }
 
     func check<Scalar: BLASScalar>(_: Scalar.Type, _ c: StepCase) throws {
         var generator = SeededRandomNumberGenerator(seed: 3)
         let layer = Linear<Scalar>(inputFeatures: c.f, outputFeatures: c.m, bias: c.bias, using: &generator)
+        if c.bfloat16 { layer.precision = .bfloat16 }
         let x = Tensor<Scalar>(shape: [c.n, c.f], randomIn: -1...1, using: &generator)
         var g = Tensor<Scalar>(shape: [c.n, c.m])
         var checksum: Scalar = 0

@@ -44,9 +44,8 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
     init(_ layer: any Layer<Scalar>) throws(PerceptronError) {
         if let linear = layer as? Linear<Scalar> {
             try linear.checkParameters()
-            // Its weights never change: a layer in bfloat16 is rounded once, here.
-            let rounded = linear.precision == .bfloat16 && Scalar.self == Float.self && MixedPrecision.unavailability == nil
-                ? RoundedWeight(linear.weight) : nil
+            // Its weights never change: a Float layer in bfloat16 is rounded once, here.
+            let rounded = linear.precision == .bfloat16 && Scalar.self == Float.self ? RoundedWeight(linear.weight) : nil
             self = .linear(weight: linear.weight, bias: linear.bias, precision: linear.precision, roundedWeight: rounded)
         } else if layer is ReLU<Scalar> {
             self = .relu
@@ -113,7 +112,9 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
             try Linear<Scalar>.checkInput(input, inputFeatures: f)
             let sizes = try Linear<Scalar>.productSizes(rows: input.leadingCount, inputFeatures: f, outputFeatures: m)
             var z = try Tensor<Scalar>(uninitializedShape: input.shape, lastDimension: m)
-            if try Linear<Scalar>.runsInBFloat16(precision, sizes), let roundedWeight {
+            if try Linear<Scalar>.runsInBFloat16(precision, sizes) {
+                // runsInBFloat16 holds only for a Float layer in bfloat16, which the initializer rounded.
+                let roundedWeight = roundedWeight!
                 try Linear<Scalar>.affineInBFloat16(
                     input, roundingInto: BFloat16Buffer(), weight: roundedWeight.buffer.contents,
                     bias: bias, sizes, into: &z)

@@ -161,13 +161,15 @@ final class MPIStart: MPIWork, @unchecked Sendable {
         {
             return failure
         }
-        // The duplicate inherits MPI_ERRORS_RETURN.
-        if let failure = context.check(
-            MPI_Comm_idup(context.communicator, &context.exitCommunicator, &request), "duplicating the communicator")
-        {
-            return failure
+        // Only a process that finalises MPI waits at its exit (MPIExit). The duplicate inherits MPI_ERRORS_RETURN.
+        if context.ownsMPI {
+            if let failure = context.check(
+                MPI_Comm_idup(context.communicator, &context.exitCommunicator, &request), "duplicating the communicator")
+            {
+                return failure
+            }
+            if let failure = context.complete(&request, "duplicating the communicator") { return failure }
         }
-        if let failure = context.complete(&request, "duplicating the communicator") { return failure }
         var rank: Int32 = 0
         var size: Int32 = 0
         if let failure = context.check(MPI_Comm_rank(context.communicator, &rank), "asking the process's rank") { return failure }

@@ -1,5 +1,6 @@
 import Synchronization
 #if OneDNN
+import COneDNN
 import CPerceptronCPU
 #endif
 
@@ -33,8 +34,12 @@ enum MixedPrecision {
         if let failure = OneDNN.state.failure { return "oneDNN could not start: \(failure)" }
         let isa = OneDNN.state.isa
         guard OneDNN.hasNativeBFloat16(isa) else {
-            return "this CPU has no bfloat16 instructions (oneDNN reports \(OneDNN.name(of: isa))), "
-                + "and emulated bfloat16 would be slower than float32"
+            // Below AVX-512, oneDNN 2.6 has no bfloat16 matmul at all (its
+            // primitive is `unimplemented`); on AVX-512 it would emulate one.
+            let emulation = isa.rawValue & dnnl_cpu_isa_avx512_core.rawValue == dnnl_cpu_isa_avx512_core.rawValue
+                ? "emulated bfloat16 would be slower than float32"
+                : "oneDNN has no bfloat16 matmul for it"
+            return "this CPU has no bfloat16 instructions (oneDNN reports \(OneDNN.name(of: isa))), and \(emulation)"
         }
         return nil
         #else

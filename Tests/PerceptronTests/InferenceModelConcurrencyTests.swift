@@ -36,6 +36,24 @@ extension ProcessWideBLASSettings {
                     #expect(want == bits(try model.predict(input)), "\(architecture) \(input.shape): differs from predict")
                 }
                 return Case(name: "\(architecture)", server: server, inputs: inputs, expected: expected)
+            } + packedCases()
+        }
+
+        /// The digits and wide models on packed weights (forced, so on every
+        /// CPU), in a build with oneDNN: one caller's outputs are the expected ones.
+        static func packedCases() throws -> [Case] {
+            guard BLAS.configuration.oneDNN != nil else { return [] }
+            let saved = BLAS.packsPlainWeightLayouts
+            defer { BLAS.packsPlainWeightLayouts = saved }
+            BLAS.packsPlainWeightLayouts = true
+            return try [Architecture.digits, .wide].map { architecture in
+                let (model, shapes) = try architecture.make(Float.self, seed: 5)
+                let server = try InferenceModel(model, kernels: .packedWeights)
+                #expect(server.packedLayerCount == 2)
+                var g = SeededRandomNumberGenerator(seed: 6)
+                let inputs = shapes.map { Tensor<Float>(shape: $0, randomIn: -2...2, using: &g) }
+                return Case(name: "\(architecture), packed", server: server, inputs: inputs,
+                            expected: try inputs.map { bits(try server($0)) })
             }
         }
 

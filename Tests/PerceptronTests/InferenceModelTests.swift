@@ -254,7 +254,7 @@ struct InferenceModelTests {
         #expect(bits(try server(x)) == original)
 
         // The snapshot shares the parameters' buffers: taking it copied nothing.
-        guard case let .sequential(layers) = server.root, case let .linear(weight, _, _, _) = layers[0] else {
+        guard case let .sequential(layers) = server.root, case let .linear(weight, _, _, _, _) = layers[0] else {
             Issue.record("the snapshot of a Sequential is a sequence starting with a Linear")
             return
         }

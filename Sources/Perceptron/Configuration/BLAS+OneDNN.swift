@@ -1,10 +1,12 @@
 extension BLAS {
-    /// oneDNN, the backend of bfloat16 products, as this process runs it.
+    /// oneDNN, the backend of bfloat16 products and of an ``InferenceModel``'s
+    /// packed weights, as this process runs it.
     ///
     /// It is present in ``Configuration/oneDNN`` when Perceptron is built with
     /// its `OneDNN` trait. oneDNN chooses its kernels for the CPU itself:
-    /// AMX tiles, AVX512_BF16 dot products, or, on a CPU with neither, an
-    /// emulation that Perceptron does not use.
+    /// AMX tiles, AVX512_BF16 dot products, or, on an AVX-512 CPU with
+    /// neither, an emulation that Perceptron does not use; below AVX-512 it
+    /// has no bfloat16 matmul at all.
     public struct OneDNNConfiguration: Sendable, Equatable, CustomStringConvertible {
         /// oneDNN's version, for example `"2.6.3"`.
         public var version: String

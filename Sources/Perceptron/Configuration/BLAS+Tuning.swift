@@ -49,6 +49,20 @@ extension BLAS {
 }
 
 extension BLAS {
+    /// Whether an ``InferenceModel`` made with
+    /// ``InferenceModel/Kernels/packedWeights`` also packs weights that
+    /// oneDNN's kernel reads in their plain layout (where packing buys
+    /// nothing, and the layers keep their own kernels by default), so that
+    /// the packed route can be tested and timed on every CPU. It has no
+    /// effect in a build without the `OneDNN` trait.
+    @_spi(Benchmarking)
+    public static var packsPlainWeightLayouts: Bool {
+        get { WeightPacking.packsPlainLayouts.load(ordering: .relaxed) }
+        set { WeightPacking.packsPlainLayouts.store(newValue, ordering: .relaxed) }
+    }
+}
+
+extension BLAS {
     /// The oneDNN implementation a layer's forward product of `rows × inputs`
     /// by `inputs × outputs` runs on in bfloat16, such as
     /// `brg:avx512_core_bf16`; `nil` without the `OneDNN` trait, or where it

@@ -14,14 +14,17 @@ extension InferenceModel {
     ///
     /// The result gives the bits the saved model's ``Layer/predict(_:)``
     /// gave, in the same precision: a file of another precision is converted
-    /// on the way in, so it gives that precision's rounding instead.
+    /// on the way in, so it gives that precision's rounding instead. With
+    /// `kernels: .packedWeights`, its weights are packed for oneDNN as
+    /// ``init(_:kernels:)`` packs them, and agree with predict to rounding.
     ///
     /// - Throws: every error ``Sequential/init(contentsOf:)`` throws: for a
     ///   file that cannot be read as safetensors, one that records no
     ///   architecture (as files PyTorch writes: build the model in code,
-    ///   ``Layer/load(from:)`` the file into it and take ``init(_:)`` of it),
-    ///   or one whose architecture or tensors Perceptron cannot build.
-    public init(contentsOf url: URL) throws(PerceptronError) {
-        try self.init(Sequential<Scalar>(contentsOf: url))
+    ///   ``Layer/load(from:)`` the file into it and take ``init(_:kernels:)``
+    ///   of it), or one whose architecture or tensors Perceptron cannot
+    ///   build; and those of ``init(_:kernels:)`` for `kernels`.
+    public init(contentsOf url: URL, kernels: Kernels = .layers) throws(PerceptronError) {
+        try self.init(Sequential<Scalar>(contentsOf: url), kernels: kernels)
     }
 }

@@ -38,6 +38,18 @@
 /// is split the same way whether its caller gets the worker threads or, while
 /// another call holds them, runs every part itself.
 ///
+/// **Packed weights.** With `kernels: .packedWeights` (a build with the
+/// `OneDNN` trait), the snapshot reorders each `Float` ``Linear`` layer's
+/// weight once into the blocked layout that oneDNN's matmul kernel for this
+/// CPU reads, so that no request pays for that reordering again, and those
+/// layers compute through oneDNN with the bias added in the product. The
+/// results then agree with ``Layer/predict(_:)`` to float32 rounding rather
+/// than bit for bit: the products sum their terms in another order. Where
+/// oneDNN's kernel reads a plain weight itself (its `gemm:jit`, on CPUs
+/// without AVX-512), packing buys nothing and the layer keeps its own
+/// kernels; ``packedLayerCount`` tells how many were packed.
+/// `perceptron-bench --serve` times both kinds of snapshot side by side.
+///
 /// **Memory.** A call writes each layer's result into a new tensor (a
 /// ``Dropout`` passes its input on), as ``Layer/predict(_:)`` does, and keeps
 /// none of them: what the caller receives is its own, and nothing is shared
@@ -47,8 +59,47 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     /// The model, as one layer (a ``Sequential`` becomes a sequence of snapshots).
     let root: LayerSnapshot<Scalar>
 
+    /// The kernels the snapshot was asked to compute its ``Linear`` layers with.
+    public let kernels: Kernels
+
+    /// How an ``InferenceModel`` computes its ``Linear`` layers.
+    public enum Kernels: Sendable, Equatable, CustomStringConvertible {
+        /// Each layer's own kernels, as in ``Layer/predict(_:)``, bit for bit: the default.
+        case layers
+        /// oneDNN's matmul on weights packed once, at the snapshot, for
+        /// `Float` layers where oneDNN's kernel on this CPU reads a packed
+        /// layout; other layers keep their own kernels. Needs the `OneDNN`
+        /// trait. The results agree with ``Layer/predict(_:)`` to float32
+        /// rounding (and, for a layer in ``Precision/bfloat16``, to the same
+        /// bfloat16 rounding of its operands), not bit for bit.
+        case packedWeights
+
+        /// `layers` or `packed weights`.
+        public var description: String {
+            switch self {
+            case .layers: "layers"
+            case .packedWeights: "packed weights"
+            }
+        }
+    }
+
+    /// How many ``Linear`` layers compute on packed weights: 0 unless the
+    /// snapshot was made with ``Kernels/packedWeights`` on a CPU where oneDNN
+    /// reads weights in a packed layout.
+    public var packedLayerCount: Int { root.packedLayerCount }
+
+    /// The oneDNN implementation each packed weight runs on, in the model's
+    /// order (a layer in bfloat16 has two: float32 and bfloat16), such as `brg:avx512_core`.
+    @_spi(Benchmarking)
+    public var packedImplementations: [String] { root.packedImplementations }
+
     /// Takes a snapshot of `model`'s structure and parameters as they are now.
     ///
+    /// - Parameters:
+    ///   - model: the trained model.
+    ///   - kernels: ``Kernels/layers`` (the default) for the results of the
+    ///     model's ``Layer/predict(_:)`` bit for bit, ``Kernels/packedWeights``
+    ///     to serve its `Float` ``Linear`` layers from weights packed for oneDNN.
     /// - Throws: ``PerceptronError/unsupportedLayer(type:operation:supported:)``
     ///   naming a layer of any other type (your own, say), inside
     ///   ``PerceptronError/inLayer(index:type:error:)`` for each ``Sequential``
@@ -56,8 +107,30 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     ///   `layer 2 (Residual): InferenceModel cannot take a layer of type Residual; …`.
     ///   A ``Linear`` or ``LayerNorm`` whose parameter was replaced by a tensor
     ///   of the wrong shape throws the shape error its own passes would.
-    public init(_ model: some Layer<Scalar>) throws(PerceptronError) {
-        root = try LayerSnapshot(model)
+    ///   ``PerceptronError/invalidArgument(name:expected:actual:)`` for
+    ///   ``Kernels/packedWeights`` in a build without the `OneDNN` trait or
+    ///   for a model of `Double` (oneDNN's matmul has no float64), and
+    ///   ``PerceptronError/backendFailure(backend:reason:)`` if oneDNN fails
+    ///   to pack a weight.
+    public init(_ model: some Layer<Scalar>, kernels: Kernels = .layers) throws(PerceptronError) {
+        if kernels == .packedWeights {
+            #if OneDNN
+            guard Scalar.self == Float.self else {
+                throw .invalidArgument(
+                    name: "kernels", expected: "InferenceModel.Kernels.layers for a model of \(Scalar.self) "
+                        + "(packed weights are for Float: oneDNN's matmul has no \(Scalar.self))",
+                    actual: ".packedWeights")
+            }
+            #else
+            throw .invalidArgument(
+                name: "kernels", expected: "InferenceModel.Kernels.layers in a build without the OneDNN trait "
+                    + "(packed weights need oneDNN: build with `swift build --traits OneDNN`, or `traits: [\"OneDNN\"]` "
+                    + "on the package dependency, and install libdnnl-dev)",
+                actual: ".packedWeights")
+            #endif
+        }
+        root = try LayerSnapshot(model, packsWeights: kernels == .packedWeights)
+        self.kernels = kernels
     }
 
     /// The model's output for `input`: what the model's ``Layer/predict(_:)``

@@ -13,8 +13,12 @@
 /// One layer of an ``InferenceModel``: its type, hyperparameters and parameters, immutable.
 enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
     /// `Z = XW + b`: `weight` is `[inputFeatures, outputFeatures]`, `bias` `[outputFeatures]` or absent.
-    /// `roundedWeight` is `weight` rounded to bfloat16 once, for a layer in bfloat16.
-    case linear(weight: Tensor<Scalar>, bias: Tensor<Scalar>?, precision: Precision, roundedWeight: RoundedWeight?)
+    /// `roundedWeight` is `weight` rounded to bfloat16 once, for a layer in bfloat16;
+    /// `packed`, its weights packed for oneDNN, for a snapshot asked to pack them
+    /// (``InferenceModel/Kernels/packedWeights``) on a CPU where that pays.
+    case linear(
+        weight: Tensor<Scalar>, bias: Tensor<Scalar>?, precision: Precision, roundedWeight: RoundedWeight?,
+        packed: PackedLinear?)
     case relu
     case leakyReLU(slope: Scalar)
     case sigmoid
@@ -35,18 +39,29 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
 
     /// A snapshot of `layer`'s parameters as they are now, sharing their
     /// buffers (copy-on-write: a later change to the layer copies the tensor
-    /// it changes, and the snapshot keeps the values it took).
+    /// it changes, and the snapshot keeps the values it took), with the
+    /// weights of its `Float` ``Linear`` layers packed for oneDNN when
+    /// `packsWeights` is set (which only a build with the OneDNN trait asks).
     ///
     /// - Throws: ``PerceptronError/unsupportedLayer(type:operation:supported:)``
     ///   for a layer of another type, inside ``PerceptronError/inLayer(index:type:error:)``
     ///   for each ``Sequential`` around it; the layer's own parameter-shape
     ///   error if a parameter was replaced by a tensor of the wrong shape.
-    init(_ layer: any Layer<Scalar>) throws(PerceptronError) {
+    init(_ layer: any Layer<Scalar>, packsWeights: Bool = false) throws(PerceptronError) {
         if let linear = layer as? Linear<Scalar> {
             try linear.checkParameters()
             // Its weights never change: a Float layer in bfloat16 is rounded once, here.
             let rounded = linear.precision == .bfloat16 && Scalar.self == Float.self ? RoundedWeight(linear.weight) : nil
-            self = .linear(weight: linear.weight, bias: linear.bias, precision: linear.precision, roundedWeight: rounded)
+            var packed: PackedLinear? = nil
+            #if OneDNN
+            if packsWeights, Scalar.self == Float.self {
+                packed = try PackedLinear(
+                    weight: unsafeBitCast(linear.weight, to: Tensor<Float>.self), hasBias: linear.bias != nil,
+                    roundedWeight: rounded)
+            }
+            #endif
+            self = .linear(
+                weight: linear.weight, bias: linear.bias, precision: linear.precision, roundedWeight: rounded, packed: packed)
         } else if layer is ReLU<Scalar> {
             self = .relu
         } else if let leaky = layer as? LeakyReLU<Scalar> {
@@ -71,7 +86,7 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
             children.reserveCapacity(sequential.layers.count)
             for (index, child) in sequential.layers.enumerated() {
                 do {
-                    children.append(try LayerSnapshot(child))
+                    children.append(try LayerSnapshot(child, packsWeights: packsWeights))
                 } catch {
                     throw .inLayer(index: index, type: Sequential<Scalar>.typeName(of: child), error: error)
                 }
@@ -80,6 +95,27 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
         } else {
             throw .unsupportedLayer(
                 type: Sequential<Scalar>.typeName(of: layer), operation: "InferenceModel", supported: Self.supportedTypes)
+        }
+    }
+
+    /// How many ``Linear`` layers in the tree have packed weights.
+    var packedLayerCount: Int {
+        switch self {
+        case let .linear(_, _, _, _, packed): packed == nil ? 0 : 1
+        case let .sequential(layers): layers.reduce(0) { $0 + $1.packedLayerCount }
+        default: 0
+        }
+    }
+
+    /// The oneDNN implementations the packed weights in the tree run on, layer by layer.
+    var packedImplementations: [String] {
+        switch self {
+        #if OneDNN
+        case let .linear(_, _, _, _, packed):
+            return [packed?.float32, packed?.bfloat16].compactMap { $0?.implementation }
+        #endif
+        case let .sequential(layers): return layers.flatMap(\.packedImplementations)
+        default: return []
         }
     }
 
@@ -107,12 +143,23 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
     @_specialize(where Scalar == Double)
     func predict(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
         switch self {
-        case let .linear(weight, bias, precision, roundedWeight):
+        case let .linear(weight, bias, precision, roundedWeight, packed):
             let (f, m) = (weight.shape[0], weight.shape[1])
             try Linear<Scalar>.checkInput(input, inputFeatures: f)
             let sizes = try Linear<Scalar>.productSizes(rows: input.leadingCount, inputFeatures: f, outputFeatures: m)
+            let inBFloat16 = try Linear<Scalar>.runsInBFloat16(precision, sizes)
+            #if OneDNN
+            // Only a Float layer has packed weights: the casts are of Float tensors to their own type.
+            if let packed {
+                var z = try Tensor<Float>(uninitializedShape: input.shape, lastDimension: m)
+                let computed = try packed.affine(
+                    unsafeBitCast(input, to: Tensor<Float>.self), bias: bias.map { unsafeBitCast($0, to: Tensor<Float>.self) },
+                    rows: sizes.n, inBFloat16: inBFloat16, into: &z)
+                if computed { return unsafeBitCast(z, to: Tensor<Scalar>.self) }
+            }
+            #endif
             var z = try Tensor<Scalar>(uninitializedShape: input.shape, lastDimension: m)
-            if try Linear<Scalar>.runsInBFloat16(precision, sizes) {
+            if inBFloat16 {
                 // runsInBFloat16 holds only for a Float layer in bfloat16, which the initializer rounded.
                 let roundedWeight = roundedWeight!
                 try Linear<Scalar>.affineInBFloat16(

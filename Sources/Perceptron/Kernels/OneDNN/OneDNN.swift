@@ -148,38 +148,87 @@ extension OneDNN {
     final class Primitive {
         var status: dnnl_status_t
         var implementation: String?
+        /// The layout the primitive reads its weights (`B`) in: the one it was
+        /// given or, given `dnnl_format_tag_any`, the one oneDNN chose.
+        private(set) var weightLayout = dnnl_memory_desc_t()
         private var primitive: dnnl_primitive_t?
-        private var a: dnnl_memory_t?, b: dnnl_memory_t?, c: dnnl_memory_t?, scratchpad: dnnl_memory_t?
+        private var a: dnnl_memory_t?, b: dnnl_memory_t?, bias: dnnl_memory_t?, c: dnnl_memory_t?
+        private var scratchpad: dnnl_memory_t?
+        /// Whether `b` is this primitive's own, pointed at each call's weight,
+        /// or a packed weight's memory, shared by every thread and never changed.
+        private var ownsWeights = true
+        /// The buffers the memory objects point at now, in `arguments`' order:
+        /// a handle is set only when it changes.
+        private let handles: UnsafeMutablePointer<UnsafeMutableRawPointer?> = {
+            let handles = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 5)
+            handles.initialize(repeating: nil, count: 5)   // a memory object starts with no buffer
+            return handles
+        }()
         /// The bytes of scratchpad memory a call needs.
         private(set) var scratchpadSize = 0
         /// The call's arguments, filled once; only the buffers behind them change.
-        private let arguments = UnsafeMutablePointer<dnnl_exec_arg_t>.allocate(capacity: 4)
+        private let arguments = UnsafeMutablePointer<dnnl_exec_arg_t>.allocate(capacity: 5)
+        private var argumentCount: Int32 = 0
 
+        /// A matmul for a product of `shape`: bfloat16 operands read with
+        /// their strides, a float32 result.
         init(_ shape: Shape, engine: dnnl_engine_t) {
             status = dnnl_success
-            status = create(shape, engine: engine)
-        }
-
-        private func create(_ s: Shape, engine: dnnl_engine_t) -> dnnl_status_t {
             // Row-major matrices as oneDNN sees them: dimensions and strides
             // of op(A) (m × k), op(B) (k × n) and C (m × n); a transposed
             // operand is the same buffer read with its strides swapped.
             var aDesc = dnnl_memory_desc_t(), bDesc = dnnl_memory_desc_t(), cDesc = dnnl_memory_desc_t()
-            var dims: (Int64, Int64) = (Int64(s.m), Int64(s.k))
-            var strides: (Int64, Int64) = s.transposeA ? (1, Int64(s.lda)) : (Int64(s.lda), 1)
-            var status = describe(&aDesc, &dims, &strides, dnnl_bf16)
-            guard status == dnnl_success else { return status }
-            dims = (Int64(s.k), Int64(s.n))
-            strides = s.transposeB ? (1, Int64(s.ldb)) : (Int64(s.ldb), 1)
-            status = describe(&bDesc, &dims, &strides, dnnl_bf16)
-            guard status == dnnl_success else { return status }
-            dims = (Int64(s.m), Int64(s.n))
-            strides = (Int64(s.ldc), 1)
-            status = describe(&cDesc, &dims, &strides, dnnl_f32)
-            guard status == dnnl_success else { return status }
+            let s = shape
+            status = Self.describe(&aDesc, (Int64(s.m), Int64(s.k)), s.transposeA ? (1, Int64(s.lda)) : (Int64(s.lda), 1), dnnl_bf16)
+            guard status == dnnl_success else { return }
+            status = Self.describe(&bDesc, (Int64(s.k), Int64(s.n)), s.transposeB ? (1, Int64(s.ldb)) : (Int64(s.ldb), 1), dnnl_bf16)
+            guard status == dnnl_success else { return }
+            status = Self.describe(&cDesc, (Int64(s.m), Int64(s.n)), (Int64(s.ldc), 1), dnnl_f32)
+            guard status == dnnl_success else { return }
+            status = create(a: aDesc, b: bDesc, bias: nil, c: cDesc, accumulates: s.accumulates, engine: engine)
+        }
 
+        /// A matmul `C ← A·B + bias` of contiguous `rows × k` by `k × n`
+        /// matrices, whose `A` (and `B`) are of `type` and whose `B` is read
+        /// in `weightLayout`, or in the layout oneDNN prefers when that is
+        /// `nil` (which ``weightLayout`` then tells). With `weights`, a memory
+        /// object in that layout, the primitive always reads that one.
+        init(
+            rows: Int32, k: Int32, n: Int32, type: dnnl_data_type_t, weightLayout: dnnl_memory_desc_t?,
+            weights: dnnl_memory_t? = nil, bias hasBias: Bool, engine: dnnl_engine_t
+        ) {
+            status = dnnl_success
+            var aDesc = dnnl_memory_desc_t(), bDesc = dnnl_memory_desc_t(), cDesc = dnnl_memory_desc_t()
+            var biasDesc = dnnl_memory_desc_t()
+            status = Self.describe(&aDesc, (Int64(rows), Int64(k)), (Int64(k), 1), type)
+            guard status == dnnl_success else { return }
+            if let weightLayout {
+                bDesc = weightLayout
+            } else {
+                status = Self.describe(&bDesc, (Int64(k), Int64(n)), nil, type)
+                guard status == dnnl_success else { return }
+            }
+            status = Self.describe(&cDesc, (Int64(rows), Int64(n)), (Int64(n), 1), dnnl_f32)
+            guard status == dnnl_success else { return }
+            if hasBias {
+                status = Self.describe(&biasDesc, (1, Int64(n)), (Int64(n), 1), dnnl_f32)
+                guard status == dnnl_success else { return }
+            }
+            if let weights { (b, ownsWeights) = (weights, false) }
+            status = create(a: aDesc, b: bDesc, bias: hasBias ? biasDesc : nil, c: cDesc, accumulates: false, engine: engine)
+        }
+
+        private func create(
+            a aDesc: dnnl_memory_desc_t, b bDesc: dnnl_memory_desc_t, bias biasDesc: dnnl_memory_desc_t?,
+            c cDesc: dnnl_memory_desc_t, accumulates: Bool, engine: dnnl_engine_t
+        ) -> dnnl_status_t {
+            var (aDesc, bDesc, cDesc) = (aDesc, bDesc, cDesc)
             var matmul = dnnl_matmul_desc_t()
-            status = dnnl_matmul_desc_init(&matmul, &aDesc, &bDesc, nil, &cDesc)
+            var status = if var biasDesc {
+                dnnl_matmul_desc_init(&matmul, &aDesc, &bDesc, &biasDesc, &cDesc)
+            } else {
+                dnnl_matmul_desc_init(&matmul, &aDesc, &bDesc, nil, &cDesc)
+            }
             guard status == dnnl_success else { return status }
 
             // The scratchpad is the caller's, so that a call allocates none;
@@ -190,7 +239,7 @@ extension OneDNN {
             defer { dnnl_primitive_attr_destroy(attributes) }
             status = dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user)
             guard status == dnnl_success else { return status }
-            if s.accumulates {
+            if accumulates {
                 var postOps: dnnl_post_ops_t?
                 status = dnnl_post_ops_create(&postOps)
                 guard status == dnnl_success else { return status }
@@ -211,53 +260,91 @@ extension OneDNN {
             if dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &info) == dnnl_success, let info {
                 implementation = String(cString: info)
             }
+            // Given `dnnl_format_tag_any`, the primitive chose the weights' layout.
+            guard let chosen = dnnl_primitive_desc_query_md(descriptor, dnnl_query_weights_md, 0) else {
+                return dnnl_runtime_error
+            }
+            weightLayout = chosen.pointee
             status = dnnl_primitive_create(&primitive, descriptor)
             guard status == dnnl_success else { return status }
 
             let scratchpadDesc = dnnl_primitive_desc_query_md(descriptor, dnnl_query_scratchpad_md, 0)
             scratchpadSize = scratchpadDesc.map { Int(dnnl_memory_desc_get_size($0)) } ?? 0
-            for (memory, desc) in [(\Primitive.a, aDesc), (\.b, bDesc), (\.c, cDesc)] {
+            var memories: [(ReferenceWritableKeyPath<Primitive, dnnl_memory_t?>, dnnl_memory_desc_t, Int32)] = [
+                (\.a, aDesc, DNNL_ARG_SRC), (\.b, weightLayout, DNNL_ARG_WEIGHTS), (\.c, cDesc, DNNL_ARG_DST),
+            ]
+            if let biasDesc { memories.append((\.bias, biasDesc, DNNL_ARG_BIAS)) }
+            for (memory, desc, _) in memories where memory != \.b || ownsWeights {
                 var desc = desc
                 status = dnnl_memory_create(&self[keyPath: memory], &desc, engine, nil)
                 guard status == dnnl_success else { return status }
             }
-            if let scratchpadDesc {
+            for (memory, _, argument) in memories {
+                arguments[Int(argumentCount)] = dnnl_exec_arg_t(arg: argument, memory: self[keyPath: memory])
+                argumentCount += 1
+            }
+            if let scratchpadDesc, scratchpadSize > 0 {
                 status = dnnl_memory_create(&scratchpad, scratchpadDesc, engine, nil)
                 guard status == dnnl_success else { return status }
+                arguments[Int(argumentCount)] = dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: scratchpad)
+                argumentCount += 1
             }
-            arguments[0] = dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: a)
-            arguments[1] = dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: b)
-            arguments[2] = dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: c)
-            arguments[3] = dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: scratchpad)
             return dnnl_success
         }
 
-        private func describe(
-            _ desc: inout dnnl_memory_desc_t, _ dims: inout (Int64, Int64), _ strides: inout (Int64, Int64),
+        /// A two-dimensional descriptor of `type` with `strides`, or in the
+        /// layout oneDNN prefers (`dnnl_format_tag_any`) when `strides` is `nil`.
+        static func describe(
+            _ desc: inout dnnl_memory_desc_t, _ dims: (Int64, Int64), _ strides: (Int64, Int64)?,
             _ type: dnnl_data_type_t
         ) -> dnnl_status_t {
-            withUnsafeMutableBytes(of: &dims) { dims in
-                withUnsafeMutableBytes(of: &strides) { strides in
-                    dnnl_memory_desc_init_by_strides(
-                        &desc, 2, dims.baseAddress!.assumingMemoryBound(to: Int64.self),
-                        type, strides.baseAddress!.assumingMemoryBound(to: Int64.self))
+            var dims = dims
+            return withUnsafeMutableBytes(of: &dims) { dims in
+                let dims = dims.baseAddress!.assumingMemoryBound(to: Int64.self)
+                guard var strides else { return dnnl_memory_desc_init_by_tag(&desc, 2, dims, type, dnnl_format_tag_any) }
+                return withUnsafeMutableBytes(of: &strides) { strides in
+                    dnnl_memory_desc_init_by_strides(&desc, 2, dims, type, strides.baseAddress!.assumingMemoryBound(to: Int64.self))
                 }
             }
         }
 
         /// Runs the primitive on `p`'s buffers with `scratch` (at least ``scratchpadSize`` bytes).
         func run(_ p: MixedPrecisionProduct, stream: dnnl_stream_t, scratch: UnsafeMutableRawPointer?) -> dnnl_status_t {
+            run(a: p.a, b: p.b, bias: nil, c: p.c, stream: stream, scratch: scratch)
+        }
+
+        /// Runs the primitive on these buffers with `scratch` (at least
+        /// ``scratchpadSize`` bytes); `b` is ignored by a primitive made for a
+        /// packed weight's memory.
+        func run(
+            a: UnsafeRawPointer, b: UnsafeRawPointer?, bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>,
+            stream: dnnl_stream_t, scratch: UnsafeMutableRawPointer?
+        ) -> dnnl_status_t {
             guard status == dnnl_success else { return status }
-            var status = dnnl_memory_set_data_handle(a, UnsafeMutableRawPointer(mutating: p.a))
-            if status == dnnl_success { status = dnnl_memory_set_data_handle(b, UnsafeMutableRawPointer(mutating: p.b)) }
-            if status == dnnl_success { status = dnnl_memory_set_data_handle(c, p.c) }
-            if status == dnnl_success, let scratchpad { status = dnnl_memory_set_data_handle(scratchpad, scratch) }
+            precondition((self.bias == nil) == (bias == nil), "OneDNN: a matmul made with a bias runs with one, and one without, without")
+            var status = point(self.a, at: a, slot: 0, stream)
+            if status == dnnl_success, ownsWeights { status = point(self.b, at: b, slot: 1, stream) }
+            if status == dnnl_success { status = point(self.c, at: c, slot: 2, stream) }
+            if status == dnnl_success, let bias { status = point(self.bias, at: bias, slot: 3, stream) }
+            if status == dnnl_success, scratchpad != nil { status = point(scratchpad, at: scratch, slot: 4, stream) }
             guard status == dnnl_success else { return status }
-            return dnnl_primitive_execute(primitive, stream, scratchpad == nil ? 3 : 4, arguments)
+            return dnnl_primitive_execute(primitive, stream, argumentCount, arguments)
+        }
+
+        /// Points `memory` at `buffer`, unless it points there already (`slot` remembers where it does).
+        private func point(_ memory: dnnl_memory_t?, at buffer: UnsafeRawPointer?, slot: Int, _ stream: dnnl_stream_t) -> dnnl_status_t {
+            let handle = UnsafeMutableRawPointer(mutating: buffer)
+            guard handle != handles[slot] else { return dnnl_success }
+            // With the stream: without one, oneDNN creates a stream on each
+            // call, to zero any padding of the memory's layout in.
+            let status = dnnl_memory_set_data_handle_v2(memory, handle, stream)
+            if status == dnnl_success { handles[slot] = handle }
+            return status
         }
 
         deinit {
-            for memory in [a, b, c, scratchpad] where memory != nil { dnnl_memory_destroy(memory) }
+            handles.deallocate()
+            for memory in [a, ownsWeights ? b : nil, bias, c, scratchpad] where memory != nil { dnnl_memory_destroy(memory) }
             if primitive != nil { dnnl_primitive_destroy(primitive) }
             arguments.deallocate()
         }
@@ -270,7 +357,10 @@ extension OneDNN {
         static let capacity = 64
 
         private var primitives: [Shape: Primitive] = [:]
-        private var stream: dnnl_stream_t?
+        /// Products with a packed weight, by the weight and the rows.
+        private var packedPrimitives: [PackedShape: Primitive] = [:]
+        /// The thread's stream, which every call from it runs on.
+        private(set) var stream: dnnl_stream_t?
         private var scratch: UnsafeMutableRawPointer?
         private var scratchSize = 0
 
@@ -312,19 +402,44 @@ extension OneDNN {
             return created
         }
 
+        /// The primitive for `rows` rows times `weight`, created if this thread has none.
+        func primitive(for weight: PackedWeight, rows: Int32) -> Primitive {
+            let shape = PackedShape(weight: weight.id, rows: rows)
+            if let cached = packedPrimitives[shape] { return cached }
+            if packedPrimitives.count >= Self.capacity { packedPrimitives.removeAll() }
+            let created = Primitive(
+                rows: rows, k: weight.inputFeatures, n: weight.outputFeatures, type: weight.type,
+                weightLayout: weight.layout, weights: weight.memory, bias: weight.hasBias, engine: OneDNN.state.engine!)
+            packedPrimitives[shape] = created
+            return created
+        }
+
         /// Runs `p`, growing the scratchpad first if its primitive needs more.
         func run(_ p: MixedPrecisionProduct) -> dnnl_status_t {
             let primitive = primitive(for: Shape(p))
+            return primitive.run(p, stream: stream!, scratch: scratch(for: primitive))
+        }
+
+        /// Runs `p`, growing the scratchpad first if its primitive needs more.
+        func run(_ p: PackedProduct) -> dnnl_status_t {
+            let primitive = primitive(for: p.weight, rows: p.rows)
+            return primitive.run(
+                a: p.input, b: nil, bias: p.bias, c: p.output, stream: stream!, scratch: scratch(for: primitive))
+        }
+
+        /// The scratchpad, grown first to what `primitive` needs.
+        private func scratch(for primitive: Primitive) -> UnsafeMutableRawPointer? {
             if primitive.scratchpadSize > scratchSize {
                 scratch?.deallocate()
                 scratch = UnsafeMutableRawPointer.allocate(byteCount: primitive.scratchpadSize, alignment: 64)
                 scratchSize = primitive.scratchpadSize
             }
-            return primitive.run(p, stream: stream!, scratch: scratch)
+            return scratch
         }
 
         deinit {
             primitives.removeAll()
+            packedPrimitives.removeAll()
             if stream != nil { dnnl_stream_destroy(stream) }
             scratch?.deallocate()
         }

@@ -1,0 +1,185 @@
+@_spi(Benchmarking) import Perceptron
+import Testing
+
+// InferenceModel with packed weights (`kernels: .packedWeights`): each Linear
+// layer's product against Double loops within float32's rounding bound, a
+// model against a bound carried through its layers, the model's errors for
+// bad input, a snapshot that later changes to the model do not reach, and
+// the refusals. Packing is forced for weights oneDNN would read in their
+// plain layout (BLAS.packsPlainWeightLayouts), so that the packed route runs
+// on every CPU, not only where it pays. In a build without the OneDNN trait
+// the same tests check the refusal instead.
+
+/// Whether this build has oneDNN, and so packed weights.
+var hasOneDNN: Bool { BLAS.configuration.oneDNN != nil }
+
+extension ProcessWideBLASSettings {
+    @Suite("InferenceModel with packed weights")
+    struct PackedWeightsTests {
+        /// Runs `body` with packing forced and `threads` threads, every product split that can be.
+        static func withPackingForced<R>(threads: Int = 1, _ body: () throws -> R) rethrows -> R {
+            let saved = (BLAS.packsPlainWeightLayouts, BLAS.threadCount, BLAS.parallelThreshold)
+            defer { (BLAS.packsPlainWeightLayouts, BLAS.threadCount, BLAS.parallelThreshold) = saved }
+            (BLAS.packsPlainWeightLayouts, BLAS.threadCount, BLAS.parallelThreshold) = (true, threads, 0)
+            return try body()
+        }
+
+        @Test("a Linear layer on packed weights, against Double loops", arguments: [1, 2, 3], [true, false])
+        func linearAgainstDoubleLoops(threads: Int, bias: Bool) throws {
+            try Self.withPackingForced(threads: threads) {
+                var generator = SeededRandomNumberGenerator(seed: 21)
+                for (n, f, m) in [(1, 1, 1), (7, 5, 3), (37, 53, 29), (128, 96, 64), (300, 64, 130), (0, 4, 3)] {
+                    let layer = Linear<Float>(inputFeatures: f, outputFeatures: m, bias: bias, using: &generator)
+                    if bias { layer.bias = Tensor(shape: [m], randomIn: -1...1, using: &generator) }
+                    guard hasOneDNN else {
+                        let error = #expect(throws: PerceptronError.self) { try InferenceModel(layer, kernels: .packedWeights) }
+                        #expect(error.map { "\($0)" }?.contains("OneDNN trait") == true, "\(String(describing: error))")
+                        return
+                    }
+                    let server = try InferenceModel(layer, kernels: .packedWeights)
+                    #expect(server.packedLayerCount == 1)
+                    #expect(server.kernels == .packedWeights)
+                    let x = try Tensor<Float>(shape: [n, f], scalars: randomScalars(n * f, using: &generator))
+                    let reference = NaiveLinear.forward(
+                        x: x.doubles, w: layer.weight.doubles, b: layer.bias?.doubles, n: n, f: f, m: m)
+                    let z = try server(x)
+                    #expect(z.shape == [n, m])
+                    expectMatches(z, reference, "\(n)×\(f)→\(m)\(bias ? "" : " without bias") on \(threads) threads")
+                }
+            }
+        }
+
+        /// The digits model, 64-64-10 with ReLU: the error of each layer's
+        /// output is bounded by its own rounding plus what the weights carry
+        /// of the error of its input (ReLU moves no value further from its
+        /// reference than its input was), against Double loops.
+        @Test("a model on packed weights, against a bound carried through its layers", arguments: [[1, 64], [32, 64], [64]])
+        func modelAgainstCarriedBound(shape: [Int]) throws {
+            guard hasOneDNN else { return }
+            try Self.withPackingForced(threads: 2) {
+                var generator = SeededRandomNumberGenerator(seed: 22)
+                let first = Linear<Float>(inputFeatures: 64, outputFeatures: 64, using: &generator)
+                let second = Linear<Float>(inputFeatures: 64, outputFeatures: 10, using: &generator)
+                for layer in [first, second] { layer.bias = Tensor(shape: [layer.outputFeatures], randomIn: -1...1, using: &generator) }
+                let model = Sequential<Float>([first, ReLU(), second])
+                let server = try InferenceModel(model, kernels: .packedWeights)
+                #expect(server.packedLayerCount == 2)
+                let x = Tensor<Float>(shape: shape, randomIn: -2...2, using: &generator)
+                let rows = x.count / 64
+                let got = try server(x)
+                #expect(got.shape == Array(shape.dropLast()) + [10])
+
+                // Double references and error bounds, layer by layer.
+                let gamma = { (terms: Int) in Double(terms + 2) * 0x1p-24 }
+                let hidden = NaiveLinear.forward(
+                    x: x.doubles, w: first.weight.doubles, b: first.bias!.doubles, n: rows, f: 64, m: 64)
+                let hiddenError = hidden.magnitudes.map { gamma(hidden.terms) * $0 }
+                let activated = hidden.values.map { max(0, $0) }
+                let output = NaiveLinear.forward(
+                    x: activated, w: second.weight.doubles, b: second.bias!.doubles, n: rows, f: 64, m: 10)
+                let w = second.weight.doubles
+                for row in 0..<rows {
+                    for j in 0..<10 {
+                        var carried = 0.0, magnitude = output.magnitudes[row * 10 + j]
+                        for k in 0..<64 {
+                            carried += abs(w[k * 10 + j]) * hiddenError[row * 64 + k]
+                            magnitude += abs(w[k * 10 + j]) * hiddenError[row * 64 + k]
+                        }
+                        let bound = carried + gamma(output.terms) * magnitude
+                        let (value, expected) = (Double(got.scalars[row * 10 + j]), output.values[row * 10 + j])
+                        #expect(abs(value - expected) <= bound, "row \(row), class \(j): \(value) against \(expected), bound \(bound)")
+                    }
+                }
+            }
+        }
+
+        @Test("every architecture: the model's shapes and errors, and values near predict's")
+        func everyArchitecture() throws {
+            guard hasOneDNN else { return }
+            try Self.withPackingForced(threads: 2) {
+                for architecture in Architecture.allCases {
+                    let (model, shapes) = try architecture.make(Float.self, seed: 23)
+                    let server = try InferenceModel(model, kernels: .packedWeights)
+                    let linears = Self.linearCount(model)
+                    #expect(server.packedLayerCount == linears, "\(architecture): \(linears) Linear layers")
+                    var generator = SeededRandomNumberGenerator(seed: 24)
+                    for shape in shapes {
+                        let x = Tensor<Float>(shape: shape, randomIn: -2...2, using: &generator)
+                        let (got, want) = (try server(x), try model.predict(x))
+                        #expect(got.shape == want.shape, "\(architecture) \(shape)")
+                        // A sanity check: the rigorous bounds are the two tests above.
+                        let scale = want.scalars.map { abs($0) }.max() ?? 0
+                        let worst = zip(got.scalars, want.scalars).map { abs($0 - $1) }.max() ?? 0
+                        #expect(worst <= 1e-4 * max(scale, 1), "\(architecture) \(shape): differs from predict by \(worst)")
+                    }
+                    // Bad input: the model's own error, word for word (a layer without
+                    // weights, such as a bare Softmax, takes any shape).
+                    guard linears > 0 else { continue }
+                    let wrong = Tensor<Float>(shape: [2, 3], repeating: 1)
+                    let expected = #expect(throws: PerceptronError.self) { try model.predict(wrong) }
+                    let thrown = #expect(throws: PerceptronError.self) { try server(wrong) }
+                    #expect(thrown.map { "\($0)" } == expected.map { "\($0)" }, "\(architecture)")
+                }
+            }
+        }
+
+        /// How many Linear layers `layer` holds, nested Sequentials included.
+        static func linearCount(_ layer: any Layer<Float>) -> Int {
+            if layer is Linear<Float> { return 1 }
+            guard let sequential = layer as? Sequential<Float> else { return 0 }
+            return sequential.layers.reduce(0) { $0 + linearCount($1) }
+        }
+
+        @Test("the packed snapshot keeps the weights it took")
+        func laterChangesDoNotReachIt() throws {
+            guard hasOneDNN else { return }
+            try Self.withPackingForced {
+                var generator = SeededRandomNumberGenerator(seed: 25)
+                let layer = Linear<Float>(inputFeatures: 16, outputFeatures: 8, using: &generator)
+                let server = try InferenceModel(layer, kernels: .packedWeights)
+                let x = Tensor<Float>(shape: [4, 16], randomIn: -1...1, using: &generator)
+                let before = bits(try server(x))
+                let reference = NaiveLinear.forward(x: x.doubles, w: layer.weight.doubles, b: layer.bias?.doubles, n: 4, f: 16, m: 8)
+                try layer.forEachParameter { _, value, _ in value = Tensor(shape: value.shape, repeating: 3) }
+                #expect(bits(try server(x)) == before)
+                expectMatches(try server(x), reference, "after the model changed")
+            }
+        }
+
+        @Test("a layer in bfloat16 on packed weights: bfloat16's bound, or predict's refusal")
+        func bfloat16Layer() throws {
+            guard hasOneDNN else { return }
+            let saved = BLAS.mixedPrecisionThreshold
+            defer { BLAS.mixedPrecisionThreshold = saved }
+            BLAS.mixedPrecisionThreshold = 0
+            try Self.withPackingForced {
+                var generator = SeededRandomNumberGenerator(seed: 26)
+                let (n, f, m) = (24, 48, 40)
+                let layer = Linear<Float>(inputFeatures: f, outputFeatures: m, using: &generator)
+                layer.bias = Tensor(shape: [m], randomIn: -1...1, using: &generator)
+                layer.precision = .bfloat16
+                let server = try InferenceModel(layer, kernels: .packedWeights)
+                let x = try Tensor<Float>(shape: [n, f], scalars: randomScalars(n * f, using: &generator))
+                if let reason = bfloat16Unavailability {
+                    let error = #expect(throws: PerceptronError.self) { try server(x) }
+                    #expect(error.map { "\($0)" }?.contains(reason) == true)
+                    return
+                }
+                // The operands rounded by the tests' own rounding: what is left is float32 accumulation.
+                let rounded = { (t: Tensor<Float>) in t.scalars.map { Double(roundedToBFloat16($0)) } }
+                let reference = NaiveLinear.forward(
+                    x: rounded(x), w: rounded(layer.weight), b: layer.bias!.doubles, n: n, f: f, m: m)
+                expectMatches(try server(x), reference, "\(n)×\(f)→\(m) in bfloat16")
+            }
+        }
+
+        @Test("refusals: a model of Double, and a build without oneDNN")
+        func refusals() throws {
+            let double = Linear<Double>(inputFeatures: 3, outputFeatures: 2)
+            let error = #expect(throws: PerceptronError.self) { try InferenceModel(double, kernels: .packedWeights) }
+            let message = error.map { "\($0)" } ?? ""
+            #expect(message.contains(hasOneDNN ? "Double" : "OneDNN trait"), "\(message)")
+            #expect(try InferenceModel(double).kernels == .layers)
+        }
+    }
+}

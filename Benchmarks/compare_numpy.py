@@ -646,8 +646,10 @@ def numpy_serve_round(np, dtype, window, round_index):
 def perceptron_serve_round(dtype, window):
     """One round of perceptron-bench --serve; returns {(tasks, batch): figures} and its report."""
     report = run_bench(["--serve", "--dtype", dtype, "--rounds", "1", "--window", str(window), "--threads", "1"])
+    # The snapshot on the layers' own kernels (OpenBLAS, as numpy); the one on
+    # packed oneDNN weights is perceptron-bench's own comparison.
     figures = {(r["tasks"], r["batch"]): (r["requestsPerSecond"], r["p50Seconds"], r["p99Seconds"], r["requests"])
-               for r in report["results"]}
+               for r in report["results"] if r.get("kernels", "layers") == "layers"}
     return figures, report
 
 

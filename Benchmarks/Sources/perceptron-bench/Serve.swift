@@ -2,9 +2,13 @@
 // InferenceModel shared by concurrent tasks.
 //
 // The model is the digits example's architecture, 64-64-10 with ReLU, with
-// seeded random weights (timing does not depend on their values). Each
-// configuration, 1 or 2 tasks calling the one snapshot at a batch of 1 or 32
-// rows, runs as a closed loop: every task sends its next request as soon as
+// seeded random weights (timing does not depend on their values). It is
+// served by two snapshots where the library has oneDNN: one on the layers'
+// own kernels (OpenBLAS), one on weights packed for oneDNN
+// (`kernels: .packedWeights`; where oneDNN reads this CPU's weights in their
+// plain layout, packing is forced, so that oneDNN is still timed beside
+// OpenBLAS). Each configuration, a snapshot with 1 or 2 tasks calling it at a
+// batch of 1 or 32 rows, runs as a closed loop: every task sends its next request as soon as
 // the last is answered, until a common deadline. A request's latency is the
 // time from one answer to the next on its task (the loop adds a few
 // nanoseconds to the call); throughput is the requests answered by all tasks
@@ -33,6 +37,8 @@ enum Serve {
 
     /// One configuration's figures, medians over the rounds.
     struct Figures: Codable {
+        /// The snapshot's kernels: `layers` or `packed weights`.
+        var kernels: String
         var tasks: Int
         var batch: Int
         var requestsPerSecond: Double
@@ -82,10 +88,31 @@ enum Serve {
         return 0
     }
 
-    /// A configuration: how many tasks, how many rows per request.
+    /// A configuration: which snapshot, how many tasks, how many rows per request.
     struct Configuration {
+        var server: Int
         var tasks: Int
         var batch: Int
+    }
+
+    /// The snapshots of `model` to time: its layers' kernels and, with oneDNN
+    /// and Float, packed weights, each with a line saying what it runs on.
+    private static func servers<S: BLASScalar>(
+        of model: some Layer<S>
+    ) throws -> [(server: InferenceModel<S>, about: String)] {
+        var servers = [(try InferenceModel(model), "the layers' kernels (OpenBLAS)")]
+        guard BLAS.configuration.oneDNN != nil, S.self == Float.self else { return servers }
+        var packed = try InferenceModel(model, kernels: .packedWeights)
+        var about = "weights packed for oneDNN"
+        if packed.packedLayerCount == 0 {
+            BLAS.packsPlainWeightLayouts = true
+            defer { BLAS.packsPlainWeightLayouts = false }
+            packed = try InferenceModel(model, kernels: .packedWeights)
+            about = "oneDNN on its plain weight layout, forced (here packing would buy nothing, "
+                + "and .packedWeights keeps the layers' kernels)"
+        }
+        servers.append((packed, "\(about): \(packed.packedImplementations.joined(separator: ", "))"))
+        return servers
     }
 
     private static func measure<S: BLASScalar>(_: S.Type, rounds: Int, window: Double) throws -> Report {
@@ -94,8 +121,10 @@ enum Serve {
             Linear(inputFeatures: features, outputFeatures: hidden, using: &generator), ReLU(),
             Linear(inputFeatures: hidden, outputFeatures: classes, using: &generator),
         ])
-        let server = try InferenceModel(model)
-        let configurations = batchSizes.flatMap { batch in taskCounts.map { Configuration(tasks: $0, batch: batch) } }
+        let servers = try servers(of: model)
+        let configurations = servers.indices.flatMap { server in
+            batchSizes.flatMap { batch in taskCounts.map { Configuration(server: server, tasks: $0, batch: batch) } }
+        }
         // Each task sends its own request, the same one every time.
         let maximumTasks = taskCounts.max() ?? 1
         var requests: [Int: [Tensor<S>]] = [:]
@@ -110,6 +139,7 @@ enum Serve {
             random weights (seed \(seed))
             CPU:  \(cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores
             BLAS: \(BLAS.configuration)
+            \(servers.map { "\($0.server.kernels): \($0.about)" }.joined(separator: "\n"))
             \(rounds) round\(rounds == 1 ? "" : "s") of \(String(format: "%g", window)) s per configuration, \
             the configurations taking turns; medians over the rounds
             """)
@@ -119,8 +149,8 @@ enum Serve {
         // allocator's free lists), which also tells how many latencies a task can record.
         var capacities: [Int] = []
         for configuration in configurations {
-            let samples = runWindow(server, requests[configuration.batch]!, tasks: configuration.tasks,
-                                    seconds: min(window, 0.1), capacity: 1 << 20)
+            let samples = runWindow(servers[configuration.server].server, requests[configuration.batch]!,
+                                    tasks: configuration.tasks, seconds: min(window, 0.1), capacity: 1 << 20)
             // Twice the fastest task's rate over a window, and some.
             let rate = samples.map { Double($0.latencies.count) / max(Double($0.end &- $0.start) * 1e-9, 1e-6) }.max() ?? 0
             capacities.append(Int(rate * window * 2) + 4096)
@@ -134,28 +164,29 @@ enum Serve {
             for turn in 0..<configurations.count {
                 let index = (round + turn) % configurations.count
                 let configuration = configurations[index]
-                let samples = runWindow(server, requests[configuration.batch]!, tasks: configuration.tasks,
-                                        seconds: window, capacity: capacities[index])
+                let samples = runWindow(servers[configuration.server].server, requests[configuration.batch]!,
+                                        tasks: configuration.tasks, seconds: window, capacity: capacities[index])
                 perRound[index].append(summary(samples))
             }
         }
         progress.clear()
 
         var results: [Figures] = []
-        print(pad("tasks", 7), rpad("batch", 6), rpad("requests/s", 14), rpad("samples/s", 14),
+        print(pad("kernels", 16), pad("tasks", 7), rpad("batch", 6), rpad("requests/s", 14), rpad("samples/s", 14),
               rpad("p50 latency", 13), rpad("p99 latency", 13), rpad("allocs/request", 16))
-        print(String(repeating: "─", count: 86))
+        print(String(repeating: "─", count: 103))
         for (index, configuration) in configurations.enumerated() {
             let rates = perRound[index]
             let rate = median(rates.map(\.requestsPerSecond))
+            let server = servers[configuration.server].server
             let figures = Figures(
-                tasks: configuration.tasks, batch: configuration.batch, requestsPerSecond: rate,
+                kernels: server.kernels.description, tasks: configuration.tasks, batch: configuration.batch, requestsPerSecond: rate,
                 samplesPerSecond: rate * Double(configuration.batch),
                 p50Seconds: median(rates.map(\.p50)), p99Seconds: median(rates.map(\.p99)),
                 requests: rates.reduce(0) { $0 + $1.requests },
                 allocationsPerRequest: allocationsPerRequest(server, requests[configuration.batch]![0]))
             results.append(figures)
-            print(pad("\(figures.tasks)", 7), rpad("\(figures.batch)", 6),
+            print(pad(figures.kernels, 16), pad("\(figures.tasks)", 7), rpad("\(figures.batch)", 6),
                   rpad(String(format: "%.0f", figures.requestsPerSecond), 14),
                   rpad(String(format: "%.0f", figures.samplesPerSecond), 14),
                   rpad(time(figures.p50Seconds), 13), rpad(time(figures.p99Seconds), 13),

@@ -173,6 +173,20 @@ extension ProcessWideBLASSettings {
             }
         }
 
+        @Test("unforced, packing happens where the configuration says, and elsewhere the answers are predict's bits")
+        func packingWhereTheConfigurationSays() throws {
+            guard let oneDNN = BLAS.configuration.oneDNN else { return }
+            var generator = SeededRandomNumberGenerator(seed: 27)
+            let model = Sequential<Float>([
+                Linear(inputFeatures: 64, outputFeatures: 64, using: &generator), ReLU(),
+                Linear(inputFeatures: 64, outputFeatures: 64, using: &generator),
+            ])
+            let server = try InferenceModel(model, kernels: .packedWeights)
+            #expect(server.packedLayerCount == (oneDNN.packsInferenceWeights ? 2 : 0), "\(oneDNN)")
+            let x = Tensor<Float>(shape: [5, 64], randomIn: -1...1, using: &generator)
+            if !oneDNN.packsInferenceWeights { #expect(bits(try server(x)) == bits(try model.predict(x))) }
+        }
+
         @Test("refusals: a model of Double, and a build without oneDNN")
         func refusals() throws {
             let double = Linear<Double>(inputFeatures: 3, outputFeatures: 2)

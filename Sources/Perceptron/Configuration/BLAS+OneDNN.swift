@@ -22,8 +22,14 @@ extension BLAS {
         public var bfloat16Threshold: Int?
         /// Why a layer in ``Precision/bfloat16`` throws here, or `nil` when it runs.
         public var bfloat16Unavailability: String?
+        /// Whether an ``InferenceModel`` made with ``InferenceModel/Kernels/packedWeights``
+        /// packs its weights on this CPU: whether oneDNN's float32 matmul kernel
+        /// here reads weights in a packed layout of its own (its `brg:` kernels,
+        /// on AVX-512 and later) rather than in their plain layout (`gemm:jit`,
+        /// where packing would change nothing and every layer keeps its own kernels).
+        public var packsInferenceWeights: Bool
 
-        /// For example `oneDNN 2.6.3 on avx512_core_bf16, bfloat16 from 262144 multiply-adds`.
+        /// For example `oneDNN 2.6.3 on avx512_core_amx, bfloat16 from 262144 multiply-adds, packs inference weights`.
         public var description: String {
             let route = if let bfloat16Unavailability {
                 "bfloat16 unavailable: \(bfloat16Unavailability)"
@@ -32,7 +38,8 @@ extension BLAS {
             } else {
                 "bfloat16 layers compute in float32 (bfloat16 is no faster on this CPU)"
             }
-            return "oneDNN \(version) on \(instructionSet), \(route)"
+            return "oneDNN \(version) on \(instructionSet), \(route), "
+                + (packsInferenceWeights ? "packs inference weights" : "no packed inference weights (plain layout here)")
         }
     }
 
@@ -45,7 +52,7 @@ extension BLAS {
             version: state.version, instructionSet: OneDNN.name(of: state.isa),
             hasNativeBFloat16: OneDNN.hasNativeBFloat16(state.isa),
             bfloat16Threshold: MixedPrecision.unavailability == nil && threshold < Int.max ? threshold : nil,
-            bfloat16Unavailability: MixedPrecision.unavailability)
+            bfloat16Unavailability: MixedPrecision.unavailability, packsInferenceWeights: OneDNN.packsWeights)
         #else
         return nil
         #endif

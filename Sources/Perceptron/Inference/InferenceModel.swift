@@ -47,7 +47,9 @@
 /// than bit for bit: the products sum their terms in another order. Where
 /// oneDNN's kernel reads a plain weight itself (its `gemm:jit`, on CPUs
 /// without AVX-512), packing buys nothing and the layer keeps its own
-/// kernels; ``packedLayerCount`` tells how many were packed.
+/// kernels, with predict's bits; ``packedLayerCount`` tells how many were
+/// packed, and ``BLAS/OneDNNConfiguration/packsInferenceWeights`` whether
+/// this CPU packs at all.
 /// `perceptron-bench --serve` times both kinds of snapshot side by side.
 ///
 /// **Memory.** A call writes each layer's result into a new tensor (a
@@ -59,7 +61,8 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     /// The model, as one layer (a ``Sequential`` becomes a sequence of snapshots).
     let root: LayerSnapshot<Scalar>
 
-    /// The kernels the snapshot was asked to compute its ``Linear`` layers with.
+    /// The kernels the snapshot was asked to compute its ``Linear`` layers
+    /// with; ``packedLayerCount`` tells how many layers packing reached.
     public let kernels: Kernels
 
     /// How an ``InferenceModel`` computes its ``Linear`` layers.
@@ -117,13 +120,13 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
             #if OneDNN
             guard Scalar.self == Float.self else {
                 throw .invalidArgument(
-                    name: "kernels", expected: "InferenceModel.Kernels.layers for a model of \(Scalar.self) "
+                    name: "kernels", expected: ".layers for an InferenceModel<\(Scalar.self)> "
                         + "(packed weights are for Float: oneDNN's matmul has no \(Scalar.self))",
                     actual: ".packedWeights")
             }
             #else
             throw .invalidArgument(
-                name: "kernels", expected: "InferenceModel.Kernels.layers in a build without the OneDNN trait "
+                name: "kernels", expected: ".layers in a build without the OneDNN trait "
                     + "(packed weights need oneDNN: build with `swift build --traits OneDNN`, or `traits: [\"OneDNN\"]` "
                     + "on the package dependency, and install libdnnl-dev)",
                 actual: ".packedWeights")

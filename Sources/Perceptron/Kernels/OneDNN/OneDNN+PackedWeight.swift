@@ -27,6 +27,17 @@ extension OneDNN {
     /// to ask, and every other row count is then created with that layout.
     static let layoutRows: Int32 = 32
 
+    /// Whether oneDNN's float32 matmul on this CPU reads a packed layout, so
+    /// that `.packedWeights` packs: asked of a 64 × 64 weight with a bias.
+    static let packsWeights: Bool = {
+        guard let engine = state.engine else { return false }
+        let probe = Primitive(rows: layoutRows, k: 64, n: 64, type: dnnl_f32, weightLayout: nil, bias: true, engine: engine)
+        guard probe.status == dnnl_success, !(probe.implementation ?? "ref").hasPrefix("ref") else { return false }
+        var (plain, layout) = (dnnl_memory_desc_t(), probe.weightLayout)
+        guard Primitive.describe(&plain, (64, 64), (64, 1), dnnl_f32) == dnnl_success else { return false }
+        return dnnl_memory_desc_equal(&plain, &layout) == 0
+    }()
+
     /// A weight reordered once into the layout oneDNN's matmul reads it in,
     /// never written again, which any number of threads may read at once.
     final class PackedWeight: @unchecked Sendable {

@@ -9,11 +9,12 @@
 ///
 /// ```swift
 /// let server = try InferenceModel(model)            // after training
-/// try await withThrowingTaskGroup(of: Void.self) { group in
-///     for request in requests {
-///         group.addTask { try reply(to: request, with: server(request.input)) }
+/// // Each request's answer, computed in parallel (`requests: [Tensor<Float>]`).
+/// let answers = try await withThrowingTaskGroup(of: (Int, Tensor<Float>).self) { group in
+///     for (index, request) in requests.enumerated() {
+///         group.addTask { (index, try server(request)) }
 ///     }
-///     try await group.waitForAll()
+///     return try await group.reduce(into: [Int: Tensor<Float>]()) { $0[$1.0] = $1.1 }
 /// }
 /// ```
 ///

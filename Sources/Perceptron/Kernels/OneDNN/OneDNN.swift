@@ -157,8 +157,8 @@ extension OneDNN {
         /// Whether `b` is this primitive's own, pointed at each call's weight,
         /// or a packed weight's memory, shared by every thread and never changed.
         private var ownsWeights = true
-        /// The buffers the memory objects point at now, in `arguments`' order:
-        /// a handle is set only when it changes.
+        /// The buffers `a`, `b`, `c`, `bias` and `scratchpad` point at now, in
+        /// that order: a handle is set only when it changes.
         private let handles: UnsafeMutablePointer<UnsafeMutableRawPointer?> = {
             let handles = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 5)
             handles.initialize(repeating: nil, count: 5)   // a memory object starts with no buffer

@@ -27,15 +27,37 @@ extension OneDNN {
     /// to ask, and every other row count is then created with that layout.
     static let layoutRows: Int32 = 32
 
+    /// What oneDNN's matmul chooses for a `k × n` weight of `type`: the
+    /// layout, the plain layout it is compared with, and the implementation.
+    struct LayoutChoice {
+        var status: dnnl_status_t
+        var layout = dnnl_memory_desc_t(), plain = dnnl_memory_desc_t()
+        var implementation = ""
+
+        init(k: Int32, n: Int32, type: dnnl_data_type_t, bias: Bool, engine: dnnl_engine_t) {
+            let probe = Primitive(rows: layoutRows, k: k, n: n, type: type, weightLayout: nil, bias: bias, engine: engine)
+            status = probe.status
+            guard status == dnnl_success else { return }
+            (layout, implementation) = (probe.weightLayout, probe.implementation ?? "unknown")
+            status = Primitive.describe(&plain, (Int64(k), Int64(n)), (Int64(n), 1), type)
+        }
+
+        /// Whether the chosen layout is the plain one, so that packing would change nothing.
+        var isPlain: Bool {
+            var (plain, layout) = (plain, layout)
+            return dnnl_memory_desc_equal(&plain, &layout) != 0
+        }
+
+        /// Whether only oneDNN's reference implementation computes it: nothing to serve from.
+        var isReference: Bool { implementation.hasPrefix("ref") }
+    }
+
     /// Whether oneDNN's float32 matmul on this CPU reads a packed layout, so
     /// that `.packedWeights` packs: asked of a 64 × 64 weight with a bias.
     static let packsWeights: Bool = {
         guard let engine = state.engine else { return false }
-        let probe = Primitive(rows: layoutRows, k: 64, n: 64, type: dnnl_f32, weightLayout: nil, bias: true, engine: engine)
-        guard probe.status == dnnl_success, !(probe.implementation ?? "ref").hasPrefix("ref") else { return false }
-        var (plain, layout) = (dnnl_memory_desc_t(), probe.weightLayout)
-        guard Primitive.describe(&plain, (64, 64), (64, 1), dnnl_f32) == dnnl_success else { return false }
-        return dnnl_memory_desc_equal(&plain, &layout) == 0
+        let choice = LayoutChoice(k: 64, n: 64, type: dnnl_f32, bias: true, engine: engine)
+        return choice.status == dnnl_success && !choice.isReference && !choice.isPlain
     }()
 
     /// A weight reordered once into the layout oneDNN's matmul reads it in,
@@ -87,26 +109,19 @@ extension OneDNN {
         ) throws(PerceptronError) -> PackedWeight? {
             guard let engine = state.engine, inputFeatures > 0, outputFeatures > 0 else { return nil }
             let what = "packing a \(inputFeatures) × \(outputFeatures) weight"
-            let probe = Primitive(
-                rows: layoutRows, k: inputFeatures, n: outputFeatures, type: type, weightLayout: nil, bias: bias, engine: engine)
-            if probe.status == dnnl_unimplemented { return nil }
-            guard probe.status == dnnl_success else {
-                throw .backendFailure(backend: "oneDNN", reason: "\(what): \(describe(probe.status))")
+            let choice = LayoutChoice(k: inputFeatures, n: outputFeatures, type: type, bias: bias, engine: engine)
+            if choice.status == dnnl_unimplemented { return nil }
+            guard choice.status == dnnl_success else {
+                throw .backendFailure(backend: "oneDNN", reason: "\(what): \(describe(choice.status))")
             }
-            let implementation = probe.implementation ?? "unknown"
-            guard !implementation.hasPrefix("ref") else { return nil }
-
-            var plain = dnnl_memory_desc_t()
-            var layout = probe.weightLayout
-            var status = Primitive.describe(
-                &plain, (Int64(inputFeatures), Int64(outputFeatures)), (Int64(outputFeatures), 1), type)
-            guard status == dnnl_success else { throw .backendFailure(backend: "oneDNN", reason: "\(what): \(describe(status))") }
-            if dnnl_memory_desc_equal(&plain, &layout) != 0 && !WeightPacking.packsPlainLayouts.load(ordering: .relaxed) { return nil }
+            guard !choice.isReference else { return nil }
+            if choice.isPlain && !WeightPacking.packsPlainLayouts.load(ordering: .relaxed) { return nil }
+            var layout = choice.layout
 
             let data = UnsafeMutableRawPointer.allocate(byteCount: max(1, Int(dnnl_memory_desc_get_size(&layout))), alignment: 64)
             var memory: dnnl_memory_t?
-            status = dnnl_memory_create(&memory, &layout, engine, data)
-            if status == dnnl_success { status = reorder(weight, from: plain, into: memory!, engine: engine) }
+            var status = dnnl_memory_create(&memory, &layout, engine, data)
+            if status == dnnl_success { status = reorder(weight, from: choice.plain, into: memory!, engine: engine) }
             guard status == dnnl_success, let memory else {
                 if memory != nil { dnnl_memory_destroy(memory) }
                 data.deallocate()
@@ -114,7 +129,7 @@ extension OneDNN {
             }
             return PackedWeight(
                 inputFeatures: inputFeatures, outputFeatures: outputFeatures, type: type, hasBias: bias,
-                layout: layout, data: data, memory: memory, implementation: implementation)
+                layout: layout, data: data, memory: memory, implementation: choice.implementation)
         }
 
         /// Copies `source`, described by `from`, into `destination` in its layout, with a oneDNN reorder.

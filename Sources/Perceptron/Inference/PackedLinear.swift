@@ -55,19 +55,11 @@ final class PackedLinear: Sendable {
         return try input.withUnsafeScalars { (x) throws(PerceptronError) in
             let operand = rounded.map { UnsafeRawPointer($0.round(x, count: input.count)) } ?? UnsafeRawPointer(x)
             return try z.withUnsafeMutableScalars { (z) throws(PerceptronError) in
-                try Self.withBias(bias) { (b) throws(PerceptronError) in
-                    try Kernels.multiply(OneDNN.PackedProduct(input: operand, output: z, bias: b, rows: rows, weight: weight))
+                try Tensor.withUnsafeScalars(of: bias) { (b) throws(PerceptronError) in
+                    try Kernels.multiply(OneDNN.PackedProduct(input: operand, output: z, bias: b, m: rows, weight: weight))
                 }
             }
         }
-    }
-
-    /// Calls `body` with `bias`'s scalars, or with `nil` when there is no bias.
-    private static func withBias<R>(
-        _ bias: Tensor<Float>?, _ body: (UnsafePointer<Float>?) throws(PerceptronError) -> R
-    ) throws(PerceptronError) -> R {
-        guard let bias else { return try body(nil) }
-        return try bias.withUnsafeScalars { (b) throws(PerceptronError) in try body(b) }
     }
 }
 #else

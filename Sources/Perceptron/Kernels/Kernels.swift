@@ -68,9 +68,15 @@ enum Kernels {
             scaleRows(of: product)
             return
         }
+        splitRows(product)
+    }
+
+    /// Runs a non-empty `product` on the calling thread or, when large
+    /// enough, in row blocks across the worker pool.
+    static func splitRows<Product: RowSplittableProduct>(_ product: Product) {
         let parts = ProductSplit.partCount(rows: product.m, multiplyAdds: product.multiplyAdds)
         guard parts > 1 else {
-            computeWhole(product)
+            product.computeWhole()
             return
         }
         withUnsafePointer(to: product) { product in
@@ -150,17 +156,41 @@ enum Kernels {
     }
 }
 
+/// A product whose result can be computed a block of rows at a time, each
+/// block apart from the others: what ``Kernels`` splits across the worker pool.
+protocol RowSplittableProduct {
+    /// The rows of the result.
+    var m: Int32 { get }
+    /// The multiply-adds of the whole product, which decide whether splitting pays.
+    var multiplyAdds: Double { get }
+    /// Rows `rows` of the product: the same rows of its left operand, into the same rows of the result.
+    func rows(_ rows: Range<Int>) -> Self
+    /// Computes the product whole on the calling thread, on its backend.
+    func computeWhole()
+}
+
+extension RowSplittableProduct {
+    /// Part `part` of `parts` nearly equal row blocks (empty when `parts` exceeds `m`).
+    func rowBlock(_ part: Int, of parts: Int) -> Self {
+        rows((Int(m) * part / parts)..<(Int(m) * (part + 1) / parts))
+    }
+}
+
+extension StridedProduct: RowSplittableProduct {
+    func computeWhole() { Kernels.computeWhole(self) }
+}
+
 /// One product split into row blocks, or two side by side, as a job for the
 /// worker pool: three words, pointing at the products on the caller's stack.
-struct RowBlocks<Operand, Result: BLASScalar>: PoolJob {
+struct RowBlocks<Product: RowSplittableProduct>: PoolJob {
     /// The product, or the first of two consecutive ones.
-    let products: UnsafePointer<StridedProduct<Operand, Result>>
+    let products: UnsafePointer<Product>
     /// The row blocks of the first product and of the second (0 when there is none).
     let firstParts: Int, secondParts: Int
 
     /// The first product in `firstParts` blocks, then, if `secondParts` is
     /// not 0, the product after it in memory in `secondParts` blocks.
-    init(_ products: UnsafePointer<StridedProduct<Operand, Result>>, parts firstParts: Int, then secondParts: Int = 0) {
+    init(_ products: UnsafePointer<Product>, parts firstParts: Int, then secondParts: Int = 0) {
         (self.products, self.firstParts, self.secondParts) = (products, firstParts, secondParts)
     }
 
@@ -168,9 +198,9 @@ struct RowBlocks<Operand, Result: BLASScalar>: PoolJob {
 
     func run(part: Int) {
         if part < firstParts {
-            Kernels.computeWhole(products[0].rowBlock(part, of: firstParts))
+            products[0].rowBlock(part, of: firstParts).computeWhole()
         } else {
-            Kernels.computeWhole(products[1].rowBlock(part - firstParts, of: secondParts))
+            products[1].rowBlock(part - firstParts, of: secondParts).computeWhole()
         }
     }
 }

@@ -48,11 +48,6 @@ struct StridedProduct<Operand, Result: BLASScalar> {
         return part
     }
 
-    /// Part `part` of `parts` nearly equal row blocks (empty when `parts` exceeds `m`).
-    func rowBlock(_ part: Int, of parts: Int) -> Self {
-        rows((Int(m) * part / parts)..<(Int(m) * (part + 1) / parts))
-    }
-
     /// The leading `columns` columns of `op(B)` and `C`.
     func leadingColumns(_ columns: Int32) -> Self {
         var part = self

@@ -256,7 +256,7 @@ public final class LayerNorm<Scalar: BLASScalar>: Layer {
         outputGradient.withUnsafeScalars { g in
             normalised.withUnsafeScalars { xHat in
                 inverseDeviations.withUnsafeScalars { inverse in
-                    Self.withScalars(of: weight) { w in
+                    Tensor.withUnsafeScalars(of: weight) { w in
                         dx.withUnsafeMutableScalars { dx in
                             sums.withUnsafeMutableScalars { sums in
                                 let (weightSums, biasSums) = (sums, sums + n)
@@ -318,12 +318,6 @@ public final class LayerNorm<Scalar: BLASScalar>: Layer {
                 }
             }
         }
-    }
-
-    /// Calls `body` with the scalars of `tensor`, or with `nil` when there is no tensor.
-    private static func withScalars<R>(of tensor: Tensor<Scalar>?, _ body: (UnsafePointer<Scalar>?) -> R) -> R {
-        guard let tensor else { return body(nil) }
-        return tensor.withUnsafeScalars { body($0) }
     }
 
     /// Visits `weight` and then `bias`, each with its gradient, when the layer has them.

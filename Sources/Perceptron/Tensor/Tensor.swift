@@ -241,6 +241,16 @@ extension Tensor {
         return try body(UnsafePointer(storage.base))
     }
 
+    /// Calls `body` with the first scalar of `tensor`, for reading, or with
+    /// `nil` when there is no tensor (a layer's optional bias, say).
+    @inlinable
+    internal static func withUnsafeScalars<R, E: Error>(
+        of tensor: Tensor?, _ body: (UnsafePointer<Scalar>?) throws(E) -> R
+    ) throws(E) -> R {
+        guard let tensor else { return try body(nil) }
+        return try tensor.withUnsafeScalars { (scalars) throws(E) in try body(scalars) }
+    }
+
     /// Calls `body` with the first scalar, for writing, after making the
     /// buffer unique (copying it if another tensor shares it), so that the
     /// write cannot be seen through any other tensor. The pointer is valid

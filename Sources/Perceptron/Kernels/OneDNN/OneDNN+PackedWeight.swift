@@ -166,14 +166,15 @@ extension OneDNN {
 
     /// `output ← input·W + bias` for `rows` contiguous rows, `W` a packed
     /// weight: the product an ``InferenceModel`` runs on one.
-    struct PackedProduct {
-        /// `rows × inputFeatures`, of the weight's type.
+    struct PackedProduct: RowSplittableProduct {
+        /// `m × inputFeatures`, of the weight's type.
         var input: UnsafeRawPointer
-        /// `rows × outputFeatures`, float32.
+        /// `m × outputFeatures`, float32.
         var output: UnsafeMutablePointer<Float>
         /// `outputFeatures` floats, exactly when the weight was packed with a bias.
         var bias: UnsafePointer<Float>?
-        var rows: Int32
+        /// The rows of the input and of the output.
+        var m: Int32
         /// The caller keeps the weight alive for the call.
         unowned(unsafe) var weight: PackedWeight
 
@@ -183,12 +184,14 @@ extension OneDNN {
             let bytes = weight.type == dnnl_bf16 ? 2 : 4
             part.input = input + rows.lowerBound * Int(weight.inputFeatures) * bytes
             part.output = output + rows.lowerBound * Int(weight.outputFeatures)
-            part.rows = Int32(truncatingIfNeeded: rows.count)
+            part.m = Int32(truncatingIfNeeded: rows.count)
             return part
         }
 
-        /// `rows·inputFeatures·outputFeatures`.
-        var multiplyAdds: Double { Double(rows) * Double(weight.inputFeatures) * Double(weight.outputFeatures) }
+        /// `m·inputFeatures·outputFeatures`.
+        var multiplyAdds: Double { Double(m) * Double(weight.inputFeatures) * Double(weight.outputFeatures) }
+
+        func computeWhole() { OneDNN.multiply(self) }
     }
 
     /// Computes `product` on the calling thread; as ``multiply(_:)-(MixedPrecisionProduct)``,
@@ -196,7 +199,7 @@ extension OneDNN {
     static func multiply(_ product: PackedProduct) {
         let status = ThreadContext.current.run(product)
         guard status == dnnl_success else {
-            fatalError("oneDNN: \(product.rows) rows times a packed \(product.weight.inputFeatures) × \(product.weight.outputFeatures) weight failed: \(describe(status))")
+            fatalError("oneDNN: \(product.m) rows times a packed \(product.weight.inputFeatures) × \(product.weight.outputFeatures) weight failed: \(describe(status))")
         }
     }
 
@@ -205,12 +208,12 @@ extension OneDNN {
     ///
     /// - Returns: `false` when oneDNN has no implementation for this row count with the packed layout.
     static func prepare(_ product: PackedProduct) throws(PerceptronError) -> Bool {
-        let status = ThreadContext.current.primitive(for: product.weight, rows: product.rows).status
+        let status = ThreadContext.current.primitive(for: product.weight, rows: product.m).status
         if status == dnnl_unimplemented { return false }
         guard status == dnnl_success else {
             throw .backendFailure(
                 backend: "oneDNN",
-                reason: "\(product.rows) rows times a packed \(product.weight.inputFeatures) × \(product.weight.outputFeatures) weight cannot be created: \(describe(status))")
+                reason: "\(product.m) rows times a packed \(product.weight.inputFeatures) × \(product.weight.outputFeatures) weight cannot be created: \(describe(status))")
         }
         return true
     }
@@ -226,29 +229,11 @@ extension Kernels {
     /// - Throws: ``PerceptronError/backendFailure(backend:reason:)`` if oneDNN fails.
     static func multiply(_ product: OneDNN.PackedProduct) throws(PerceptronError) -> Bool {
         OpenBLAS.setUp()
-        guard product.rows > 0 else { return true }
+        guard product.m > 0 else { return true }
         guard try OneDNN.prepare(product) else { return false }
-        let parts = ProductSplit.partCount(rows: product.rows, multiplyAdds: product.multiplyAdds)
-        guard parts > 1 else {
-            OneDNN.multiply(product)
-            return true
-        }
         // Each part creates the primitive for its own row count on its own thread.
-        withUnsafePointer(to: product) { product in
-            WorkerPool.shared.run(PackedRowBlocks(product: product, parts: parts))
-        }
+        splitRows(product)
         return true
-    }
-}
-
-/// A product on a packed weight in row blocks, as a job for the worker pool.
-struct PackedRowBlocks: PoolJob {
-    let product: UnsafePointer<OneDNN.PackedProduct>
-    let parts: Int
-
-    func run(part: Int) {
-        let rows = Int(product.pointee.rows)
-        OneDNN.multiply(product.pointee.rows((rows * part / parts)..<(rows * (part + 1) / parts)))
     }
 }
 #endif

@@ -270,25 +270,31 @@ extension OneDNN {
 
             let scratchpadDesc = dnnl_primitive_desc_query_md(descriptor, dnnl_query_scratchpad_md, 0)
             scratchpadSize = scratchpadDesc.map { Int(dnnl_memory_desc_get_size($0)) } ?? 0
-            var memories: [(ReferenceWritableKeyPath<Primitive, dnnl_memory_t?>, dnnl_memory_desc_t, Int32)] = [
-                (\.a, aDesc, DNNL_ARG_SRC), (\.b, weightLayout, DNNL_ARG_WEIGHTS), (\.c, cDesc, DNNL_ARG_DST),
-            ]
-            if let biasDesc { memories.append((\.bias, biasDesc, DNNL_ARG_BIAS)) }
-            for (memory, desc, _) in memories where memory != \.b || ownsWeights {
+            // Each memory object the call reads or writes, and its place in the arguments;
+            // a packed weight's memory is shared, not created.
+            status = attach(&a, aDesc, as: DNNL_ARG_SRC, engine)
+            if status == dnnl_success { status = attach(&b, weightLayout, as: DNNL_ARG_WEIGHTS, creating: ownsWeights, engine) }
+            if status == dnnl_success { status = attach(&c, cDesc, as: DNNL_ARG_DST, engine) }
+            if status == dnnl_success, let biasDesc { status = attach(&bias, biasDesc, as: DNNL_ARG_BIAS, engine) }
+            if status == dnnl_success, let scratchpadDesc, scratchpadSize > 0 {
+                status = attach(&scratchpad, scratchpadDesc.pointee, as: DNNL_ARG_SCRATCHPAD, engine)
+            }
+            return status
+        }
+
+        /// Creates `memory` for `desc` (unless `creating` is false: it exists)
+        /// and appends it to the call's arguments as `argument`.
+        private func attach(
+            _ memory: inout dnnl_memory_t?, _ desc: dnnl_memory_desc_t, as argument: Int32, creating: Bool = true,
+            _ engine: dnnl_engine_t
+        ) -> dnnl_status_t {
+            if creating {
                 var desc = desc
-                status = dnnl_memory_create(&self[keyPath: memory], &desc, engine, nil)
+                let status = dnnl_memory_create(&memory, &desc, engine, nil)
                 guard status == dnnl_success else { return status }
             }
-            for (memory, _, argument) in memories {
-                arguments[Int(argumentCount)] = dnnl_exec_arg_t(arg: argument, memory: self[keyPath: memory])
-                argumentCount += 1
-            }
-            if let scratchpadDesc, scratchpadSize > 0 {
-                status = dnnl_memory_create(&scratchpad, scratchpadDesc, engine, nil)
-                guard status == dnnl_success else { return status }
-                arguments[Int(argumentCount)] = dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: scratchpad)
-                argumentCount += 1
-            }
+            arguments[Int(argumentCount)] = dnnl_exec_arg_t(arg: argument, memory: memory)
+            argumentCount += 1
             return dnnl_success
         }
 
@@ -422,7 +428,7 @@ extension OneDNN {
 
         /// Runs `p`, growing the scratchpad first if its primitive needs more.
         func run(_ p: PackedProduct) -> dnnl_status_t {
-            let primitive = primitive(for: p.weight, rows: p.rows)
+            let primitive = primitive(for: p.weight, rows: p.m)
             return primitive.run(
                 a: p.input, b: nil, bias: p.bias, c: p.output, stream: stream!, scratch: scratch(for: primitive))
         }

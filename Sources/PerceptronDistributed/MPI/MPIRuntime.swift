@@ -152,10 +152,10 @@ final class MPIStart: MPIWork, @unchecked Sendable {
         var request: MPI_Request?
         if let failure = context.check(
             MPI_Comm_idup(perceptron_mpi_comm_world(), &context.communicator, &request), "duplicating MPI_COMM_WORLD")
+            ?? context.complete(&request, "duplicating MPI_COMM_WORLD")
         {
             return failure
         }
-        if let failure = context.complete(&request, "duplicating MPI_COMM_WORLD") { return failure }
         if let failure = context.check(
             MPI_Comm_set_errhandler(context.communicator, perceptron_mpi_errors_return()), "setting MPI_ERRORS_RETURN")
         {
@@ -165,10 +165,10 @@ final class MPIStart: MPIWork, @unchecked Sendable {
         if context.ownsMPI {
             if let failure = context.check(
                 MPI_Comm_idup(context.communicator, &context.exitCommunicator, &request), "duplicating the communicator")
+                ?? context.complete(&request, "duplicating the communicator")
             {
                 return failure
             }
-            if let failure = context.complete(&request, "duplicating the communicator") { return failure }
         }
         var rank: Int32 = 0
         var size: Int32 = 0
@@ -204,8 +204,11 @@ final class MPIExit: MPIWork, @unchecked Sendable {
         if context.exitCommunicator != nil {
             var request: MPI_Request?
             let what = "waiting for every process to exit"
-            if let failure = context.check(MPI_Ibarrier(context.exitCommunicator, &request), what) { return failure }
-            if let failure = context.complete(&request, what) { return failure }
+            if let failure = context.check(MPI_Ibarrier(context.exitCommunicator, &request), what)
+                ?? context.complete(&request, what)
+            {
+                return failure
+            }
         }
         return context.finalize()
     }

@@ -105,8 +105,9 @@ enum Serve {
         var packed = try InferenceModel(model, kernels: .packedWeights)
         var about = "weights packed for oneDNN"
         if packed.packedLayerCount == 0 {
+            let saved = BLAS.packsPlainWeightLayouts
             BLAS.packsPlainWeightLayouts = true
-            defer { BLAS.packsPlainWeightLayouts = false }
+            defer { BLAS.packsPlainWeightLayouts = saved }
             packed = try InferenceModel(model, kernels: .packedWeights)
             about = "oneDNN on its plain weight layout, forced (here packing would buy nothing, "
                 + "and .packedWeights keeps the layers' kernels)"

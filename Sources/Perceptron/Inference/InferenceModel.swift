@@ -115,7 +115,11 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     ///   ``Kernels/packedWeights`` in a build without the `OneDNN` trait or
     ///   for a model of `Double` (oneDNN's matmul has no float64), and
     ///   ``PerceptronError/backendFailure(backend:reason:)`` if oneDNN fails
-    ///   to pack a weight.
+    ///   to pack a weight. A layer in ``Precision/bfloat16`` on a CPU where
+    ///   bfloat16 cannot run is taken, as its model is: each call then throws
+    ///   ``PerceptronError/precisionUnavailable(what:reason:)``, as the
+    ///   model's ``Layer/predict(_:)`` does (``BLAS/OneDNNConfiguration/bfloat16Unavailability``
+    ///   tells beforehand).
     public init(_ model: some Layer<Scalar>, kernels: Kernels = .layers) throws(PerceptronError) {
         if kernels == .packedWeights {
             #if OneDNN

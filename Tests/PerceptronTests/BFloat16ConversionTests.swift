@@ -285,6 +285,33 @@ struct BFloat16ConversionTests {
         #expect(wrong.isEmpty, "\(wrong.count) wrong, e.g. \(wrong.prefix(4).map { ($0.0, $0.1.bitPattern) })")
     }
 
+    @Test("a large rounding split across the worker pool gives every value's bits, and writes nothing else",
+          arguments: [1, 2, 3], [RoundingPieces.threshold - 1, RoundingPieces.threshold, 3 * RoundingPieces.threshold + 37])
+    func splitRounding(threads: Int, count: Int) {
+        let saved = BLAS.threadCount
+        defer { BLAS.threadCount = saved }
+        BLAS.threadCount = threads
+        let expectedParts = count < RoundingPieces.threshold ? 1 : min(threads, count / RoundingPieces.threshold)
+        #expect(RoundingPieces.partCount(count) == expectedParts)
+
+        // Every upper half with the chosen lower halves in turn, so that each
+        // piece holds ties, NaNs and subnormals; one element off alignment.
+        let halves = Self.lowerHalves
+        let source = (0..<count + 1).map { index in
+            Float(bitPattern: UInt32(index % 65_536) << 16 | halves[index / 65_536 % halves.count])
+        }
+        let sentinel: UInt16 = 0xBEEF
+        var rounded = [UInt16](repeating: sentinel, count: count + 2)
+        source.withUnsafeBufferPointer { input in
+            rounded.withUnsafeMutableBufferPointer { output in
+                Kernels.round(input.baseAddress! + 1, into: output.baseAddress! + 1, count: count)
+            }
+        }
+        let wrong = (0..<count).filter { !Self.isCorrect(rounded[$0 + 1], for: source[$0 + 1].bitPattern) }
+        #expect(wrong.isEmpty, "\(wrong.count) of \(count) wrong, first at \(wrong.first ?? -1)")
+        #expect(rounded.first == sentinel && rounded.last == sentinel, "wrote outside the destination")
+    }
+
     @Test("the dispatched path is the best this CPU runs")
     func dispatchedPath() {
         let expected: Path = Path.avx512BF16.isSupported ? .avx512BF16 : Path.avx512f.isSupported ? .avx512f : .scalar

@@ -16,7 +16,7 @@ final class BFloat16Buffer {
             bits = .allocate(capacity: count)
             capacity = count
         }
-        BFloat16.round(source, into: bits ?? Self.empty, count: count)
+        Kernels.round(source, into: bits ?? Self.empty, count: count)
         return contents
     }
 

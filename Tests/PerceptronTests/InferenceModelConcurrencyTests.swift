@@ -43,9 +43,9 @@ extension ProcessWideBLASSettings {
         /// CPU), in a build with oneDNN: one caller's outputs are the expected ones.
         static func packedCases() throws -> [Case] {
             guard BLAS.configuration.oneDNN != nil else { return [] }
-            let saved = BLAS.packsPlainWeightLayouts
-            defer { BLAS.packsPlainWeightLayouts = saved }
-            BLAS.packsPlainWeightLayouts = true
+            let saved = BLAS.forcesWeightPacking
+            defer { BLAS.forcesWeightPacking = saved }
+            BLAS.forcesWeightPacking = true
             return try [Architecture.digits, .wide].map { architecture in
                 let (model, shapes) = try architecture.make(Float.self, seed: 5)
                 let server = try InferenceModel(model, kernels: .packedWeights)

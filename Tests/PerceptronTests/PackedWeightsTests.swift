@@ -1,14 +1,15 @@
-@_spi(Benchmarking) import Perceptron
+@_spi(Benchmarking) @testable import Perceptron
 import Testing
 
 // InferenceModel with packed weights (`kernels: .packedWeights`): each Linear
 // layer's product against Double loops within float32's rounding bound, a
 // model against a bound carried through its layers, the model's errors for
 // bad input, a snapshot that later changes to the model do not reach, and
-// the refusals. Packing is forced for weights oneDNN would read in their
-// plain layout (BLAS.packsPlainWeightLayouts), so that the packed route runs
-// on every CPU, not only where it pays. In a build without the OneDNN trait
-// the same tests check the refusal instead.
+// the refusals. Packing is forced (BLAS.forcesWeightPacking): every weight
+// packed, plain layouts included, and every request served from it, so that
+// the packed route runs on every CPU, not only where it measures faster; one
+// test checks the unforced choice on both sides of where it falls. In a
+// build without the OneDNN trait the same tests check the refusal instead.
 
 /// Whether this build has oneDNN, and so packed weights.
 var hasOneDNN: Bool { BLAS.configuration.oneDNN != nil }
@@ -18,9 +19,9 @@ extension ProcessWideBLASSettings {
     struct PackedWeightsTests {
         /// Runs `body` with packing forced and `threads` threads, every product split that can be.
         static func withPackingForced<R>(threads: Int = 1, _ body: () throws -> R) rethrows -> R {
-            let saved = (BLAS.packsPlainWeightLayouts, BLAS.threadCount, BLAS.parallelThreshold)
-            defer { (BLAS.packsPlainWeightLayouts, BLAS.threadCount, BLAS.parallelThreshold) = saved }
-            (BLAS.packsPlainWeightLayouts, BLAS.threadCount, BLAS.parallelThreshold) = (true, threads, 0)
+            let saved = (BLAS.forcesWeightPacking, BLAS.threadCount, BLAS.parallelThreshold)
+            defer { (BLAS.forcesWeightPacking, BLAS.threadCount, BLAS.parallelThreshold) = saved }
+            (BLAS.forcesWeightPacking, BLAS.threadCount, BLAS.parallelThreshold) = (true, threads, 0)
             return try body()
         }
 
@@ -38,6 +39,7 @@ extension ProcessWideBLASSettings {
                     }
                     let server = try InferenceModel(layer, kernels: .packedWeights)
                     #expect(server.packedLayerCount == 1)
+                    #expect(server.packedFromRows == 0, "forced: every request is served packed")
                     #expect(server.kernels == .packedWeights)
                     let x = try Tensor<Float>(shape: [n, f], scalars: randomScalars(n * f, using: &generator))
                     let reference = NaiveLinear.forward(
@@ -173,18 +175,45 @@ extension ProcessWideBLASSettings {
             }
         }
 
-        @Test("unforced, packing happens where the configuration says, and elsewhere the answers are predict's bits")
-        func packingWhereTheConfigurationSays() throws {
+        /// Unforced, a packed snapshot serves requests from the size where it
+        /// measured faster; which that is depends on the machine, so the test
+        /// reads it and checks both sides of it.
+        @Test("unforced, packed weights serve from where they measured faster; smaller requests get predict's bits",
+              arguments: [(64, 64), (512, 512)])
+        func packingWhereItMeasuresFaster(f: Int, m: Int) throws {
             guard let oneDNN = BLAS.configuration.oneDNN else { return }
             var generator = SeededRandomNumberGenerator(seed: 27)
-            let model = Sequential<Float>([
-                Linear(inputFeatures: 64, outputFeatures: 64, using: &generator), ReLU(),
-                Linear(inputFeatures: 64, outputFeatures: 64, using: &generator),
-            ])
-            let server = try InferenceModel(model, kernels: .packedWeights)
-            #expect(server.packedLayerCount == (oneDNN.packsInferenceWeights ? 2 : 0), "\(oneDNN)")
-            let x = Tensor<Float>(shape: [5, 64], randomIn: -1...1, using: &generator)
-            if !oneDNN.packsInferenceWeights { #expect(bits(try server(x)) == bits(try model.predict(x))) }
+            let layer = Linear<Float>(inputFeatures: f, outputFeatures: m, using: &generator)
+            layer.bias = Tensor(shape: [m], randomIn: -1...1, using: &generator)
+            let server = try InferenceModel(layer, kernels: .packedWeights)
+            if !oneDNN.packsInferenceWeights { #expect(server.packedLayerCount == 0, "\(oneDNN)") }
+            #expect((server.packedFromRows == nil) == (server.packedLayerCount == 0))
+            let fromRows = server.packedFromRows ?? Int.max
+            #expect(server.packedFromRows.map(WeightPacking.timedRows.contains) ?? true, "\(String(describing: server.packedFromRows))")
+            for rows in [1, 3, 4, 15, 16, 64, 300] {
+                let x = Tensor<Float>(shape: [rows, f], randomIn: -1...1, using: &generator)
+                let z = try server(x)
+                if rows < fromRows {
+                    #expect(bits(z) == bits(try layer.predict(x)), "\(rows) rows, below \(fromRows), are the layer's own")
+                } else {
+                    let reference = NaiveLinear.forward(x: x.doubles, w: layer.weight.doubles, b: layer.bias?.doubles, n: rows, f: f, m: m)
+                    expectMatches(z, reference, "\(rows) rows on packed weights")
+                }
+            }
+        }
+
+        @Test("the first packed row count: packed faster there and at every larger size timed, else none")
+        func firstPackedRows() {
+            func timings(_ faster: [Bool]) -> [(rows: Int, layers: Double, packed: Double)] {
+                zip(WeightPacking.timedRows, faster).map { rows, faster in (rows, 1.0, faster ? 0.9 : 1.1) }
+            }
+            #expect(WeightPacking.firstPackedRows(timings([true, true, true, true, true])) == 1)
+            #expect(WeightPacking.firstPackedRows(timings([false, false, true, true, true])) == 16)
+            #expect(WeightPacking.firstPackedRows(timings([true, false, true, true])) == 16)
+            #expect(WeightPacking.firstPackedRows(timings([true, true, true, true, false])) == nil)
+            #expect(WeightPacking.firstPackedRows(timings([false, true])) == 4, "timing stopped early: the largest timed decides")
+            #expect(WeightPacking.firstPackedRows([]) == nil)
+            #expect(WeightPacking.firstPackedRows([(1, 1.0, 1.0)]) == nil, "a tie does not pack")
         }
 
         @Test("refusals: a model of Double, and a build without oneDNN")

@@ -59,8 +59,9 @@ struct Options: ParsableArguments {
                 """
             case .serve:
                 """
-                Serve the digits model (64-64-10, ReLU) from one InferenceModel to 1 and 2 concurrent tasks at \
-                batches of 1 and 32: requests/s and p50/p99 latency (--rounds, --window; with --json, written there).
+                Serve the digits model (64-64-10, ReLU; another MLP with --widths) from one InferenceModel to 1 and 2 \
+                concurrent tasks at batches of 1 and 32: requests/s and p50/p99 latency (--rounds, --window; with \
+                --json, written there).
                 """
             case .bf16Crossover:
                 """
@@ -156,13 +157,23 @@ struct Options: ParsableArguments {
         transform: Positive<Double>.parse)
     var windowOption: Positive<Double>?
 
+    /// `--widths`: the MLP `--serve` serves.
+    @Option(
+        name: .customLong("widths"),
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "With --serve: the served MLP's layer widths, inputs first (default: 64,64,10, the digits model).",
+            valueName: "w0,w1,…"),
+        transform: LayerWidths.parse)
+    var widthsOption: LayerWidths?
+
     /// The rules between options, which no single option's type can check.
     func validate() throws {
         if precision == .bfloat16 && dtype != .float {
             throw ValidationError("--precision bfloat16 is for --dtype float")
         }
-        if precision == .bfloat16, let mode, ![.steps, .mlp].contains(mode) {
-            throw ValidationError("--precision bfloat16 applies to the full benchmark, --steps and --mlp; --\(mode.rawValue) sets precisions itself or has none")
+        if precision == .bfloat16, let mode, ![.steps, .mlp, .pairing].contains(mode) {
+            throw ValidationError("--precision bfloat16 applies to the full benchmark, --steps, --mlp and --pairing; --\(mode.rawValue) sets precisions itself or has none")
         }
         if matmul != nil && mode != .steps {
             throw ValidationError("--matmul needs --steps")
@@ -173,8 +184,8 @@ struct Options: ParsableArguments {
         if layerShape != nil && mode != .steps && mode != .profile {
             throw ValidationError("--shape needs --steps or --profile")
         }
-        if (roundsOption != nil || windowOption != nil) && mode != .serve {
-            throw ValidationError("--rounds and --window need --serve")
+        if (roundsOption != nil || windowOption != nil || widthsOption != nil) && mode != .serve {
+            throw ValidationError("--rounds, --window and --widths need --serve")
         }
         if mode == .serve && vsRaw {
             throw ValidationError("--vs-raw times layer steps; it does not apply to --serve")
@@ -206,6 +217,27 @@ struct Options: ParsableArguments {
     var serveRounds: Int { roundsOption?.value ?? (quick ? 2 : 5) }
     /// `--window` for `--serve`, in seconds, or its default.
     var serveWindow: Double { windowOption?.value ?? (quick ? 0.2 : 0.5) }
+    /// `--widths` for `--serve`, or the digits model's.
+    var serveWidths: [Int] { widthsOption?.widths ?? Serve.digitsWidths }
+}
+
+/// `--widths W0,W1,…`: an MLP's layer widths, its inputs first and its outputs last.
+struct LayerWidths: CheckedArgument {
+    var widths: [Int]
+
+    /// Parses two or more comma-separated whole numbers ≥ 1; nil for anything else.
+    init?(argument: String) {
+        let fields = argument.split(separator: ",", omittingEmptySubsequences: false)
+        let sizes = fields.compactMap { Count(argument: String($0)) }
+        guard fields.count >= 2, sizes.count == fields.count else { return nil }
+        widths = sizes.map(\.value)
+    }
+
+    /// The rule, for the error that refuses a value.
+    static let expectation = "two or more whole numbers ≥ 1 as W0,W1,…, such as 784,256,256,10"
+
+    /// The widths as they are typed: `64,64,10`.
+    var description: String { widths.map(String.init).joined(separator: ",") }
 }
 
 /// `--shape N,F,M`: a layer with F inputs and M outputs on a batch of N.

@@ -5,12 +5,14 @@
 /// Times the layer steps compared with numpy with
 /// `BLAS.runsIndependentProductsSideBySide` off (each backward product split
 /// across all threads in turn) and on (half the threads each, at the same
-/// time), interleaved (`interleaved`). A ratio below 1 means side by side is faster.
+/// time), interleaved (`interleaved`), with the layers' products in
+/// `precision`. A ratio below 1 means side by side is faster.
 struct PairingSweep<Scalar: BLASScalar> {
-    static func run(quick: Bool) {
+    static func run(precision: Precision, quick: Bool) {
         let saved = BLAS.runsIndependentProductsSideBySide
         defer { BLAS.runsIndependentProductsSideBySide = saved }
-        print("A layer step's XᵀG and GWᵀ side by side (\(Scalar.self)), against each split across the threads in turn")
+        let inBFloat16 = precision == .bfloat16 ? ", products in bfloat16" : ""
+        print("A layer step's XᵀG and GWᵀ side by side (\(Scalar.self)\(inBFloat16)), against each split across the threads in turn")
         print("BLAS: \(BLAS.configuration)")
         print("the two settings alternate run by run")
         print("")
@@ -19,7 +21,9 @@ struct PairingSweep<Scalar: BLASScalar> {
         let budget = quick ? 0.2 : 1.0
         var generator = SeededRandomNumberGenerator(seed: 13)
         for (n, f, m) in Plan.comparisonShapes {
-            let step = LayerStep<Scalar>(n: n, f: f, m: m, using: &generator).step
+            let layerStep = LayerStep<Scalar>(n: n, f: f, m: m, using: &generator)
+            layerStep.layer.precision = precision
+            let step = layerStep.step
             let (off, on) = interleaved(budget: budget, apply: { BLAS.runsIndependentProductsSideBySide = $0 }, step)
             printComparison("step (\(n), \(f), \(m))", off, on)
         }

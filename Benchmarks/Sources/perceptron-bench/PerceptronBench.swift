@@ -72,15 +72,15 @@ struct PerceptronBench: ParsableCommand {
             }
         case .pairing:
             switch options.dtype {
-            case .float: PairingSweep<Float>.run(quick: options.quick)
-            case .double: PairingSweep<Double>.run(quick: options.quick)
+            case .float: PairingSweep<Float>.run(precision: options.precision, quick: options.quick)
+            case .double: PairingSweep<Double>.run(precision: options.precision, quick: options.quick)
             }
         case .mlp:
             return MLPStep.run(dtype: options.dtype, precision: options.precision, quick: options.quick, jsonPath: options.jsonPath)
         case .bf16Crossover:
             return MixedPrecisionSweep.run(quick: options.quick)
         case .serve:
-            return Serve.run(dtype: options.dtype, rounds: options.serveRounds, window: options.serveWindow,
+            return Serve.run(dtype: options.dtype, widths: options.serveWidths, rounds: options.serveRounds, window: options.serveWindow,
                              jsonPath: options.jsonPath)
         case .steps, nil:
             return benchmark()

@@ -3,11 +3,11 @@
 //
 // The model is the digits example's architecture, 64-64-10 with ReLU, with
 // seeded random weights (timing does not depend on their values). It is
-// served by two snapshots where the library has oneDNN: one on the layers'
-// own kernels (OpenBLAS), one on weights packed for oneDNN
-// (`kernels: .packedWeights`; where oneDNN reads this CPU's weights in their
-// plain layout, packing is forced, so that oneDNN is still timed beside
-// OpenBLAS). Each configuration, a snapshot with 1 or 2 tasks calling it at a
+// served by three snapshots where the library has oneDNN: one on the layers'
+// own kernels (OpenBLAS), one made with `kernels: .packedWeights`, which
+// packs each layer for the requests where packing measured faster at the
+// snapshot, and one with every layer packed for every request (forced, so
+// that oneDNN is timed beside OpenBLAS on every CPU and at every size). Each configuration, a snapshot with 1 or 2 tasks calling it at a
 // batch of 1 or 32 rows, runs as a closed loop: every task sends its next request as soon as
 // the last is answered, until a common deadline. A request's latency is the
 // time from one answer to the next on its task (the loop adds a few
@@ -28,8 +28,8 @@ import Glibc
 import Synchronization
 
 enum Serve {
-    /// The digits model: its features, the example's default hidden width, its classes.
-    static let (features, hidden, classes) = (64, 64, 10)
+    /// The digits model's widths: its features, the example's default hidden width, its classes.
+    static let digitsWidths = [64, 64, 10]
     /// The concurrent tasks and the request sizes measured, each with each.
     static let taskCounts = [1, 2]
     static let batchSizes = [1, 32]
@@ -37,7 +37,8 @@ enum Serve {
 
     /// One configuration's figures, medians over the rounds.
     struct Figures: Codable {
-        /// The snapshot's kernels: `layers` or `packed weights`.
+        /// The snapshot: `layers`, `packed, chosen` (`.packedWeights` as it
+        /// chose on this machine) or `packed, forced` (every layer packed).
         var kernels: String
         var tasks: Int
         var batch: Int
@@ -66,12 +67,12 @@ enum Serve {
 
     /// Runs the measurement; prints the table and, with `jsonPath`, writes the report there.
     /// Returns the exit status.
-    static func run(dtype: Options.DType, rounds: Int, window: Double, jsonPath: String?) -> Int32 {
+    static func run(dtype: Options.DType, widths: [Int], rounds: Int, window: Double, jsonPath: String?) -> Int32 {
         let report: Report
         do {
             switch dtype {
-            case .float: report = try measure(Float.self, rounds: rounds, window: window)
-            case .double: report = try measure(Double.self, rounds: rounds, window: window)
+            case .float: report = try measure(Float.self, widths: widths, rounds: rounds, window: window)
+            case .double: report = try measure(Double.self, widths: widths, rounds: rounds, window: window)
             }
         } catch {
             printError("--serve: \(error)")
@@ -96,32 +97,37 @@ enum Serve {
     }
 
     /// The snapshots of `model` to time: its layers' kernels and, with oneDNN
-    /// and Float, packed weights, each with a line saying what it runs on.
+    /// and Float, packed weights as `.packedWeights` chooses them here (by
+    /// timing each layer at the snapshot) and packed for every request
+    /// (forced), each with a line saying what it runs on.
     private static func servers<S: BLASScalar>(
         of model: some Layer<S>
-    ) throws -> [(server: InferenceModel<S>, about: String)] {
-        var servers = [(try InferenceModel(model), "the layers' kernels (OpenBLAS)")]
+    ) throws -> [(server: InferenceModel<S>, label: String, about: String)] {
+        var servers = [(try InferenceModel(model), "layers", "the layers' kernels (OpenBLAS)")]
         guard BLAS.configuration.oneDNN != nil, S.self == Float.self else { return servers }
-        var packed = try InferenceModel(model, kernels: .packedWeights)
-        var about = "weights packed for oneDNN"
-        if packed.packedLayerCount == 0 {
-            let saved = BLAS.packsPlainWeightLayouts
-            BLAS.packsPlainWeightLayouts = true
-            defer { BLAS.packsPlainWeightLayouts = saved }
-            packed = try InferenceModel(model, kernels: .packedWeights)
-            about = "oneDNN on its plain weight layout, forced (here packing would buy nothing, "
-                + "and .packedWeights keeps the layers' kernels)"
-        }
-        servers.append((packed, "\(about): \(packed.packedImplementations.joined(separator: ", "))"))
+        let chosen = try InferenceModel(model, kernels: .packedWeights)
+        let routes = chosen.packedImplementations.joined(separator: ", ")
+        servers.append((chosen, "packed, chosen", ".packedWeights as it chose here: " + (chosen.packedFromRows.map {
+            "packed from \($0) row\($0 == 1 ? "" : "s") (\(routes)), the layers' kernels below"
+        } ?? "the layers' kernels for every request (packed never measured faster)")))
+        let saved = BLAS.forcesWeightPacking
+        BLAS.forcesWeightPacking = true
+        defer { BLAS.forcesWeightPacking = saved }
+        let forced = try InferenceModel(model, kernels: .packedWeights)
+        servers.append((forced, "packed, forced", "every layer packed for every request (forced): \(forced.packedImplementations.joined(separator: ", "))"))
         return servers
     }
 
-    private static func measure<S: BLASScalar>(_: S.Type, rounds: Int, window: Double) throws -> Report {
+    private static func measure<S: BLASScalar>(_: S.Type, widths: [Int], rounds: Int, window: Double) throws -> Report {
         var generator = SeededRandomNumberGenerator(seed: seed)
-        let model = Sequential<S>([
-            Linear(inputFeatures: features, outputFeatures: hidden, using: &generator), ReLU(),
-            Linear(inputFeatures: hidden, outputFeatures: classes, using: &generator),
-        ])
+        // Linear layers between consecutive widths, a ReLU between each two.
+        var layers: [any Layer<S>] = []
+        for (inputs, outputs) in zip(widths, widths.dropFirst()) {
+            if !layers.isEmpty { layers.append(ReLU<S>()) }
+            layers.append(Linear<S>(inputFeatures: inputs, outputFeatures: outputs, using: &generator))
+        }
+        let model = Sequential<S>(layers)
+        let (features, classes) = (widths[0], widths[widths.count - 1])
         let servers = try servers(of: model)
         let configurations = servers.indices.flatMap { server in
             batchSizes.flatMap { batch in taskCounts.map { Configuration(server: server, tasks: $0, batch: batch) } }
@@ -134,13 +140,14 @@ enum Serve {
                 Tensor<S>(shape: [batch, features], randomIn: -2...2, using: &generator)
             }
         }
-        let modelName = "\(features)-\(hidden)-\(classes) MLP (ReLU)"
+        let modelName = widths.map(String.init).joined(separator: "-") + " MLP (ReLU)"
+            + (widths == digitsWidths ? ", the digits model" : "")
         print("""
-            Serving: the digits model, \(modelName), \(S.self), one InferenceModel shared by the tasks, \
+            Serving: \(modelName), \(S.self), one InferenceModel shared by the tasks, \
             random weights (seed \(seed))
             CPU:  \(cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores
             BLAS: \(BLAS.configuration)
-            \(servers.map { "\($0.server.kernels): \($0.about)" }.joined(separator: "\n"))
+            \(servers.map { "\($0.label): \($0.about)" }.joined(separator: "\n"))
             \(rounds) round\(rounds == 1 ? "" : "s") of \(String(format: "%g", window)) s per configuration, \
             the configurations taking turns; medians over the rounds
             """)
@@ -150,7 +157,7 @@ enum Serve {
         // allocator's free lists), which also tells how many latencies a task can record.
         var capacities: [Int] = []
         for configuration in configurations {
-            let samples = runWindow(servers[configuration.server].server, requests[configuration.batch]!,
+            let samples = runWindow(servers[configuration.server].server, requests[configuration.batch]!, classes: classes,
                                     tasks: configuration.tasks, seconds: min(window, 0.1), capacity: 1 << 20)
             // Twice the fastest task's rate over a window, and some.
             let rate = samples.map { Double($0.latencies.count) / max(Double($0.end &- $0.start) * 1e-9, 1e-6) }.max() ?? 0
@@ -165,7 +172,7 @@ enum Serve {
             for turn in 0..<configurations.count {
                 let index = (round + turn) % configurations.count
                 let configuration = configurations[index]
-                let samples = runWindow(servers[configuration.server].server, requests[configuration.batch]!,
+                let samples = runWindow(servers[configuration.server].server, requests[configuration.batch]!, classes: classes,
                                         tasks: configuration.tasks, seconds: window, capacity: capacities[index])
                 perRound[index].append(summary(samples))
             }
@@ -179,9 +186,9 @@ enum Serve {
         for (index, configuration) in configurations.enumerated() {
             let rates = perRound[index]
             let rate = median(rates.map(\.requestsPerSecond))
-            let server = servers[configuration.server].server
+            let (server, label, _) = servers[configuration.server]
             let figures = Figures(
-                kernels: server.kernels.description, tasks: configuration.tasks, batch: configuration.batch, requestsPerSecond: rate,
+                kernels: label, tasks: configuration.tasks, batch: configuration.batch, requestsPerSecond: rate,
                 samplesPerSecond: rate * Double(configuration.batch),
                 p50Seconds: median(rates.map(\.p50)), p99Seconds: median(rates.map(\.p99)),
                 requests: rates.reduce(0) { $0 + $1.requests },
@@ -229,16 +236,18 @@ enum Serve {
     /// `tasks` tasks, task `i` sending `inputs[i]` to `server` until `seconds` from now,
     /// each recording at most `capacity` latencies.
     private static func runWindow<S: BLASScalar>(
-        _ server: InferenceModel<S>, _ inputs: [Tensor<S>], tasks: Int, seconds: Double, capacity: Int
+        _ server: InferenceModel<S>, _ inputs: [Tensor<S>], classes: Int, tasks: Int, seconds: Double, capacity: Int
     ) -> [TaskSample] {
         let deadline = now() + UInt64(seconds * 1e9)
-        return concurrently(tasks) { task in serve(server, inputs[task], until: deadline, capacity: capacity) }
+        return concurrently(tasks) { task in
+            serve(server, inputs[task], classes: classes, until: deadline, capacity: capacity)
+        }
     }
 
     /// One task's closed loop: a request as soon as the last is answered, until `deadline`.
     @inline(never)
     private static func serve<S: BLASScalar>(
-        _ server: InferenceModel<S>, _ input: Tensor<S>, until deadline: UInt64, capacity: Int
+        _ server: InferenceModel<S>, _ input: Tensor<S>, classes: Int, until deadline: UInt64, capacity: Int
     ) -> TaskSample {
         // Written before the clock starts, so no page is first touched while timing.
         var latencies = [UInt64](repeating: 0, count: capacity)

@@ -43,8 +43,19 @@ struct BenchOptionsTests {
     }
 
     @Test func roundsAndWindowNeedServe() {
-        for arguments in [["--rounds", "3"], ["--window", "1"], ["--steps", "--rounds", "2"], ["--peak", "--window", "0.5"]] {
-            #expect(refusal(arguments) == "--rounds and --window need --serve", "\(arguments)")
+        for arguments in [["--rounds", "3"], ["--window", "1"], ["--steps", "--rounds", "2"], ["--peak", "--window", "0.5"],
+                          ["--widths", "8,4"]] {
+            #expect(refusal(arguments) == "--rounds, --window and --widths need --serve", "\(arguments)")
+        }
+    }
+
+    @Test func widthsNameTheServedModel() throws {
+        #expect(try Options.parse(["--serve"]).serveWidths == [64, 64, 10])
+        #expect(try Options.parse(["--serve", "--widths", "784,256,256,10"]).serveWidths == [784, 256, 256, 10])
+        for bad in ["64", "64,,10", "64,0,10", "a,b"] {
+            #expect(refusal(["--serve", "--widths", bad])
+                    == "The value '\(bad)' is invalid for '--widths <w0,w1,…>': expected two or more whole numbers ≥ 1 as W0,W1,…, such as 784,256,256,10",
+                    "\(bad)")
         }
     }
 

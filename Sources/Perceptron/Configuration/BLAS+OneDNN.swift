@@ -23,13 +23,15 @@ extension BLAS {
         /// Why a layer in ``Precision/bfloat16`` throws here, or `nil` when it runs.
         public var bfloat16Unavailability: String?
         /// Whether an ``InferenceModel`` made with ``InferenceModel/Kernels/packedWeights``
-        /// packs its weights on this CPU: whether oneDNN's float32 matmul kernel
+        /// can pack its weights on this CPU: whether oneDNN's float32 matmul kernel
         /// here reads weights in a packed layout of its own (its `brg:` kernels,
         /// on AVX-512 and later) rather than in their plain layout (`gemm:jit`,
-        /// where packing would change nothing and every layer keeps its own kernels).
+        /// where packing would change nothing and every layer keeps its own
+        /// kernels). Where it can, each snapshot still serves packed only the
+        /// requests for which that measures faster (``InferenceModel/packedFromRows``).
         public var packsInferenceWeights: Bool
 
-        /// For example `oneDNN 2.6.3 on avx512_core_amx, bfloat16 from 262144 multiply-adds, packs inference weights`.
+        /// For example `oneDNN 2.6.3 on avx512_core_amx, bfloat16 from 262144 multiply-adds, packs inference weights where faster`.
         public var description: String {
             let route = if let bfloat16Unavailability {
                 "bfloat16 unavailable: \(bfloat16Unavailability)"
@@ -39,7 +41,7 @@ extension BLAS {
                 "bfloat16 layers compute in float32 (bfloat16 is no faster on this CPU)"
             }
             return "oneDNN \(version) on \(instructionSet), \(route), "
-                + (packsInferenceWeights ? "packs inference weights" : "no packed inference weights (plain layout here)")
+                + (packsInferenceWeights ? "packs inference weights where faster" : "no packed inference weights (plain layout here)")
         }
     }
 

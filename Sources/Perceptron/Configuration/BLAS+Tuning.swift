@@ -50,15 +50,15 @@ extension BLAS {
 
 extension BLAS {
     /// Whether an ``InferenceModel`` made with
-    /// ``InferenceModel/Kernels/packedWeights`` also packs weights that
-    /// oneDNN's kernel reads in their plain layout (where packing buys
-    /// nothing, and the layers keep their own kernels by default), so that
-    /// the packed route can be tested and timed on every CPU. It has no
-    /// effect in a build without the `OneDNN` trait.
+    /// ``InferenceModel/Kernels/packedWeights`` packs every weight oneDNN can
+    /// take, plain layouts included, and serves every request from it,
+    /// instead of packing where it measures faster: the same route on every
+    /// CPU and every run, so that it can be tested and timed anywhere. It has
+    /// no effect in a build without the `OneDNN` trait.
     @_spi(Benchmarking)
-    public static var packsPlainWeightLayouts: Bool {
-        get { WeightPacking.packsPlainLayouts.load(ordering: .relaxed) }
-        set { WeightPacking.packsPlainLayouts.store(newValue, ordering: .relaxed) }
+    public static var forcesWeightPacking: Bool {
+        get { WeightPacking.isForced.load(ordering: .relaxed) }
+        set { WeightPacking.isForced.store(newValue, ordering: .relaxed) }
     }
 }
 

@@ -43,15 +43,23 @@
 /// `OneDNN` trait), the snapshot reorders each `Float` ``Linear`` layer's
 /// weight once into the blocked layout that oneDNN's matmul kernel for this
 /// CPU reads, so that no request pays for that reordering again, and those
-/// layers compute through oneDNN with the bias added in the product. The
-/// results then agree with ``Layer/predict(_:)`` to float32 rounding rather
-/// than bit for bit: the products sum their terms in another order. Where
-/// oneDNN's kernel reads a plain weight itself (its `gemm:jit`, on CPUs
-/// without AVX-512), packing buys nothing and the layer keeps its own
-/// kernels, with predict's bits; ``packedLayerCount`` tells how many were
-/// packed, and ``BLAS/OneDNNConfiguration/packsInferenceWeights`` whether
-/// this CPU packs at all.
-/// `perceptron-bench --serve` times both kinds of snapshot side by side.
+/// layers compute through oneDNN with the bias added in the product. Packing
+/// pays only for some sizes: oneDNN's call costs more than OpenBLAS's, so
+/// small layers and single rows are often faster on the layers' own kernels.
+/// So the snapshot times the model both ways, whole, at 1, 4, 16, 64 and 256
+/// rows, and serves requests packed from the size where packed measured
+/// faster at every size timed (``packedFromRows``); smaller requests, and
+/// every request where packed was never faster, run on the layers' own
+/// kernels with predict's bits. The packed results agree with
+/// ``Layer/predict(_:)`` to float32 rounding rather than bit for bit: the
+/// products sum their terms in another order. Where oneDNN's kernel reads a
+/// plain weight itself (its `gemm:jit`, on CPUs without AVX-512), nothing is
+/// packed. ``packedLayerCount`` tells how many layers were packed, and
+/// ``BLAS/OneDNNConfiguration/packsInferenceWeights`` whether this CPU packs
+/// at all. The choice is a measurement, made once: two snapshots of one model
+/// may choose differently on a busy machine, and each keeps its choice.
+/// `perceptron-bench --serve` times the layers, the snapshot as it chose and
+/// every layer packed, side by side.
 ///
 /// **Memory.** A call writes each layer's result into a new tensor (a
 /// ``Dropout`` passes its input on), as ``Layer/predict(_:)`` does, and keeps
@@ -61,6 +69,10 @@
 public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     /// The model, as one layer (a ``Sequential`` becomes a sequence of snapshots).
     let root: LayerSnapshot<Scalar>
+
+    /// The model with its weights packed, and the smallest request it serves;
+    /// `nil` when nothing was packed or packing never measured faster.
+    let packed: (root: LayerSnapshot<Scalar>, fromRows: Int)?
 
     /// The kernels the snapshot was asked to compute its ``Linear`` layers
     /// with; ``packedLayerCount`` tells how many layers packing reached.
@@ -72,8 +84,9 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
         case layers
         /// oneDNN's matmul on weights packed once, at the snapshot, for
         /// `Float` layers where oneDNN's kernel on this CPU reads a packed
-        /// layout; other layers keep their own kernels. Needs the `OneDNN`
-        /// trait. The results agree with ``Layer/predict(_:)`` to float32
+        /// layout, for the requests of the sizes where that measured faster
+        /// than the layer's own kernels; other layers and smaller requests
+        /// keep their own kernels. Needs the `OneDNN` trait. The results agree with ``Layer/predict(_:)`` to float32
         /// rounding (and, for a layer in ``Precision/bfloat16``, to the same
         /// bfloat16 rounding of its operands), not bit for bit.
         case packedWeights
@@ -87,15 +100,20 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
         }
     }
 
-    /// How many ``Linear`` layers compute on packed weights: 0 unless the
-    /// snapshot was made with ``Kernels/packedWeights`` on a CPU where oneDNN
-    /// reads weights in a packed layout.
-    public var packedLayerCount: Int { root.packedLayerCount }
+    /// How many ``Linear`` layers compute on packed weights, for the requests
+    /// of ``packedFromRows`` rows or more: 0 unless the snapshot was made with
+    /// ``Kernels/packedWeights`` on a CPU where oneDNN reads weights in a
+    /// packed layout and packing measured faster for some request size.
+    public var packedLayerCount: Int { packed?.root.packedLayerCount ?? 0 }
+
+    /// The smallest request, in rows, served from packed weights, or `nil`
+    /// when every request runs on the layers' own kernels.
+    public var packedFromRows: Int? { packed?.fromRows }
 
     /// The oneDNN implementation each packed weight runs on, in the model's
     /// order (a layer in bfloat16 has two: float32 and bfloat16), such as `brg:avx512_core`.
     @_spi(Benchmarking)
-    public var packedImplementations: [String] { root.packedImplementations }
+    public var packedImplementations: [String] { packed?.root.packedImplementations ?? [] }
 
     /// Takes a snapshot of `model`'s structure and parameters as they are now.
     ///
@@ -137,12 +155,21 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
                 actual: ".packedWeights")
             #endif
         }
-        root = try LayerSnapshot(model, packsWeights: kernels == .packedWeights)
+        root = try LayerSnapshot(model)
         self.kernels = kernels
+        var packed: (root: LayerSnapshot<Scalar>, fromRows: Int)? = nil
+        if kernels == .packedWeights {
+            let packedRoot = try LayerSnapshot(model, packsWeights: true)
+            if packedRoot.packedLayerCount > 0, let fromRows = WeightPacking.firstPackedRows(packed: packedRoot, layers: root) {
+                packed = (packedRoot, fromRows)
+            }
+        }
+        self.packed = packed
     }
 
     /// The model's output for `input`: what the model's ``Layer/predict(_:)``
-    /// gave for it when the snapshot was made, bit for bit.
+    /// gave for it when the snapshot was made, bit for bit (or, for a request
+    /// served from packed weights, to float32 rounding).
     ///
     /// Safe to call from any number of tasks or threads at once.
     ///
@@ -154,6 +181,9 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func callAsFunction(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
-        try root.predict(input)
+        if let packed, input.rank > 0, input.leadingCount >= packed.fromRows {
+            return try packed.root.predict(input)
+        }
+        return try root.predict(input)
     }
 }

@@ -119,6 +119,17 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
         }
     }
 
+    /// The features a request's rows have, where the tree says (its first
+    /// ``Linear`` or ``LayerNorm``, past any layer that keeps any width).
+    var inputFeatures: Int? {
+        switch self {
+        case let .linear(weight, _, _, _, _): weight.shape[0]
+        case let .layerNorm(features, _, _, _): features
+        case let .sequential(layers): layers.lazy.compactMap(\.inputFeatures).first
+        default: nil
+        }
+    }
+
     /// The layer's type as ``Sequential`` names it in errors: `Linear`, not `Linear<Float>`.
     var typeName: String {
         switch self {
@@ -150,7 +161,7 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
             let inBFloat16 = try Linear<Scalar>.runsInBFloat16(precision, sizes)
             #if OneDNN
             // Only a Float layer has packed weights: the casts are of Float tensors to their own type.
-            if let packed {
+            if let packed, packed.hasWeight(inBFloat16: inBFloat16) {
                 var z = try Tensor<Float>(uninitializedShape: input.shape, lastDimension: m)
                 let computed = try packed.affine(
                     unsafeBitCast(input, to: Tensor<Float>.self), bias: bias.map { unsafeBitCast($0, to: Tensor<Float>.self) },

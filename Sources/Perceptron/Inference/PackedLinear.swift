@@ -1,17 +1,5 @@
-import Synchronization
 #if OneDNN
 import COneDNN
-#endif
-
-/// What decides which weights an ``InferenceModel`` packs.
-enum WeightPacking {
-    /// Whether weights that oneDNN reads in their plain layout are packed too
-    /// (`BLAS.packsPlainWeightLayouts`), so that tests reach the packed route
-    /// on every CPU; packing them buys nothing.
-    static let packsPlainLayouts = Atomic<Bool>(false)
-}
-
-#if OneDNN
 
 /// A ``Linear`` layer's weight packed for oneDNN at the snapshot
 /// (``InferenceModel/Kernels/packedWeights``): in float32, and also in
@@ -39,6 +27,11 @@ final class PackedLinear: Sendable {
             bfloat16 = nil
         }
         guard float32 != nil || bfloat16 != nil else { return nil }
+    }
+
+    /// Whether the weight of the precision asked for (`inBFloat16`) was packed.
+    func hasWeight(inBFloat16: Bool) -> Bool {
+        (inBFloat16 ? bfloat16 : float32) != nil
     }
 
     /// `z ← input·W + bias` on the packed weight of the precision asked for

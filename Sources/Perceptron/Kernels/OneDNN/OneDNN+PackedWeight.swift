@@ -115,7 +115,7 @@ extension OneDNN {
                 throw .backendFailure(backend: "oneDNN", reason: "\(what): \(describe(choice.status))")
             }
             guard !choice.isReference else { return nil }
-            if choice.isPlain && !WeightPacking.packsPlainLayouts.load(ordering: .relaxed) { return nil }
+            if choice.isPlain && !WeightPacking.isForced.load(ordering: .relaxed) { return nil }
             var layout = choice.layout
 
             let data = UnsafeMutableRawPointer.allocate(byteCount: max(1, Int(dnnl_memory_desc_get_size(&layout))), alignment: 64)

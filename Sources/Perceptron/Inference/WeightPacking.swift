@@ -1,0 +1,94 @@
+import Synchronization
+
+// Which requests an InferenceModel serves from packed weights.
+//
+// Packing pays only for some sizes. oneDNN's call costs more than OpenBLAS's
+// (it gathers its arguments into a map on every call, and its code path is
+// long), which a small product does not win back: a 64 × 64 weight serves a
+// single row several times slower packed, and the 1-row products of a larger
+// model run as fast on OpenBLAS's matrix-vector kernel. So a snapshot asked
+// for packed weights is timed, whole, against the same model on its layers'
+// own kernels, at a few request sizes, and serves packed from the size where
+// packed measured faster at every size timed. Timed whole, rather than layer
+// by layer, because a small call measured alone in a tight loop runs hot in
+// the caches, and in a model it does not: a packed layer that wins alone
+// can lose inside the model.
+
+/// What decides which requests an ``InferenceModel`` serves from packed weights.
+enum WeightPacking {
+    /// Whether every weight oneDNN can pack is packed and serves every
+    /// request, plain layouts included and without timing
+    /// (`BLAS.forcesWeightPacking`): the same route on every CPU and every
+    /// run, so that tests reach it anywhere.
+    static let isForced = Atomic<Bool>(false)
+
+    /// The request sizes, in rows, the two snapshots are timed at, smallest first.
+    static let timedRows = [1, 4, 16, 64, 256]
+
+    /// A size whose slower snapshot takes longer than this per request, in
+    /// seconds, is the last one timed: larger ones would make the snapshot
+    /// slow to make, and are decided as it is.
+    static let longestTimedCall = 2e-3
+
+    /// The calls of each snapshot timed at each size; the fastest counts.
+    static let timedCalls = 9
+
+    /// The smallest request size from which the packed snapshot serves, given
+    /// both snapshots' times at increasing sizes: the first size from which
+    /// packed is faster at every size timed, so that no request takes the
+    /// snapshot that measured slower at its size or at a larger one. `nil`
+    /// when packed is not faster at the largest size timed.
+    static func firstPackedRows(_ timings: [(rows: Int, layers: Double, packed: Double)]) -> Int? {
+        var first: Int? = nil
+        for timing in timings {
+            first = timing.packed < timing.layers ? first ?? timing.rows : nil
+        }
+        return first
+    }
+
+    /// The smallest request size from which `packed` serves rather than
+    /// `layers` (the same model on its layers' kernels): 0 when packing is
+    /// forced, `nil` when packed never measured faster, or when the model
+    /// cannot be timed (its input width is unknown, or a call throws, as a
+    /// layer in bfloat16 does on a CPU without bfloat16).
+    static func firstPackedRows<Scalar>(
+        packed: LayerSnapshot<Scalar>, layers: LayerSnapshot<Scalar>
+    ) -> Int? {
+        if isForced.load(ordering: .relaxed) { return 0 }
+        guard let features = layers.inputFeatures, features > 0 else { return nil }
+        var timings: [(rows: Int, layers: Double, packed: Double)] = []
+        for rows in timedRows {
+            let input = Tensor<Scalar>(shape: [rows, features], repeating: 1 / 2)
+            guard let (layersTime, packedTime) = try? fastest(
+                { () throws(PerceptronError) in _ = try layers.predict(input) },
+                { () throws(PerceptronError) in _ = try packed.predict(input) })
+            else { return nil }
+            timings.append((rows, layersTime, packedTime))
+            if max(layersTime, packedTime) > longestTimedCall { break }
+        }
+        return firstPackedRows(timings)
+    }
+
+    /// The fastest of ``timedCalls`` calls of each of `first` and `second`, in
+    /// seconds, the two taking turns so that a change in the machine's speed
+    /// reaches both, after one untimed call of each.
+    private static func fastest(
+        _ first: () throws(PerceptronError) -> Void, _ second: () throws(PerceptronError) -> Void
+    ) throws(PerceptronError) -> (Double, Double) {
+        let clock = ContinuousClock()
+        func seconds(_ body: () throws(PerceptronError) -> Void) throws(PerceptronError) -> Double {
+            let start = clock.now
+            try body()
+            let elapsed = (clock.now - start).components
+            return Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+        }
+        try first()
+        try second()
+        var best = (Double.infinity, Double.infinity)
+        for _ in 0..<timedCalls {
+            best.0 = min(best.0, try seconds(first))
+            best.1 = min(best.1, try seconds(second))
+        }
+        return best
+    }
+}

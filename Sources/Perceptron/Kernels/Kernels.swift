@@ -74,7 +74,7 @@ enum Kernels {
     /// Runs a non-empty `product` on the calling thread or, when large
     /// enough, in row blocks across the worker pool.
     static func splitRows<Product: RowSplittableProduct>(_ product: Product) {
-        let parts = ProductSplit.partCount(rows: product.m, multiplyAdds: product.multiplyAdds)
+        let parts = ProductSplit.partCount(rows: product.m, multiplyAdds: product.splitWork)
         guard parts > 1 else {
             product.computeWhole()
             return
@@ -91,7 +91,7 @@ enum Kernels {
         guard first.hasWork, second.hasWork,
               let (firstParts, secondParts) = ProductSplit.pairedPartCounts(
                   firstRows: first.m, secondRows: second.m,
-                  multiplyAdds: first.multiplyAdds + second.multiplyAdds)
+                  multiplyAdds: first.splitWork + second.splitWork)
         else {
             split(first)
             split(second)
@@ -161,8 +161,10 @@ enum Kernels {
 protocol RowSplittableProduct {
     /// The rows of the result.
     var m: Int32 { get }
-    /// The multiply-adds of the whole product, which decide whether splitting pays.
-    var multiplyAdds: Double { get }
+    /// The work that decides whether splitting pays: the multiply-adds of
+    /// the whole product, in float32 on OpenBLAS, or what a product on
+    /// another backend is worth in those.
+    var splitWork: Double { get }
     /// Rows `rows` of the product: the same rows of its left operand, into the same rows of the result.
     func rows(_ rows: Range<Int>) -> Self
     /// Computes the product whole on the calling thread, on its backend.
@@ -177,6 +179,13 @@ extension RowSplittableProduct {
 }
 
 extension StridedProduct: RowSplittableProduct {
+    /// The multiply-adds, or for a bfloat16 product on oneDNN a
+    /// ``ProductSplit/mixedPrecisionFactor``-th of them: its arithmetic is
+    /// faster and each part pays oneDNN's longer call, so it splits later.
+    var splitWork: Double {
+        Operand.self == UInt16.self ? multiplyAdds / Double(ProductSplit.mixedPrecisionFactor) : multiplyAdds
+    }
+
     func computeWhole() { Kernels.computeWhole(self) }
 }
 

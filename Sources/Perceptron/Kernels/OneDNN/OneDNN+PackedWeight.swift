@@ -188,8 +188,8 @@ extension OneDNN {
             return part
         }
 
-        /// `m·inputFeatures·outputFeatures`.
-        var multiplyAdds: Double { Double(m) * Double(weight.inputFeatures) * Double(weight.outputFeatures) }
+        /// `m·inputFeatures·outputFeatures`, the multiply-adds, as for a float32 product.
+        var splitWork: Double { Double(m) * Double(weight.inputFeatures) * Double(weight.outputFeatures) }
 
         func computeWhole() { OneDNN.multiply(self) }
     }

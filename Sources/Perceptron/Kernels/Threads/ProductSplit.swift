@@ -23,6 +23,15 @@ enum ProductSplit {
     /// measures the crossover on a given machine.
     static let threshold = Atomic<Int>(1 << 19)
 
+    /// How many times more multiply-adds a bfloat16 product on oneDNN needs
+    /// than a float32 one before splitting it (or pairing two) pays: its
+    /// arithmetic is twice as fast, and each part pays oneDNN's longer call.
+    /// With AVX512_BF16, a bfloat16 layer step on two threads measured slower
+    /// than on one at 2²² multiply-adds a product and faster at 2²⁴
+    /// (`perceptron-bench --bf16-crossover`, with `--threads 1` and without),
+    /// so bfloat16 products share threads from 2²⁴ (2¹⁹ · 32).
+    static let mixedPrecisionFactor = 32
+
     /// Whether two independent products run side by side on half the threads each.
     static let pairsIndependentProducts = Atomic<Bool>(true)
 

@@ -86,9 +86,10 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
         /// `Float` layers where oneDNN's kernel on this CPU reads a packed
         /// layout, for the requests of the sizes where that measured faster
         /// than the layer's own kernels; other layers and smaller requests
-        /// keep their own kernels. Needs the `OneDNN` trait. The results agree with ``Layer/predict(_:)`` to float32
-        /// rounding (and, for a layer in ``Precision/bfloat16``, to the same
-        /// bfloat16 rounding of its operands), not bit for bit.
+        /// keep their own kernels. Needs the `OneDNN` trait. The packed
+        /// results agree with ``Layer/predict(_:)`` to float32 rounding (and,
+        /// for a layer in ``Precision/bfloat16``, to the same bfloat16
+        /// rounding of its operands), not bit for bit.
         case packedWeights
 
         /// `layers` or `packed weights`.

@@ -5,11 +5,13 @@
 // seeded random weights (timing does not depend on their values). It is
 // served by three snapshots where the library has oneDNN: one on the layers'
 // own kernels (OpenBLAS), one made with `kernels: .packedWeights`, which
-// packs each layer for the requests where packing measured faster at the
-// snapshot, and one with every layer packed for every request (forced, so
-// that oneDNN is timed beside OpenBLAS on every CPU and at every size). Each configuration, a snapshot with 1 or 2 tasks calling it at a
-// batch of 1 or 32 rows, runs as a closed loop: every task sends its next request as soon as
-// the last is answered, until a common deadline. A request's latency is the
+// serves packed the requests of the sizes where the packed model measured
+// faster at the snapshot, and one with every layer packed for every request
+// (forced, so that oneDNN is timed beside OpenBLAS on every CPU and at every
+// size); `--widths` serves another MLP. Each configuration, a snapshot with
+// 1 or 2 tasks calling it at a batch of 1 or 32 rows, runs as a closed loop:
+// every task sends its next request as soon as the last is answered, until a
+// common deadline. A request's latency is the
 // time from one answer to the next on its task (the loop adds a few
 // nanoseconds to the call); throughput is the requests answered by all tasks
 // over the time from the first task's start to the last one's end.

@@ -160,7 +160,7 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
         self.kernels = kernels
         var packed: (root: LayerSnapshot<Scalar>, fromRows: Int)? = nil
         if kernels == .packedWeights {
-            let packedRoot = try LayerSnapshot(model, packsWeights: true)
+            let packedRoot = try root.packingWeights()
             if packedRoot.packedLayerCount > 0, let fromRows = WeightPacking.firstPackedRows(packed: packedRoot, layers: root) {
                 packed = (packedRoot, fromRows)
             }

@@ -39,29 +39,19 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
 
     /// A snapshot of `layer`'s parameters as they are now, sharing their
     /// buffers (copy-on-write: a later change to the layer copies the tensor
-    /// it changes, and the snapshot keeps the values it took), with the
-    /// weights of its `Float` ``Linear`` layers packed for oneDNN when
-    /// `packsWeights` is set (which only a build with the OneDNN trait asks).
+    /// it changes, and the snapshot keeps the values it took).
     ///
     /// - Throws: ``PerceptronError/unsupportedLayer(type:operation:supported:)``
     ///   for a layer of another type, inside ``PerceptronError/inLayer(index:type:error:)``
     ///   for each ``Sequential`` around it; the layer's own parameter-shape
     ///   error if a parameter was replaced by a tensor of the wrong shape.
-    init(_ layer: any Layer<Scalar>, packsWeights: Bool = false) throws(PerceptronError) {
+    init(_ layer: any Layer<Scalar>) throws(PerceptronError) {
         if let linear = layer as? Linear<Scalar> {
             try linear.checkParameters()
             // Its weights never change: a Float layer in bfloat16 is rounded once, here.
             let rounded = linear.precision == .bfloat16 && Scalar.self == Float.self ? RoundedWeight(linear.weight) : nil
-            var packed: PackedLinear? = nil
-            #if OneDNN
-            if packsWeights, Scalar.self == Float.self {
-                packed = try PackedLinear(
-                    weight: unsafeBitCast(linear.weight, to: Tensor<Float>.self), hasBias: linear.bias != nil,
-                    roundedWeight: rounded)
-            }
-            #endif
             self = .linear(
-                weight: linear.weight, bias: linear.bias, precision: linear.precision, roundedWeight: rounded, packed: packed)
+                weight: linear.weight, bias: linear.bias, precision: linear.precision, roundedWeight: rounded, packed: nil)
         } else if layer is ReLU<Scalar> {
             self = .relu
         } else if let leaky = layer as? LeakyReLU<Scalar> {
@@ -86,7 +76,7 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
             children.reserveCapacity(sequential.layers.count)
             for (index, child) in sequential.layers.enumerated() {
                 do {
-                    children.append(try LayerSnapshot(child, packsWeights: packsWeights))
+                    children.append(try LayerSnapshot(child))
                 } catch {
                     throw .inLayer(index: index, type: Sequential<Scalar>.typeName(of: child), error: error)
                 }
@@ -95,6 +85,37 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
         } else {
             throw .unsupportedLayer(
                 type: Sequential<Scalar>.typeName(of: layer), operation: "InferenceModel", supported: Self.supportedTypes)
+        }
+    }
+
+    /// The same snapshot with the weights of its `Float` ``Linear`` layers
+    /// packed for oneDNN where its kernel reads a packed layout: the same
+    /// tensors and bfloat16 roundings, shared, plus the packed copies.
+    ///
+    /// - Throws: ``PerceptronError/backendFailure(backend:reason:)`` if oneDNN
+    ///   fails to pack a weight, inside ``PerceptronError/inLayer(index:type:error:)``
+    ///   for each ``Sequential`` around it.
+    func packingWeights() throws(PerceptronError) -> LayerSnapshot {
+        switch self {
+        #if OneDNN
+        case let .linear(weight, bias, precision, roundedWeight, _) where Scalar.self == Float.self:
+            let packed = try PackedLinear(
+                weight: unsafeBitCast(weight, to: Tensor<Float>.self), hasBias: bias != nil, roundedWeight: roundedWeight)
+            return .linear(weight: weight, bias: bias, precision: precision, roundedWeight: roundedWeight, packed: packed)
+        #endif
+        case let .sequential(layers):
+            var packed: [LayerSnapshot] = []
+            packed.reserveCapacity(layers.count)
+            for index in 0..<layers.count {
+                do {
+                    packed.append(try layers[index].packingWeights())
+                } catch {
+                    throw .inLayer(index: index, type: layers[index].typeName, error: error)
+                }
+            }
+            return .sequential(packed)
+        default:
+            return self
         }
     }
 

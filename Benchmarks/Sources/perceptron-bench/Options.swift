@@ -104,8 +104,8 @@ struct Options: ParsableArguments {
         parsing: .unconditional,
         help: ArgumentHelp(
             """
-            With --steps or --profile: only the step of a layer with F inputs and M outputs on a batch of N \
-            (with --steps, and no matmul unless --matmul).
+            With --steps, --profile or --pairing: only the step of a layer with F inputs and M outputs on a \
+            batch of N (with --steps, and no matmul unless --matmul).
             """,
             valueName: "n,f,m"),
         transform: LayerShape.parse)
@@ -181,8 +181,8 @@ struct Options: ParsableArguments {
         if mode == .profile && jsonPath != nil {
             throw ValidationError("--profile prints a table only; --json does not apply to it")
         }
-        if layerShape != nil && mode != .steps && mode != .profile {
-            throw ValidationError("--shape needs --steps or --profile")
+        if layerShape != nil && mode != .steps && mode != .profile && mode != .pairing {
+            throw ValidationError("--shape needs --steps, --profile or --pairing")
         }
         if (roundsOption != nil || windowOption != nil || widthsOption != nil) && mode != .serve {
             throw ValidationError("--rounds, --window and --widths need --serve")

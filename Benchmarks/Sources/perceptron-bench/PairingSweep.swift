@@ -2,13 +2,13 @@
 
 /// `--pairing`: what running a layer's two backward products side by side buys.
 ///
-/// Times the layer steps compared with numpy with
+/// Times the layer steps at `shapes` (those compared with numpy, or `--shape`) with
 /// `BLAS.runsIndependentProductsSideBySide` off (each backward product split
 /// across all threads in turn) and on (half the threads each, at the same
 /// time), interleaved (`interleaved`), with the layers' products in
 /// `precision`. A ratio below 1 means side by side is faster.
 struct PairingSweep<Scalar: BLASScalar> {
-    static func run(precision: Precision, quick: Bool) {
+    static func run(shapes: [(n: Int, f: Int, m: Int)], precision: Precision, quick: Bool) {
         let saved = BLAS.runsIndependentProductsSideBySide
         defer { BLAS.runsIndependentProductsSideBySide = saved }
         let inBFloat16 = precision == .bfloat16 ? ", products in bfloat16" : ""
@@ -20,7 +20,7 @@ struct PairingSweep<Scalar: BLASScalar> {
         print(String(repeating: "─", count: 64))
         let budget = quick ? 0.2 : 1.0
         var generator = SeededRandomNumberGenerator(seed: 13)
-        for (n, f, m) in Plan.comparisonShapes {
+        for (n, f, m) in shapes {
             let layerStep = LayerStep<Scalar>(n: n, f: f, m: m, using: &generator)
             layerStep.layer.precision = precision
             let step = layerStep.step

@@ -15,7 +15,8 @@ struct PerceptronBench: ParsableCommand {
         usage: """
             perceptron-bench [--dtype <dtype>] [--quick] [--threads <n>] [--vs-raw] [--json <path>]
             perceptron-bench --steps [--shape <n,f,m>] [--matmul <n>] [--dtype <dtype>] [--threads <n>] [--json <path>]
-            perceptron-bench --threading | --small-kernels | --pairing [--dtype <dtype>] [--quick] [--threads <n>]
+            perceptron-bench --threading | --small-kernels [--dtype <dtype>] [--quick] [--threads <n>]
+            perceptron-bench --pairing [--shape <n,f,m>] [--precision <precision>] [--dtype <dtype>] [--quick] [--threads <n>]
             perceptron-bench --peak [--quick] [--threads <n>] [--json <path>]
             perceptron-bench --profile [--shape <n,f,m>] [--dtype <dtype>] [--quick] [--threads <n>]
             perceptron-bench --mlp [--dtype <dtype>] [--quick] [--threads <n>] [--json <path>]
@@ -50,11 +51,11 @@ struct PerceptronBench: ParsableCommand {
         }
         // The modes that need more than one thread to mean anything.
         let threads = options.threads ?? max(2, BLAS.threadCount)
+        let shapes = options.shape.map { [$0] } ?? Plan.comparisonShapes
         switch options.mode {
         case .peak:
             return Peak.run(threads: threads, quick: options.quick, jsonPath: options.jsonPath)
         case .profile:
-            let shapes = options.shape.map { [$0] } ?? Plan.comparisonShapes
             switch options.dtype {
             case .float: return ProductProfile<Float>.run(shapes: shapes, threads: threads, quick: options.quick)
             case .double: return ProductProfile<Double>.run(shapes: shapes, threads: threads, quick: options.quick)
@@ -72,8 +73,8 @@ struct PerceptronBench: ParsableCommand {
             }
         case .pairing:
             switch options.dtype {
-            case .float: PairingSweep<Float>.run(precision: options.precision, quick: options.quick)
-            case .double: PairingSweep<Double>.run(precision: options.precision, quick: options.quick)
+            case .float: PairingSweep<Float>.run(shapes: shapes, precision: options.precision, quick: options.quick)
+            case .double: PairingSweep<Double>.run(shapes: shapes, precision: options.precision, quick: options.quick)
             }
         case .mlp:
             return MLPStep.run(dtype: options.dtype, precision: options.precision, quick: options.quick, jsonPath: options.jsonPath)

@@ -1,4 +1,4 @@
-@_spi(Benchmarking) import Perceptron
+@_spi(Benchmarking) @testable import Perceptron
 import Testing
 
 // Linear<Float> in bfloat16: each product is checked against Double loops
@@ -43,8 +43,12 @@ extension ProcessWideBLASSettings {
     @Suite("Mixed precision")
     struct MixedPrecisionTests {
         /// Every layer and product shape, at 1 and 2 threads: rows split
-        /// across threads, products side by side, odd sizes, transposes.
-        static let shapes: [(n: Int, f: Int, m: Int)] = [(1, 1, 1), (7, 5, 3), (37, 53, 29), (128, 96, 64), (300, 64, 130)]
+        /// across threads, products side by side, odd sizes, transposes; with
+        /// a bias (which oneDNN adds as it writes Z) and without.
+        static let shapes: [(n: Int, f: Int, m: Int, bias: Bool)] = [
+            (1, 1, 1, true), (7, 5, 3, true), (37, 53, 29, true), (128, 96, 64, true), (300, 64, 130, true),
+            (7, 5, 3, false), (300, 64, 130, false),
+        ]
 
         @Test("forward and both backward products in bfloat16, against Double loops", arguments: [1, 2, 3], [false, true])
         func productsAgainstReferences(threads: Int, accumulate: Bool) throws {
@@ -55,8 +59,8 @@ extension ProcessWideBLASSettings {
             BLAS.mixedPrecisionThreshold = 0    // and send every one to bfloat16
 
             var generator = SeededRandomNumberGenerator(seed: 13)
-            for (n, f, m) in Self.shapes {
-                let layer = Linear<Float>(inputFeatures: f, outputFeatures: m, using: &generator)
+            for (n, f, m, hasBias) in Self.shapes {
+                let layer = Linear<Float>(inputFeatures: f, outputFeatures: m, bias: hasBias, using: &generator)
                 layer.precision = .bfloat16
                 let x = try Tensor<Float>(shape: [n, f], scalars: randomScalars(n * f, using: &generator))
                 let g = try Tensor<Float>(shape: [n, m], scalars: randomScalars(n * m, using: &generator))
@@ -69,17 +73,17 @@ extension ProcessWideBLASSettings {
                 if accumulate { _ = try layer.backward(g) }
                 let dx = try layer.backward(g, accumulate: accumulate)
 
-                let (xs, ws, gs, bs) = (x.scalars, layer.weight.scalars, g.scalars, layer.bias!.scalars)
+                let (xs, ws, gs, bs) = (x.scalars, layer.weight.scalars, g.scalars, layer.bias?.scalars)
                 let rounded = { (v: [Float]) in v.map { Double(roundedToBFloat16($0)) } }
                 let exact = { (v: [Float]) in v.map(Double.init) }
                 let scale = accumulate ? 2.0 : 1.0
                 let cases: [(String, Tensor<Float>, (([Float]) -> [Double]) -> Reference)] = [
-                    ("Z", z, { r in NaiveLinear.forward(x: r(xs), w: r(ws), b: exact(bs), n: n, f: f, m: m) }),
+                    ("Z", z, { r in NaiveLinear.forward(x: r(xs), w: r(ws), b: bs.map(exact), n: n, f: f, m: m) }),
                     ("∇W", layer.weightGradient, { r in Self.scaled(NaiveLinear.weightGradient(x: r(xs), g: r(gs), n: n, f: f, m: m), by: scale) }),
                     ("∇X", dx, { r in NaiveLinear.inputGradient(g: r(gs), w: r(ws), n: n, f: f, m: m) }),
                 ]
                 for (name, got, reference) in cases {
-                    let what = "\(name) of \(n)×\(f)→\(m) on \(threads) threads\(accumulate ? ", accumulated" : "")"
+                    let what = "\(name) of \(n)×\(f)→\(m)\(hasBias ? "" : " without bias") on \(threads) threads\(accumulate ? ", accumulated" : "")"
                     // 1. The rounded operands' exact product, float32 accumulation only
                     //    (accumulating twice adds one more rounding per element).
                     var sharp = reference(rounded)
@@ -94,6 +98,10 @@ extension ProcessWideBLASSettings {
                     }
                 }
                 // ∇b stays float32.
+                guard hasBias else {
+                    #expect(layer.biasGradient == nil)
+                    continue
+                }
                 var bias = NaiveLinear.biasGradient(g: exact(gs), n: n, m: m)
                 bias = Self.scaled(bias, by: scale)
                 expectMatches(layer.biasGradient!, bias, "∇b of \(n)×\(f)→\(m)")
@@ -190,5 +198,37 @@ struct MixedPrecisionRefusalTests {
         let error = #expect(throws: PerceptronError.self) { try layer(Tensor(shape: [4, 3])) }
         #expect(error.map { "\($0)" }?.contains("swift build --traits OneDNN") == true)
         #endif
+    }
+}
+
+@Suite("Mixed precision: the product boundary")
+struct MixedPrecisionProductTests {
+    /// With no inner dimension there is nothing for oneDNN to compute, and
+    /// the kernels write `β·C` themselves: the bias must still be added.
+    @Test("a product with no inner dimension writes β·C plus its bias", arguments: [Float(0), 1])
+    func emptyInnerDimensionAddsBias(beta: Float) throws {
+        let (rows, columns) = (3, 4)
+        var generator = SeededRandomNumberGenerator(seed: 5)
+        let bias: [Float] = randomScalars(columns, using: &generator)
+        let start: [Float] = randomScalars(rows * columns, using: &generator)
+        // β = 0 must not read C: start from NaN.
+        var c = beta == 0 ? [Float](repeating: .nan, count: rows * columns) : start
+        let none = [UInt16](repeating: 0, count: 1)
+        try none.withUnsafeBufferPointer { none in
+            try bias.withUnsafeBufferPointer { bias in
+                try c.withUnsafeMutableBufferPointer { c in
+                    try Kernels.multiply(MixedPrecisionProduct(
+                        m: Int32(rows), n: Int32(columns), k: 0, none.baseAddress!, none.baseAddress!,
+                        beta: beta, c.baseAddress!, bias: bias.baseAddress!))
+                }
+            }
+        }
+        for i in 0..<rows {
+            for j in 0..<columns {
+                // One addition of two floats, rounded once: exact against Double rounded to Float.
+                let expected = Float(Double(beta) * Double(start[i * columns + j]) + Double(bias[j]))
+                #expect(c[i * columns + j] == expected, "C[\(i), \(j)] with β = \(beta)")
+            }
+        }
     }
 }

@@ -148,10 +148,14 @@ enum Kernels {
         }
     }
 
-    /// `C ← β·C` for a product with no inner dimension.
+    /// `C ← β·C` (plus the bias, if the product has one) for a product with no inner dimension.
     private static func scaleRows<Operand, Result>(of product: StridedProduct<Operand, Result>) {
         for row in 0..<Int(product.m) {
-            scale(product.c + row * Int(product.ldc), count: Int(product.n), by: product.beta)
+            let c = product.c + row * Int(product.ldc)
+            scale(c, count: Int(product.n), by: product.beta)
+            if let bias = product.bias {
+                for j in 0..<Int(product.n) { c[j] += bias[j] }
+            }
         }
     }
 }

@@ -11,6 +11,11 @@
 /// The operands and the result may be of different types: a float32 product
 /// is a ``MatrixProduct`` (both `Float`), a mixed-precision one a
 /// ``MixedPrecisionProduct`` (bfloat16 operands, float32 result).
+///
+/// A mixed-precision product may also add a `bias` row to every row of `C`,
+/// which oneDNN does as it writes each result. A float32 layer broadcasts its
+/// bias into `C` and multiplies with β = 1 instead, since OpenBLAS has no bias;
+/// OpenBLAS refuses a product that carries one.
 struct StridedProduct<Operand, Result: BLASScalar> {
     var transposeA = false, transposeB = false
     var m: Int32, n: Int32, k: Int32
@@ -19,15 +24,17 @@ struct StridedProduct<Operand, Result: BLASScalar> {
     var b: UnsafePointer<Operand>, ldb: Int32
     var beta: Result
     var c: UnsafeMutablePointer<Result>, ldc: Int32
+    /// `n` values added to every row of `C` after the product, or `nil`.
+    var bias: UnsafePointer<Result>? = nil
 
     /// A product of contiguous operands, whose leading dimensions follow from their shapes.
     init(
         transposeA: Bool = false, transposeB: Bool = false, m: Int32, n: Int32, k: Int32,
         alpha: Result = 1, _ a: UnsafePointer<Operand>, _ b: UnsafePointer<Operand>,
-        beta: Result, _ c: UnsafeMutablePointer<Result>
+        beta: Result, _ c: UnsafeMutablePointer<Result>, bias: UnsafePointer<Result>? = nil
     ) {
         (self.transposeA, self.transposeB, self.m, self.n, self.k) = (transposeA, transposeB, m, n, k)
-        (self.alpha, self.a, self.b, self.beta, self.c) = (alpha, a, b, beta, c)
+        (self.alpha, self.a, self.b, self.beta, self.c, self.bias) = (alpha, a, b, beta, c, bias)
         (lda, ldb, ldc) = (transposeA ? m : k, transposeB ? k : n, n)
     }
 
@@ -48,7 +55,7 @@ struct StridedProduct<Operand, Result: BLASScalar> {
         return part
     }
 
-    /// The leading `columns` columns of `op(B)` and `C`.
+    /// The leading `columns` columns of `op(B)` and `C` (and of the bias).
     func leadingColumns(_ columns: Int32) -> Self {
         var part = self
         part.n = columns

@@ -2,7 +2,7 @@
 // is rounded once into a buffer the layer keeps, and the products go to the
 // mixed-precision backend, which accumulates and writes float32.
 //
-//   forward    X → X̃, W → W̃     Z = X̃·W̃ (+ b, broadcast first)
+//   forward    X → X̃, W → W̃     Z = X̃·W̃ (+ b, added by oneDNN as it writes Z)
 //   backward   G → G̃            ∇W = X̃ᵀ·G̃,  ∇X = G̃·W̃ᵀ
 //
 // X̃ and W̃ are the forward pass's, so that every backward pass of one step
@@ -51,12 +51,16 @@ extension Linear {
         _ input: Tensor<Scalar>, roundingInto inputBuffer: BFloat16Buffer, weight w̃: UnsafePointer<UInt16>,
         bias: Tensor<Scalar>?, _ sizes: (n: Int32, f: Int32, m: Int32), into z: inout Tensor<Scalar>
     ) throws(PerceptronError) {
-        let (n, f, m) = (Int(sizes.n), Int(sizes.f), Int(sizes.m))
+        let (n, f) = (Int(sizes.n), Int(sizes.f))
         let x̃ = input.withUnsafeScalars { x in inputBuffer.round(floats(x), count: n * f) }
+        // The bias goes to oneDNN rather than into Z first (as the float32
+        // route broadcasts it for OpenBLAS): Z is then written once, not
+        // written, read back and written again.
         try z.withUnsafeMutableScalars { (z) throws(PerceptronError) in
-            let beta = broadcast(bias, rows: n, width: m, into: z)
-            try Kernels.multiply(MixedPrecisionProduct(
-                m: sizes.n, n: sizes.m, k: sizes.f, x̃, w̃, beta: Float(beta), mutableFloats(z)))
+            try Tensor.withUnsafeScalars(of: bias) { (b) throws(PerceptronError) in
+                try Kernels.multiply(MixedPrecisionProduct(
+                    m: sizes.n, n: sizes.m, k: sizes.f, x̃, w̃, beta: 0, mutableFloats(z), bias: b.map(floats)))
+            }
         }
     }
 

@@ -103,7 +103,8 @@ enum OneDNN {
     /// product, such as `brg:avx512_core_bf16`.
     static func implementation(m: Int32, n: Int32, k: Int32) -> String? {
         guard state.engine != nil else { return nil }
-        let shape = Shape(transposeA: false, transposeB: false, m: m, n: n, k: k, lda: k, ldb: n, ldc: n, accumulates: false)
+        let shape = Shape(
+            transposeA: false, transposeB: false, m: m, n: n, k: k, lda: k, ldb: n, ldc: n, accumulates: false, hasBias: false)
         return ThreadContext.current.primitive(for: shape).implementation
     }
 
@@ -127,20 +128,22 @@ extension OneDNN {
         var lda: Int32, ldb: Int32, ldc: Int32
         /// Whether the product adds to `C` (β = 1) rather than overwriting it (β = 0).
         var accumulates: Bool
+        /// Whether a bias row is added to every row of `C`.
+        var hasBias: Bool
 
         init(
             transposeA: Bool, transposeB: Bool, m: Int32, n: Int32, k: Int32,
-            lda: Int32, ldb: Int32, ldc: Int32, accumulates: Bool
+            lda: Int32, ldb: Int32, ldc: Int32, accumulates: Bool, hasBias: Bool
         ) {
             (self.transposeA, self.transposeB, self.m, self.n, self.k) = (transposeA, transposeB, m, n, k)
-            (self.lda, self.ldb, self.ldc, self.accumulates) = (lda, ldb, ldc, accumulates)
+            (self.lda, self.ldb, self.ldc, self.accumulates, self.hasBias) = (lda, ldb, ldc, accumulates, hasBias)
         }
 
         init(_ p: MixedPrecisionProduct) {
             precondition(p.alpha == 1 && (p.beta == 0 || p.beta == 1),
                          "OneDNN: mixed-precision products take α = 1 and β = 0 or 1, got α = \(p.alpha), β = \(p.beta)")
             (transposeA, transposeB, m, n, k) = (p.transposeA, p.transposeB, p.m, p.n, p.k)
-            (lda, ldb, ldc, accumulates) = (p.lda, p.ldb, p.ldc, p.beta == 1)
+            (lda, ldb, ldc, accumulates, hasBias) = (p.lda, p.ldb, p.ldc, p.beta == 1, p.bias != nil)
         }
     }
 
@@ -171,7 +174,7 @@ extension OneDNN {
         private var argumentCount: Int32 = 0
 
         /// A matmul for a product of `shape`: bfloat16 operands read with
-        /// their strides, a float32 result.
+        /// their strides, a float32 result, and a float32 bias if it has one.
         init(_ shape: Shape, engine: dnnl_engine_t) {
             status = dnnl_success
             // Row-major matrices as oneDNN sees them: dimensions and strides
@@ -185,7 +188,14 @@ extension OneDNN {
             guard status == dnnl_success else { return }
             status = Self.describe(&cDesc, (Int64(s.m), Int64(s.n)), (Int64(s.ldc), 1), dnnl_f32)
             guard status == dnnl_success else { return }
-            status = create(a: aDesc, b: bDesc, bias: nil, c: cDesc, accumulates: s.accumulates, engine: engine)
+            var biasDesc: dnnl_memory_desc_t?
+            if s.hasBias {
+                var desc = dnnl_memory_desc_t()
+                status = Self.describe(&desc, (1, Int64(s.n)), (Int64(s.n), 1), dnnl_f32)
+                guard status == dnnl_success else { return }
+                biasDesc = desc
+            }
+            status = create(a: aDesc, b: bDesc, bias: biasDesc, c: cDesc, accumulates: s.accumulates, engine: engine)
         }
 
         /// A matmul `C ← A·B + bias` of contiguous `rows × k` by `k × n`
@@ -316,7 +326,7 @@ extension OneDNN {
 
         /// Runs the primitive on `p`'s buffers with `scratch` (at least ``scratchpadSize`` bytes).
         func run(_ p: MixedPrecisionProduct, stream: dnnl_stream_t, scratch: UnsafeMutableRawPointer?) -> dnnl_status_t {
-            run(a: p.a, b: p.b, bias: nil, c: p.c, stream: stream, scratch: scratch)
+            run(a: p.a, b: p.b, bias: p.bias, c: p.c, stream: stream, scratch: scratch)
         }
 
         /// Runs the primitive on these buffers with `scratch` (at least

@@ -36,6 +36,7 @@ enum OpenBLAS: ComputeBackend {
 
     /// Computes `p` on the route ``SmallKernels/route(_:)`` picks for it.
     static func multiply<Scalar: BLASScalar>(_ p: MatrixProduct<Scalar>) {
+        precondition(p.bias == nil, "OpenBLAS: a product with a bias reached OpenBLAS, which has none")
         switch SmallKernels.route(p) {
         case .cblas:
             gemm(p, small: false)

@@ -232,3 +232,29 @@ struct MixedPrecisionProductTests {
         }
     }
 }
+
+extension MixedPrecisionProductTests {
+    /// The layer shapes `(n, f, m)` of the rule's measurements, and whether
+    /// their backward products run in turn.
+    static let backwardRoutes: [(n: Int32, f: Int32, m: Int32, inTurn: Bool)] = [
+        (8192, 784, 128, true), (4096, 784, 128, true), (2048, 1024, 256, true),    // f > m, from 2²⁸
+        (2048, 784, 128, false), (1024, 512, 128, false),                           // f > m, smaller
+        (8192, 128, 784, false), (2048, 512, 512, false), (8192, 256, 256, false),  // f ≤ m
+    ]
+
+    @Test("a layer's bfloat16 backward products run in turn only when large and ∇W is taller than wide",
+          arguments: backwardRoutes)
+    func backwardRoute(_ shape: (n: Int32, f: Int32, m: Int32, inTurn: Bool)) {
+        // The rule reads only the sizes: the buffers are never touched.
+        let operand = UnsafeMutablePointer<UInt16>.allocate(capacity: 1)
+        let result = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        defer {
+            operand.deallocate()
+            result.deallocate()
+        }
+        let weightGradient = MixedPrecisionProduct(
+            transposeA: true, m: shape.f, n: shape.m, k: shape.n, operand, operand, beta: 0, result)
+        #expect(ProductSplit.runsInTurn(weightGradient: weightGradient) == shape.inTurn,
+                "(\(shape.n), \(shape.f), \(shape.m))")
+    }
+}

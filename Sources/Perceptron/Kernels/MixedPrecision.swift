@@ -92,11 +92,21 @@ extension Kernels {
         split(product)
     }
 
-    /// Computes two independent bfloat16 products, side by side where there are threads for both.
-    static func multiply(_ first: MixedPrecisionProduct, alongside second: MixedPrecisionProduct) throws(PerceptronError) {
-        try prepare(first)
-        try prepare(second)
-        split(first, alongside: second)
+    /// Computes a layer's two bfloat16 backward products, `weightGradient`
+    /// (`∇W = X̃ᵀ·G̃`) and `inputGradient` (`∇X = G̃·W̃ᵀ`): side by side where
+    /// there are threads for both, unless ``ProductSplit/runsInTurn(weightGradient:)``
+    /// says that in turn, each split, is faster.
+    static func multiply(
+        weightGradient: MixedPrecisionProduct, inputGradient: MixedPrecisionProduct
+    ) throws(PerceptronError) {
+        try prepare(weightGradient)
+        try prepare(inputGradient)
+        if ProductSplit.runsInTurn(weightGradient: weightGradient) {
+            split(weightGradient)
+            split(inputGradient)
+        } else {
+            split(weightGradient, alongside: inputGradient)
+        }
     }
 
     /// Creates on this thread the primitives of `product` and of the row blocks it may be split into.

@@ -69,8 +69,9 @@ extension Linear {
         weight.withUnsafeScalars { w in buffer.round(floats(w), count: weight.count) }
     }
 
-    /// `∇W ← X̃ᵀ·G̃ + β·∇W` and `∇X ← G̃·W̃ᵀ`, side by side where there are
-    /// threads, from the forward pass's X̃ and W̃.
+    /// `∇W ← X̃ᵀ·G̃ + β·∇W` and `∇X ← G̃·W̃ᵀ`, from the forward pass's X̃ and
+    /// W̃: side by side where there are threads, or in turn, each split,
+    /// where that measured faster.
     func backwardProductsInBFloat16(
         _ outputGradient: Tensor<Scalar>, _ sizes: (n: Int32, f: Int32, m: Int32),
         beta: Scalar, into dx: inout Tensor<Scalar>
@@ -83,8 +84,10 @@ extension Linear {
         try weightGradient.withUnsafeMutableScalars { (dw) throws(PerceptronError) in
             try dx.withUnsafeMutableScalars { (dx) throws(PerceptronError) in
                 try Kernels.multiply(
-                    MixedPrecisionProduct(transposeA: true, m: f, n: m, k: n, x̃, g̃, beta: Float(beta), Self.mutableFloats(dw)),
-                    alongside: MixedPrecisionProduct(transposeB: true, m: n, n: f, k: m, g̃, w̃, beta: 0, Self.mutableFloats(dx)))
+                    weightGradient: MixedPrecisionProduct(
+                        transposeA: true, m: f, n: m, k: n, x̃, g̃, beta: Float(beta), Self.mutableFloats(dw)),
+                    inputGradient: MixedPrecisionProduct(
+                        transposeB: true, m: n, n: f, k: m, g̃, w̃, beta: 0, Self.mutableFloats(dx)))
             }
         }
     }

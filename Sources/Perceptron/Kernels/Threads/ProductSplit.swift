@@ -35,6 +35,11 @@ enum ProductSplit {
     /// Whether two independent products run side by side on half the threads each.
     static let pairsIndependentProducts = Atomic<Bool>(true)
 
+    /// A layer's bfloat16 backward products with at least this many
+    /// multiply-adds each run in turn rather than side by side when ∇W has
+    /// more rows than columns; see ``runsInTurn(weightGradient:)``.
+    static let mixedPrecisionInTurnWork: Double = 0x1p28
+
     /// How many row blocks a product of `rows` rows and `multiplyAdds` is split into.
     static func partCount(rows: Int32, multiplyAdds: Double) -> Int {
         let threads = threads.load(ordering: .relaxed)
@@ -48,6 +53,24 @@ enum ProductSplit {
     /// Each gets half the threads (the first the larger half); less work in
     /// total than ``threshold`` runs on the calling thread, as a single small
     /// product does.
+    /// Whether a layer's bfloat16 backward products, `∇W = X̃ᵀ·G̃` (`weightGradient`,
+    /// `f × m`) and `∇X = G̃·W̃ᵀ`, which has as many multiply-adds, run one
+    /// after the other, each split across all threads, instead of side by side.
+    ///
+    /// Side by side, each runs whole on its own threads. oneDNN reads
+    /// `X̃ᵀ` with its plain JIT GEMM rather than the kernel of the other two
+    /// products, and whole on one thread that GEMM is the slower of the pair
+    /// when `f > m`, so the pair waits for it; split by rows it keeps up. With
+    /// AVX512_BF16 on two threads, the step measured up to 9 % faster in turn
+    /// from 2²⁸ multiply-adds a product where `f > m`, and as fast or up to 6 %
+    /// slower where `f ≤ m` or the products were smaller
+    /// (`perceptron-bench --pairing --precision bf16 --shape n,f,m`). The rule
+    /// reads only the shape, so a machine takes the same route, and gives
+    /// the same bits, for the same layer every time.
+    static func runsInTurn(weightGradient: MixedPrecisionProduct) -> Bool {
+        weightGradient.m > weightGradient.n && weightGradient.multiplyAdds >= mixedPrecisionInTurnWork
+    }
+
     static func pairedPartCounts(firstRows: Int32, secondRows: Int32, multiplyAdds: Double) -> (Int, Int)? {
         let threads = threads.load(ordering: .relaxed)
         guard threads > 1, pairsIndependentProducts.load(ordering: .relaxed),

@@ -47,12 +47,6 @@ enum ProductSplit {
         return min(threads, Int(rows))
     }
 
-    /// How to share the threads between two independent products, or `nil`
-    /// to run them one after the other, each split on its own.
-    ///
-    /// Each gets half the threads (the first the larger half); less work in
-    /// total than ``threshold`` runs on the calling thread, as a single small
-    /// product does.
     /// Whether a layer's bfloat16 backward products, `∇W = X̃ᵀ·G̃` (`weightGradient`,
     /// `f × m`) and `∇X = G̃·W̃ᵀ`, which has as many multiply-adds, run one
     /// after the other, each split across all threads, instead of side by side.
@@ -62,8 +56,8 @@ enum ProductSplit {
     /// products, and whole on one thread that GEMM is the slower of the pair
     /// when `f > m`, so the pair waits for it; split by rows it keeps up. With
     /// AVX512_BF16 on two threads, the step measured up to 9 % faster in turn
-    /// from 2²⁸ multiply-adds a product where `f > m`, and as fast or up to 6 %
-    /// slower where `f ≤ m` or the products were smaller
+    /// from 2²⁸ multiply-adds a product where `f > m`; where `f ≤ m`, or the
+    /// products were smaller, side by side was as fast or up to 6 % faster
     /// (`perceptron-bench --pairing --precision bf16 --shape n,f,m`). The rule
     /// reads only the shape, so a machine takes the same route, and gives
     /// the same bits, for the same layer every time.
@@ -71,6 +65,12 @@ enum ProductSplit {
         weightGradient.m > weightGradient.n && weightGradient.multiplyAdds >= mixedPrecisionInTurnWork
     }
 
+    /// How to share the threads between two independent products, or `nil`
+    /// to run them one after the other, each split on its own.
+    ///
+    /// Each gets half the threads (the first the larger half); less work in
+    /// total than ``threshold`` runs on the calling thread, as a single small
+    /// product does.
     static func pairedPartCounts(firstRows: Int32, secondRows: Int32, multiplyAdds: Double) -> (Int, Int)? {
         let threads = threads.load(ordering: .relaxed)
         guard threads > 1, pairsIndependentProducts.load(ordering: .relaxed),

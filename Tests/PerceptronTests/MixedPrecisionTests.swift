@@ -1,3 +1,4 @@
+import Foundation
 @_spi(Benchmarking) @testable import Perceptron
 import Testing
 
@@ -167,6 +168,45 @@ extension ProcessWideBLASSettings {
             #expect(linears.allSatisfy { $0.precision == .float32 })
             #expect(try model.predict(x) != forward, "float32 differs from bfloat16")
         }
+
+        @Test("a file does not record precision: a rebuilt model computes in float32 until it is set again")
+        func precisionIsNotSaved() throws {
+            let saved = BLAS.mixedPrecisionThreshold
+            defer { BLAS.mixedPrecisionThreshold = saved }
+            BLAS.mixedPrecisionThreshold = 0
+            var generator = SeededRandomNumberGenerator(seed: 21)
+            let model = Sequential<Float>([
+                Linear(inputFeatures: 16, outputFeatures: 24, using: &generator), ReLU(),
+                Linear(inputFeatures: 24, outputFeatures: 3, using: &generator),
+            ])
+            model.precision = .bfloat16
+            let x = try Tensor<Float>(shape: [5, 16], scalars: randomScalars(80, using: &generator))
+            try withTemporaryDirectory { directory in
+                let url = directory.appendingPathComponent("model.safetensors")
+                try model.save(to: url)
+                let rebuilt = try Sequential<Float>(contentsOf: url)
+                let linears = [rebuilt.layers[0], rebuilt.layers[2]].map { $0 as! Linear<Float> }
+                #expect(linears.allSatisfy { $0.precision == .float32 })
+                // load(from:) keeps the model's own precision.
+                let loaded = Sequential<Float>([
+                    Linear(inputFeatures: 16, outputFeatures: 24), ReLU(), Linear(inputFeatures: 24, outputFeatures: 3),
+                ])
+                loaded.precision = .bfloat16
+                try loaded.load(from: url)
+                #expect([loaded.layers[0], loaded.layers[2]].allSatisfy { ($0 as! Linear<Float>).precision == .bfloat16 })
+                if bfloat16Unavailability != nil {
+                    #expect(throws: PerceptronError.self) { try model.predict(x) }
+                    return
+                }
+                let trained = try model.predict(x)
+                #expect(try rebuilt.predict(x) != trained, "float32 differs from bfloat16")
+                #expect(try InferenceModel<Float>(contentsOf: url)(x) == rebuilt.predict(x))
+                rebuilt.precision = .bfloat16
+                #expect(try rebuilt.predict(x) == trained)
+                #expect(try InferenceModel(rebuilt)(x) == trained)
+                #expect(try loaded.predict(x) == trained)
+            }
+        }
     }
 }
 
@@ -196,6 +236,8 @@ struct MixedPrecisionRefusalTests {
         let layer = Linear<Float>(inputFeatures: 3, outputFeatures: 2)
         layer.precision = .bfloat16
         let error = #expect(throws: PerceptronError.self) { try layer(Tensor(shape: [4, 3])) }
+        // Both ways to enable it: on the dependency (a user's package) and on the command line (Perceptron's own).
+        #expect(error.map { "\($0)" }?.contains("`traits: [\"OneDNN\"]` on the Perceptron package dependency") == true)
         #expect(error.map { "\($0)" }?.contains("swift build --traits OneDNN") == true)
         #endif
     }

@@ -13,10 +13,14 @@ extension InferenceModel {
     /// ```
     ///
     /// The result gives the bits the saved model's ``Layer/predict(_:)``
-    /// gave, in the same precision: a file of another precision is converted
-    /// on the way in, so it gives that precision's rounding instead. With
-    /// `kernels: .packedWeights`, its weights are packed for oneDNN as
-    /// ``init(_:kernels:)`` packs them, and agree with predict to rounding.
+    /// gave with its ``Linear`` layers in float32, in the same scalar
+    /// precision: a file of another precision is converted on the way in, so
+    /// it gives that precision's rounding instead. A file does not record a
+    /// layer's ``Linear/precision``; to serve a model in bfloat16, rebuild it
+    /// with ``Sequential/init(contentsOf:)``, set its ``Sequential/precision``
+    /// and take ``init(_:kernels:)`` of it. With `kernels: .packedWeights`,
+    /// its weights are packed for oneDNN as ``init(_:kernels:)`` packs them,
+    /// and agree with predict to rounding.
     ///
     /// - Throws: every error ``Sequential/init(contentsOf:)`` throws: for a
     ///   file that cannot be read as safetensors, one that records no

@@ -31,6 +31,9 @@ extension Layer {
     /// `"perceptron.architecture"`, from which ``Sequential/init(contentsOf:)``
     /// rebuilds the model and with which ``load(from:)`` checks that a file
     /// fits; <doc:InteroperatingWithNumpyAndPyTorch> describes its format.
+    /// A ``Linear``'s ``Linear/precision`` is how it computes, not a
+    /// parameter, and is not recorded, as a `state_dict` does not record
+    /// PyTorch's autocast; ``load(from:)`` keeps the model's own.
     ///
     /// The file is replaced atomically: a reader, or the file after a crash,
     /// sees the old file or the new one, never a part of either.

@@ -18,7 +18,9 @@ extension Sequential {
     /// such a file into a model built in code. Each ``Dropout``'s mask
     /// generator is seeded afresh (from a ``SeededRandomNumberGenerator``
     /// seeded with 0, one draw per ``Dropout`` in order): a file holds
-    /// parameters, not generator states.
+    /// parameters, not generator states. Nor does it hold how a layer
+    /// computes: every ``Linear`` of the rebuilt model has ``Linear/precision``
+    /// ``Precision/float32``; set ``precision`` to compute in bfloat16 again.
     ///
     /// Every tensor is checked against the architecture (each present, of the
     /// shape it says, and no other) before any layer is built, so a file whose

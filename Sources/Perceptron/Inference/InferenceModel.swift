@@ -54,7 +54,8 @@
 /// ``Layer/predict(_:)`` to float32 rounding rather than bit for bit: the
 /// products sum their terms in another order. Where oneDNN's kernel reads a
 /// plain weight itself (its `gemm:jit`, on CPUs without AVX-512), nothing is
-/// packed. ``packedLayerCount`` tells how many layers were packed, and
+/// packed. ``packedLayerCount`` tells how many layers are served packed (0
+/// when packing never measured faster, or nothing could be packed), and
 /// ``BLAS/OneDNNConfiguration/packsInferenceWeights`` whether this CPU packs
 /// at all. The choice is a measurement, made once: two snapshots of one model
 /// may choose differently on a busy machine, and each keeps its choice.
@@ -75,7 +76,7 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     let packed: (root: LayerSnapshot<Scalar>, fromRows: Int)?
 
     /// The kernels the snapshot was asked to compute its ``Linear`` layers
-    /// with; ``packedLayerCount`` tells how many layers packing reached.
+    /// with; ``packedLayerCount`` and ``packedFromRows`` tell what it serves packed.
     public let kernels: Kernels
 
     /// How an ``InferenceModel`` computes its ``Linear`` layers.
@@ -151,8 +152,9 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
             #else
             throw .invalidArgument(
                 name: "kernels", expected: ".layers in a build without the OneDNN trait "
-                    + "(packed weights need oneDNN: build with `swift build --traits OneDNN`, or `traits: [\"OneDNN\"]` "
-                    + "on the package dependency, and install libdnnl-dev)",
+                    + "(packed weights need oneDNN: enable Perceptron's OneDNN trait with `traits: [\"OneDNN\"]` "
+                    + "on its package dependency, or, building Perceptron itself, `swift build --traits OneDNN`, "
+                    + "and install libdnnl-dev)",
                 actual: ".packedWeights")
             #endif
         }

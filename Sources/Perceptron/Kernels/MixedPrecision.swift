@@ -43,8 +43,9 @@ enum MixedPrecision {
         }
         return nil
         #else
-        return "Perceptron was built without its OneDNN trait: build with `swift build --traits OneDNN` "
-            + "(or `traits: [\"OneDNN\"]` on the package dependency) and install libdnnl-dev"
+        return "Perceptron was built without its OneDNN trait: enable it with `traits: [\"OneDNN\"]` on the "
+            + "Perceptron package dependency (or, building Perceptron itself, `swift build --traits OneDNN`) "
+            + "and install libdnnl-dev"
         #endif
     }()
 

@@ -75,6 +75,10 @@ public final class Linear<Scalar: BLASScalar>: Layer {
     /// for `Linear<Double>`, in a build without the `OneDNN` trait, and on a
     /// CPU without bfloat16 instructions. A change takes effect at the next
     /// forward pass; a backward pass computes as its forward pass did.
+    ///
+    /// The precision is how the layer computes, not one of its parameters: a
+    /// file that ``Layer/save(to:)`` writes does not record it, so a model
+    /// rebuilt from a file computes in float32 until you set it again.
     public var precision: Precision = .float32
 
     /// The bfloat16 copies of `X`, `W` and `G`, when the last forward pass ran in bfloat16.

@@ -135,6 +135,20 @@ struct SafeTensorsMalformedTests {
         expectInvalidSafeTensors(
             Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, 0x76, 0]) + Data(repeating: 0x20, count: 118),
             "header length 379676406402707 is over the limit of 100000000 bytes (the file is a .npy file, not safetensors)")
+        // So are a gzip file and a zip archive (torch.save's format), whichever check refuses them:
+        // a gzip header with a modification time reads as a huge length, one without as a small one.
+        expectInvalidSafeTensors(
+            Data([0x1F, 0x8B, 0x08, 0x00, 0x10, 0x20, 0x30, 0x40]) + Data(repeating: 0, count: 20),
+            "header length 4625232070401624863 is over the limit of 100000000 bytes "
+                + "(the file is gzip-compressed, not safetensors: decompress it first)")
+        expectInvalidSafeTensors(
+            Data([0x1F, 0x8B, 0x08, 0x00, 0, 0, 0, 0]) + Data(repeating: 0, count: 20),
+            "header length 559903 runs past the end of the 28-byte file (the header would end at byte 559911) "
+                + "(the file is gzip-compressed, not safetensors: decompress it first)")
+        expectInvalidSafeTensors(
+            Data([0x50, 0x4B, 0x03, 0x04, 0x14, 0, 0, 0]) + Data(repeating: 0, count: 20),
+            "header length 85966670672 is over the limit of 100000000 bytes "
+                + "(the file is a zip archive, as torch.save writes, not safetensors)")
     }
 
     @Test func headersThatAreNotUTF8() {

@@ -32,7 +32,19 @@ enum SafeTensorsFraming {
     /// every length against the bytes actually present before it is used;
     /// `Scalar` is the type the tensors will be read as, whose size bounds
     /// what a shape may hold.
+    ///
+    /// A file refused here whose first bytes are those of a format people
+    /// mistake for safetensors has that named at the end of the reason.
     static func split<Scalar: BLASScalar>(_ data: Data, as _: Scalar.Type) throws(SafeTensorsFormatError) -> Contents {
+        do {
+            return try frame(data, as: Scalar.self)
+        } catch {
+            guard let format = otherFormat(of: data) else { throw error }
+            throw SafeTensorsFormatError(reason: error.reason + " (\(format))")
+        }
+    }
+
+    private static func frame<Scalar: BLASScalar>(_ data: Data, as _: Scalar.Type) throws(SafeTensorsFormatError) -> Contents {
         let size = data.count
         guard size >= 8 else {
             throw SafeTensorsFormatError(reason: "the file ends after \(size) bytes, inside the 8-byte header length")
@@ -40,8 +52,7 @@ enum SafeTensorsFraming {
         let length = data.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         guard length <= UInt64(maximumHeaderLength) else {
             throw SafeTensorsFormatError(
-                reason: "header length \(length) is over the limit of \(maximumHeaderLength) bytes"
-                    + (data.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) ? " (the file is a .npy file, not safetensors)" : ""))
+                reason: "header length \(length) is over the limit of \(maximumHeaderLength) bytes")
         }
         let headerLength = Int(length)
         guard 8 + headerLength <= size else {
@@ -54,6 +65,16 @@ enum SafeTensorsFraming {
         let header = try SafeTensorsHeader(parsing: text)
         try checkLayout(of: header.entries, bufferSize: size - 8 - headerLength, as: Scalar.self)
         return Contents(header: header, bufferStart: 8 + headerLength)
+    }
+
+    /// What a file is, by its first bytes, when it is a format people mistake
+    /// for safetensors (whose first 8 bytes then read as a header length).
+    /// Only a refused file is asked: a real header length can begin with these bytes.
+    private static func otherFormat(of data: Data) -> String? {
+        if data.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) { return "the file is a .npy file, not safetensors" }
+        if data.starts(with: [0x1F, 0x8B]) { return "the file is gzip-compressed, not safetensors: decompress it first" }
+        if data.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return "the file is a zip archive, as torch.save writes, not safetensors" }
+        return nil
     }
 
     /// Refuses a header that is not valid UTF-8, naming the first bad byte,

@@ -14,7 +14,9 @@ extension BLAS {
 
     /// Whether two independent products, such as a layer's `XᵀG` and `GWᵀ`,
     /// run side by side on half the threads each (`true`, the default) or one
-    /// after the other, each split across all the threads.
+    /// after the other, each split across all the threads. A bfloat16 layer
+    /// large enough, with more inputs than outputs, runs its two in turn
+    /// whatever this says (the Mixed precision article says when).
     @_spi(Benchmarking)
     public static var runsIndependentProductsSideBySide: Bool {
         get { ProductSplit.pairsIndependentProducts.load(ordering: .relaxed) }

@@ -43,9 +43,10 @@ var bfloat16Unavailability: String? {
 extension ProcessWideBLASSettings {
     @Suite("Mixed precision")
     struct MixedPrecisionTests {
-        /// Every layer and product shape, at 1 and 2 threads: rows split
-        /// across threads, products side by side, odd sizes, transposes; with
-        /// a bias (which oneDNN adds as it writes Z) and without.
+        /// Every layer and product shape, at 1, 2 and 3 threads: rows split
+        /// across threads, the backward products side by side and in turn,
+        /// odd sizes, transposes; with a bias (which oneDNN adds as it writes
+        /// Z) and without.
         static let shapes: [(n: Int, f: Int, m: Int, bias: Bool)] = [
             (1, 1, 1, true), (7, 5, 3, true), (37, 53, 29, true), (128, 96, 64, true), (300, 64, 130, true),
             (7, 5, 3, false), (300, 64, 130, false),
@@ -53,14 +54,18 @@ extension ProcessWideBLASSettings {
 
         @Test("forward and both backward products in bfloat16, against Double loops", arguments: [1, 2, 3], [false, true])
         func productsAgainstReferences(threads: Int, accumulate: Bool) throws {
-            let saved = (BLAS.threadCount, BLAS.parallelThreshold, BLAS.mixedPrecisionThreshold)
-            defer { (BLAS.threadCount, BLAS.parallelThreshold, BLAS.mixedPrecisionThreshold) = saved }
+            let saved = (BLAS.threadCount, BLAS.parallelThreshold, BLAS.mixedPrecisionThreshold, BLAS.bfloat16InTurnThreshold)
+            defer {
+                (BLAS.threadCount, BLAS.parallelThreshold, BLAS.mixedPrecisionThreshold, BLAS.bfloat16InTurnThreshold) = saved
+            }
             BLAS.threadCount = threads
             BLAS.parallelThreshold = 0          // split every product that can be split
             BLAS.mixedPrecisionThreshold = 0    // and send every one to bfloat16
 
             var generator = SeededRandomNumberGenerator(seed: 13)
-            for (n, f, m, hasBias) in Self.shapes {
+            // Side by side, then in turn wherever f > m.
+            for (inTurn, (n, f, m, hasBias)) in [false, true].flatMap({ inTurn in Self.shapes.map { (inTurn, $0) } }) {
+                BLAS.bfloat16InTurnThreshold = inTurn ? 0 : .max
                 let layer = Linear<Float>(inputFeatures: f, outputFeatures: m, bias: hasBias, using: &generator)
                 layer.precision = .bfloat16
                 let x = try Tensor<Float>(shape: [n, f], scalars: randomScalars(n * f, using: &generator))
@@ -84,7 +89,8 @@ extension ProcessWideBLASSettings {
                     ("∇X", dx, { r in NaiveLinear.inputGradient(g: r(gs), w: r(ws), n: n, f: f, m: m) }),
                 ]
                 for (name, got, reference) in cases {
-                    let what = "\(name) of \(n)×\(f)→\(m)\(hasBias ? "" : " without bias") on \(threads) threads\(accumulate ? ", accumulated" : "")"
+                    let what = "\(name) of \(n)×\(f)→\(m)\(hasBias ? "" : " without bias") on \(threads) threads"
+                        + (accumulate ? ", accumulated" : "") + (inTurn ? ", backward in turn" : "")
                     // 1. The rounded operands' exact product, float32 accumulation only
                     //    (accumulating twice adds one more rounding per element).
                     var sharp = reference(rounded)
@@ -275,11 +281,13 @@ struct MixedPrecisionProductTests {
     }
 }
 
-extension MixedPrecisionProductTests {
-    /// The layer shapes `(n, f, m)` of the rule's measurements, and whether
-    /// their backward products run in turn.
+// The in-turn rule reads a process-wide setting that the tests above change.
+extension ProcessWideBLASSettings.MixedPrecisionTests {
+    /// The layer shapes `(n, f, m)` of the rule's measurements and its
+    /// boundary, and whether their backward products run in turn.
     static let backwardRoutes: [(n: Int32, f: Int32, m: Int32, inTurn: Bool)] = [
         (8192, 784, 128, true), (4096, 784, 128, true), (2048, 1024, 256, true),    // f > m, from 2²⁸
+        (2048, 1024, 128, true), (2047, 1024, 128, false),                          // f > m, at 2²⁸ and just under
         (2048, 784, 128, false), (1024, 512, 128, false),                           // f > m, smaller
         (8192, 128, 784, false), (2048, 512, 512, false), (8192, 256, 256, false),  // f ≤ m
     ]
@@ -296,6 +304,7 @@ extension MixedPrecisionProductTests {
         }
         let weightGradient = MixedPrecisionProduct(
             transposeA: true, m: shape.f, n: shape.m, k: shape.n, operand, operand, beta: 0, result)
+        #expect(BLAS.bfloat16InTurnThreshold == 1 << 28)
         #expect(ProductSplit.runsInTurn(weightGradient: weightGradient) == shape.inTurn,
                 "(\(shape.n), \(shape.f), \(shape.m))")
     }

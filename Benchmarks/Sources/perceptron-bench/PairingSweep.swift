@@ -6,13 +6,16 @@
 /// `BLAS.runsIndependentProductsSideBySide` off (each backward product split
 /// across all threads in turn) and on (half the threads each, at the same
 /// time), interleaved (`interleaved`), with the layers' products in
-/// `precision`. A ratio below 1 means side by side is faster. A bfloat16
-/// layer that the library runs in turn by its shape (from 2²⁸ multiply-adds a
-/// product, more inputs than outputs) runs in turn both ways, at about 1.
+/// `precision`. A ratio below 1 means side by side is faster. The library's
+/// rule that runs large bfloat16 layers with more inputs than outputs in turn
+/// by their shape (`BLAS.bfloat16InTurnThreshold`) is set aside meanwhile, so
+/// that "paired" is side by side at every shape: this sweep is how the rule
+/// is measured.
 struct PairingSweep<Scalar: BLASScalar> {
     static func run(shapes: [(n: Int, f: Int, m: Int)], precision: Precision, quick: Bool) {
-        let saved = BLAS.runsIndependentProductsSideBySide
-        defer { BLAS.runsIndependentProductsSideBySide = saved }
+        let saved = (BLAS.runsIndependentProductsSideBySide, BLAS.bfloat16InTurnThreshold)
+        defer { (BLAS.runsIndependentProductsSideBySide, BLAS.bfloat16InTurnThreshold) = saved }
+        BLAS.bfloat16InTurnThreshold = .max
         let inBFloat16 = precision == .bfloat16 ? ", products in bfloat16" : ""
         print("A layer step's XᵀG and GWᵀ side by side (\(Scalar.self)\(inBFloat16)), against each split across the threads in turn")
         print("BLAS: \(BLAS.configuration)")

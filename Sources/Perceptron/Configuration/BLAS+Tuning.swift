@@ -15,8 +15,8 @@ extension BLAS {
     /// Whether two independent products, such as a layer's `XᵀG` and `GWᵀ`,
     /// run side by side on half the threads each (`true`, the default) or one
     /// after the other, each split across all the threads. A bfloat16 layer
-    /// large enough, with more inputs than outputs, runs its two in turn
-    /// whatever this says (the Mixed precision article says when).
+    /// from ``bfloat16InTurnThreshold`` multiply-adds a product, with more
+    /// inputs than outputs, runs its two in turn whatever this says.
     @_spi(Benchmarking)
     public static var runsIndependentProductsSideBySide: Bool {
         get { ProductSplit.pairsIndependentProducts.load(ordering: .relaxed) }
@@ -31,6 +31,16 @@ extension BLAS {
     public static var smallKernelLimit: Int {
         get { SmallKernels.limit.load(ordering: .relaxed) }
         set { SmallKernels.limit.store(max(0, newValue), ordering: .relaxed) }
+    }
+
+    /// A bfloat16 layer with more inputs than outputs whose backward products
+    /// have at least this many multiply-adds each runs them one after the
+    /// other, each split across all threads, rather than side by side
+    /// (2²⁸ by default; `Int.max` never, 0 always). Values below 0 are treated as 0.
+    @_spi(Benchmarking)
+    public static var bfloat16InTurnThreshold: Int {
+        get { ProductSplit.mixedPrecisionInTurnThreshold.load(ordering: .relaxed) }
+        set { ProductSplit.mixedPrecisionInTurnThreshold.store(max(0, newValue), ordering: .relaxed) }
     }
 }
 

@@ -38,7 +38,8 @@ enum ProductSplit {
     /// A layer's bfloat16 backward products with at least this many
     /// multiply-adds each run in turn rather than side by side when ∇W has
     /// more rows than columns; see ``runsInTurn(weightGradient:)``.
-    static let mixedPrecisionInTurnWork: Double = 0x1p28
+    /// `BLAS.bfloat16InTurnThreshold` sets it (`Int.max`: never).
+    static let mixedPrecisionInTurnThreshold = Atomic<Int>(1 << 28)
 
     /// How many row blocks a product of `rows` rows and `multiplyAdds` is split into.
     static func partCount(rows: Int32, multiplyAdds: Double) -> Int {
@@ -54,15 +55,18 @@ enum ProductSplit {
     /// Side by side, each runs whole on its own threads. oneDNN reads
     /// `X̃ᵀ` with its plain JIT GEMM rather than the kernel of the other two
     /// products, and whole on one thread that GEMM is the slower of the pair
-    /// when `f > m`, so the pair waits for it; split by rows it keeps up. With
-    /// AVX512_BF16 on two threads, the step measured up to 9 % faster in turn
-    /// from 2²⁸ multiply-adds a product where `f > m`; where `f ≤ m`, or the
-    /// products were smaller, side by side was as fast or up to 6 % faster
-    /// (`perceptron-bench --pairing --precision bf16 --shape n,f,m`). The rule
-    /// reads only the shape, so a machine takes the same route, and gives
-    /// the same bits, for the same layer every time.
+    /// when `f > m`, so the pair waits for it; split by rows it keeps up. On
+    /// an AMD EPYC (Zen 4, AVX512_BF16) on two threads, the step measured
+    /// 1–9 % faster in turn from 2²⁸ multiply-adds a product where `f > m`;
+    /// where `f ≤ m`, or the products were smaller, side by side was as fast
+    /// or up to 6 % faster (`perceptron-bench --pairing --precision bf16
+    /// --shape n,f,m`, which sets the rule aside to time both). No other CPU
+    /// or thread count has been measured; the rule applies on all of them.
+    /// It reads only the shape, so at a given thread count a layer always
+    /// takes the same route and gives the same bits.
     static func runsInTurn(weightGradient: MixedPrecisionProduct) -> Bool {
-        weightGradient.m > weightGradient.n && weightGradient.multiplyAdds >= mixedPrecisionInTurnWork
+        weightGradient.m > weightGradient.n
+            && weightGradient.multiplyAdds >= Double(mixedPrecisionInTurnThreshold.load(ordering: .relaxed))
     }
 
     /// How to share the threads between two independent products, or `nil`

@@ -71,7 +71,7 @@ enum SafeTensorsFraming {
     /// for safetensors (whose first 8 bytes then read as a header length).
     /// Only a refused file is asked: a real header length can begin with these bytes.
     private static func otherFormat(of data: Data) -> String? {
-        if data.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) { return "the file is a .npy file, not safetensors" }
+        if data.starts(with: NPYFraming.magic) { return "the file is a .npy file, not safetensors" }
         if data.starts(with: [0x1F, 0x8B]) { return "the file is gzip-compressed, not safetensors: decompress it first" }
         if data.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return "the file is a zip archive, as torch.save writes, not safetensors" }
         return nil

@@ -188,14 +188,8 @@ extension OneDNN {
             guard status == dnnl_success else { return }
             status = Self.describe(&cDesc, (Int64(s.m), Int64(s.n)), (Int64(s.ldc), 1), dnnl_f32)
             guard status == dnnl_success else { return }
-            var biasDesc: dnnl_memory_desc_t?
-            if s.hasBias {
-                var desc = dnnl_memory_desc_t()
-                status = Self.describe(&desc, (1, Int64(s.n)), (Int64(s.n), 1), dnnl_f32)
-                guard status == dnnl_success else { return }
-                biasDesc = desc
-            }
-            status = create(a: aDesc, b: bDesc, bias: biasDesc, c: cDesc, accumulates: s.accumulates, engine: engine)
+            status = create(
+                a: aDesc, b: bDesc, biasColumns: s.hasBias ? s.n : nil, c: cDesc, accumulates: s.accumulates, engine: engine)
         }
 
         /// A matmul `C ← A·B + bias` of contiguous `rows × k` by `k × n`
@@ -209,7 +203,6 @@ extension OneDNN {
         ) {
             status = dnnl_success
             var aDesc = dnnl_memory_desc_t(), bDesc = dnnl_memory_desc_t(), cDesc = dnnl_memory_desc_t()
-            var biasDesc = dnnl_memory_desc_t()
             status = Self.describe(&aDesc, (Int64(rows), Int64(k)), (Int64(k), 1), type)
             guard status == dnnl_success else { return }
             if let weightLayout {
@@ -220,19 +213,24 @@ extension OneDNN {
             }
             status = Self.describe(&cDesc, (Int64(rows), Int64(n)), (Int64(n), 1), dnnl_f32)
             guard status == dnnl_success else { return }
-            if hasBias {
-                status = Self.describe(&biasDesc, (1, Int64(n)), (Int64(n), 1), dnnl_f32)
-                guard status == dnnl_success else { return }
-            }
             if let weights { (b, ownsWeights) = (weights, false) }
-            status = create(a: aDesc, b: bDesc, bias: hasBias ? biasDesc : nil, c: cDesc, accumulates: false, engine: engine)
+            status = create(a: aDesc, b: bDesc, biasColumns: hasBias ? n : nil, c: cDesc, accumulates: false, engine: engine)
         }
 
+        /// Creates the primitive and its memory objects for these operands,
+        /// with a float32 bias row of `biasColumns` values when that is not `nil`.
         private func create(
-            a aDesc: dnnl_memory_desc_t, b bDesc: dnnl_memory_desc_t, bias biasDesc: dnnl_memory_desc_t?,
+            a aDesc: dnnl_memory_desc_t, b bDesc: dnnl_memory_desc_t, biasColumns: Int32?,
             c cDesc: dnnl_memory_desc_t, accumulates: Bool, engine: dnnl_engine_t
         ) -> dnnl_status_t {
             var (aDesc, bDesc, cDesc) = (aDesc, bDesc, cDesc)
+            var biasDesc: dnnl_memory_desc_t?
+            if let biasColumns {
+                var desc = dnnl_memory_desc_t()
+                let status = Self.describe(&desc, (1, Int64(biasColumns)), (Int64(biasColumns), 1), dnnl_f32)
+                guard status == dnnl_success else { return status }
+                biasDesc = desc
+            }
             var matmul = dnnl_matmul_desc_t()
             var status = if var biasDesc {
                 dnnl_matmul_desc_init(&matmul, &aDesc, &bDesc, &biasDesc, &cDesc)

@@ -149,20 +149,31 @@ extension ProcessWideBLASSettings {
             #expect(try bfloat16(x) != float32(x))
         }
 
-        @Test("predict, forward and an InferenceModel agree bit for bit in bfloat16")
-        func predictMatchesForward() throws {
-            let saved = BLAS.mixedPrecisionThreshold
-            defer { BLAS.mixedPrecisionThreshold = saved }
-            BLAS.mixedPrecisionThreshold = 0
-            var generator = SeededRandomNumberGenerator(seed: 8)
+        /// A 20-32-5 model (ReLU), its second Linear inside a nested
+        /// Sequential, set to bfloat16; its two Linear layers; and a batch of 9.
+        static func nestedModel(seed: UInt64) throws -> (model: Sequential<Float>, linears: [Linear<Float>], x: Tensor<Float>) {
+            var generator = SeededRandomNumberGenerator(seed: seed)
             let model = Sequential<Float>([
                 Linear(inputFeatures: 20, outputFeatures: 32, using: &generator), ReLU(),
                 Sequential([Linear(inputFeatures: 32, outputFeatures: 5, using: &generator)]),
             ])
             model.precision = .bfloat16
-            let linears = [model.layers[0], (model.layers[2] as! Sequential<Float>).layers[0]].map { $0 as! Linear<Float> }
-            #expect(linears.allSatisfy { $0.precision == .bfloat16 }, "Sequential.precision reaches nested layers")
             let x = try Tensor<Float>(shape: [9, 20], scalars: randomScalars(180, using: &generator))
+            return (model, linears(of: model), x)
+        }
+
+        /// The two Linear layers of a model shaped as ``nestedModel(seed:)``'s.
+        static func linears(of model: Sequential<Float>) -> [Linear<Float>] {
+            [model.layers[0], (model.layers[2] as! Sequential<Float>).layers[0]].map { $0 as! Linear<Float> }
+        }
+
+        @Test("predict, forward and an InferenceModel agree bit for bit in bfloat16")
+        func predictMatchesForward() throws {
+            let saved = BLAS.mixedPrecisionThreshold
+            defer { BLAS.mixedPrecisionThreshold = saved }
+            BLAS.mixedPrecisionThreshold = 0
+            let (model, linears, x) = try Self.nestedModel(seed: 8)
+            #expect(linears.allSatisfy { $0.precision == .bfloat16 }, "Sequential.precision reaches nested layers")
             if bfloat16Unavailability != nil {
                 #expect(throws: PerceptronError.self) { try model.predict(x) }
                 return
@@ -180,26 +191,16 @@ extension ProcessWideBLASSettings {
             let saved = BLAS.mixedPrecisionThreshold
             defer { BLAS.mixedPrecisionThreshold = saved }
             BLAS.mixedPrecisionThreshold = 0
-            var generator = SeededRandomNumberGenerator(seed: 21)
-            let model = Sequential<Float>([
-                Linear(inputFeatures: 16, outputFeatures: 24, using: &generator), ReLU(),
-                Linear(inputFeatures: 24, outputFeatures: 3, using: &generator),
-            ])
-            model.precision = .bfloat16
-            let x = try Tensor<Float>(shape: [5, 16], scalars: randomScalars(80, using: &generator))
+            let (model, _, x) = try Self.nestedModel(seed: 21)
             try withTemporaryDirectory { directory in
                 let url = directory.appendingPathComponent("model.safetensors")
                 try model.save(to: url)
                 let rebuilt = try Sequential<Float>(contentsOf: url)
-                let linears = [rebuilt.layers[0], rebuilt.layers[2]].map { $0 as! Linear<Float> }
-                #expect(linears.allSatisfy { $0.precision == .float32 })
-                // load(from:) keeps the model's own precision.
-                let loaded = Sequential<Float>([
-                    Linear(inputFeatures: 16, outputFeatures: 24), ReLU(), Linear(inputFeatures: 24, outputFeatures: 3),
-                ])
-                loaded.precision = .bfloat16
+                #expect(Self.linears(of: rebuilt).allSatisfy { $0.precision == .float32 })
+                // load(from:) keeps the model's own precision (other weights, replaced by the file's).
+                let loaded = try Self.nestedModel(seed: 22).model
                 try loaded.load(from: url)
-                #expect([loaded.layers[0], loaded.layers[2]].allSatisfy { ($0 as! Linear<Float>).precision == .bfloat16 })
+                #expect(Self.linears(of: loaded).allSatisfy { $0.precision == .bfloat16 })
                 if bfloat16Unavailability != nil {
                     #expect(throws: PerceptronError.self) { try model.predict(x) }
                     return

@@ -1,3 +1,4 @@
+import CPerceptronCPU
 import Foundation
 @_spi(Benchmarking) @testable import Perceptron
 import Testing
@@ -52,19 +53,27 @@ extension ProcessWideBLASSettings {
             (7, 5, 3, false), (300, 64, 130, false),
         ]
 
+        /// Every bfloat16 kernel this CPU runs: Perceptron's where it has
+        /// AVX512_BF16, and oneDNN's.
+        static let backends: [BLAS.BFloat16Backend] = (BFloat16GEMM.isSupported ? [.perceptron] : []) + [.oneDNN]
+
         @Test("forward and both backward products in bfloat16, against Double loops", arguments: [1, 2, 3], [false, true])
         func productsAgainstReferences(threads: Int, accumulate: Bool) throws {
             let saved = (BLAS.threadCount, BLAS.parallelThreshold, BLAS.mixedPrecisionThreshold, BLAS.bfloat16InTurnThreshold)
+            let savedBackend = BLAS.bfloat16Backend
             defer {
                 (BLAS.threadCount, BLAS.parallelThreshold, BLAS.mixedPrecisionThreshold, BLAS.bfloat16InTurnThreshold) = saved
+                BLAS.bfloat16Backend = savedBackend
             }
             BLAS.threadCount = threads
             BLAS.parallelThreshold = 0          // split every product that can be split
             BLAS.mixedPrecisionThreshold = 0    // and send every one to bfloat16
 
             var generator = SeededRandomNumberGenerator(seed: 13)
-            // Side by side, then in turn wherever f > m.
-            for (inTurn, (n, f, m, hasBias)) in [false, true].flatMap({ inTurn in Self.shapes.map { (inTurn, $0) } }) {
+            // On each kernel; side by side, then in turn wherever f > m.
+            let routes = Self.backends.flatMap { backend in [false, true].map { (backend, $0) } }
+            for ((backend, inTurn), (n, f, m, hasBias)) in routes.flatMap({ route in Self.shapes.map { (route, $0) } }) {
+                BLAS.bfloat16Backend = backend
                 BLAS.bfloat16InTurnThreshold = inTurn ? 0 : .max
                 let layer = Linear<Float>(inputFeatures: f, outputFeatures: m, bias: hasBias, using: &generator)
                 layer.precision = .bfloat16
@@ -89,7 +98,7 @@ extension ProcessWideBLASSettings {
                     ("∇X", dx, { r in NaiveLinear.inputGradient(g: r(gs), w: r(ws), n: n, f: f, m: m) }),
                 ]
                 for (name, got, reference) in cases {
-                    let what = "\(name) of \(n)×\(f)→\(m)\(hasBias ? "" : " without bias") on \(threads) threads"
+                    let what = "\(name) of \(n)×\(f)→\(m)\(hasBias ? "" : " without bias") on \(threads) threads, \(backend)"
                         + (accumulate ? ", accumulated" : "") + (inTurn ? ", backward in turn" : "")
                     // 1. The rounded operands' exact product, float32 accumulation only
                     //    (accumulating twice adds one more rounding per element).
@@ -238,6 +247,15 @@ struct MixedPrecisionRefusalTests {
         #expect(oneDNN?.version.hasPrefix("2.") == true, "\(String(describing: oneDNN))")
         #expect(BLAS.configuration.description.contains("oneDNN"))
         if oneDNN?.hasNativeBFloat16 == false { #expect(oneDNN?.bfloat16Unavailability != nil) }
+        // The kernel: Perceptron's on AVX512_BF16 without AMX, oneDNN's with AMX, none where nothing runs in bfloat16.
+        if let oneDNN {
+            let features = perceptron_cpu_features()
+            let expected: String? = oneDNN.bfloat16Threshold == nil ? nil
+                : oneDNN.instructionSet.contains("amx") ? "onednn"
+                : features.avx512_bf16 && features.avx512bw && features.avx512vl ? "perceptron:avx512_bf16" : "onednn"
+            #expect(oneDNN.bfloat16Kernel == expected, "\(oneDNN)")
+            if let expected { #expect(oneDNN.description.contains("on \(expected)")) }
+        }
         #else
         #expect(oneDNN == nil)
         let layer = Linear<Float>(inputFeatures: 3, outputFeatures: 2)

@@ -1,7 +1,7 @@
 import ArgumentParser
 @_spi(Benchmarking) import Perceptron
 
-/// `--precision` and `--bf16-threshold`, which the benchmark and the digits example share.
+/// `--precision`, `--bf16-threshold` and `--bf16-kernel`, which the benchmark and the digits example share.
 public struct PrecisionOptions: ParsableArguments {
     /// `--precision`: the products of the Linear layers in float32 or bfloat16 (``Linear/precision``).
     @Option(help: ArgumentHelp(
@@ -21,6 +21,21 @@ public struct PrecisionOptions: ParsableArguments {
         transform: NonNegative.parse)
     public var threshold: NonNegative?
 
+    /// `--bf16-kernel`: overrides which kernel computes bfloat16 products (`BLAS.bfloat16Backend`).
+    @Option(
+        name: .customLong("bf16-kernel"),
+        help: ArgumentHelp(
+            "With --precision bf16: the kernel of the bfloat16 products, perceptron or onednn (default: this CPU's).",
+            valueName: "kernel"),
+        transform: { argument in
+            switch argument.lowercased() {
+            case "perceptron": BLAS.BFloat16Backend.perceptron
+            case "onednn": BLAS.BFloat16Backend.oneDNN
+            default: throw ValidationError("--bf16-kernel takes perceptron or onednn, not \(argument)")
+            }
+        })
+    var kernel: BLAS.BFloat16Backend?
+
     /// float32 and no threshold; argument parser fills in what the command line says.
     public init() {}
 
@@ -29,10 +44,24 @@ public struct PrecisionOptions: ParsableArguments {
         if threshold != nil && precision != .bfloat16 {
             throw ValidationError("--bf16-threshold needs --precision bf16")
         }
+        if kernel != nil && precision != .bfloat16 {
+            throw ValidationError("--bf16-kernel needs --precision bf16")
+        }
+        // Where bfloat16 runs, the CPU has AVX512_BF16 (AMX comes with it), which Perceptron's kernel needs.
+        if kernel != nil {
+            guard let oneDNN = BLAS.configuration.oneDNN else {
+                throw ValidationError("--bf16-kernel: bfloat16 cannot run in a build without the OneDNN trait")
+            }
+            if let reason = oneDNN.bfloat16Unavailability {
+                throw ValidationError("--bf16-kernel: bfloat16 cannot run here (\(reason))")
+            }
+        }
     }
 
-    /// Sets `--bf16-threshold`, if given, as `BLAS.mixedPrecisionThreshold`.
+    /// Sets `--bf16-threshold` and `--bf16-kernel`, if given, as
+    /// `BLAS.mixedPrecisionThreshold` and `BLAS.bfloat16Backend`.
     public func apply() {
         if let threshold { BLAS.mixedPrecisionThreshold = threshold.value }
+        if let kernel { BLAS.bfloat16Backend = kernel }
     }
 }

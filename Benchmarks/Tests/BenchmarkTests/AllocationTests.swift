@@ -32,11 +32,18 @@ struct StepCase: Sendable, CustomTestStringConvertible {
     var bias = true
     var double = false
     /// A `Float` layer in bfloat16 whose products all stay under the
-    /// threshold, so run in float32 (what a product sent to oneDNN allocates
-    /// is oneDNN's own: every `dnnl_primitive_execute` call allocates).
+    /// threshold, so run in float32.
     var bfloat16 = false
+    /// A `Float` layer in bfloat16 whose products all run in bfloat16, on
+    /// Perceptron's own kernel (with the backward products in turn, if
+    /// `inTurn`). oneDNN's kernel is not counted: every `dnnl_primitive_execute`
+    /// call allocates, inside oneDNN.
+    var bfloat16Kernel = false
+    var inTurn = false
     var testDescription: String {
-        "\(double ? "Double" : "Float") [\(n), \(f)] → \(m)\(bias ? "" : " no bias")\(bfloat16 ? " in bfloat16" : "")"
+        let precision = bfloat16Kernel ? " on the bfloat16 kernel\(inTurn ? ", backward in turn" : "")"
+            : bfloat16 ? " in bfloat16" : ""
+        return "\(double ? "Double" : "Float") [\(n), \(f)] → \(m)\(bias ? "" : " no bias")\(precision)"
     }
 }
 
@@ -75,6 +82,9 @@ struct AllocationTests {
     static let bfloat16Cases = [
         StepCase(n: 32, f: 64, m: 64, bfloat16: true), StepCase(n: 64, f: 256, m: 256, bfloat16: true),
         StepCase(n: 8, f: 64, m: 36, bfloat16: true),
+        StepCase(n: 32, f: 64, m: 64, bfloat16Kernel: true), StepCase(n: 64, f: 256, m: 256, bfloat16Kernel: true),
+        StepCase(n: 37, f: 53, m: 29, bias: false, bfloat16Kernel: true),
+        StepCase(n: 300, f: 130, m: 64, bfloat16Kernel: true, inTurn: true),
     ]
     #else
     static let bfloat16Cases: [StepCase] = []
@@ -82,26 +92,33 @@ struct AllocationTests {
 
     @Test(.needsAllocationCounter, arguments: cases, [1, 2])
     func steadyTrainingStepAllocatesNothing(_ c: StepCase, threads: Int) throws {
-        let saved = BLAS.threadCount
-        let savedThreshold = BLAS.mixedPrecisionThreshold
-        defer {
-            BLAS.threadCount = saved
-            BLAS.mixedPrecisionThreshold = savedThreshold
-        }
+        let saved = (BLAS.threadCount, BLAS.mixedPrecisionThreshold, BLAS.bfloat16Backend, BLAS.bfloat16InTurnThreshold)
+        defer { (BLAS.threadCount, BLAS.mixedPrecisionThreshold, BLAS.bfloat16Backend, BLAS.bfloat16InTurnThreshold) = saved }
         BLAS.threadCount = threads
         // Every product under the threshold, whatever this CPU's is.
         if c.bfloat16 { BLAS.mixedPrecisionThreshold = .max }
+        if c.bfloat16Kernel {
+            guard BLAS.configuration.oneDNN?.bfloat16Unavailability == nil else {
+                try check(Float.self, c)   // checks the refusal
+                return
+            }
+            // Every product in bfloat16, on Perceptron's kernel, which every
+            // CPU where bfloat16 runs has (AVX512_BF16 comes with AMX).
+            BLAS.mixedPrecisionThreshold = 0
+            BLAS.bfloat16Backend = .perceptron
+            BLAS.bfloat16InTurnThreshold = c.inTurn ? 0 : .max
+        }
         if c.double { try check(Double.self, c) } else { try check(Float.self, c) }
     }
 
     func check<Scalar: BLASScalar>(_: Scalar.Type, _ c: StepCase) throws {
         var generator = SeededRandomNumberGenerator(seed: 3)
         let layer = Linear<Scalar>(inputFeatures: c.f, outputFeatures: c.m, bias: c.bias, using: &generator)
-        if c.bfloat16 { layer.precision = .bfloat16 }
+        if c.bfloat16 || c.bfloat16Kernel { layer.precision = .bfloat16 }
         let x = Tensor<Scalar>(shape: [c.n, c.f], randomIn: -1...1, using: &generator)
         var g = Tensor<Scalar>(shape: [c.n, c.m])
         var checksum: Scalar = 0
-        if c.bfloat16, let reason = BLAS.configuration.oneDNN?.bfloat16Unavailability {
+        if c.bfloat16 || c.bfloat16Kernel, let reason = BLAS.configuration.oneDNN?.bfloat16Unavailability {
             // A CPU where bfloat16 cannot run refuses it at every size, with its reason.
             let error = #expect(throws: PerceptronError.self) { try layer(x) }
             #expect(error.map { "\($0)" }?.contains(reason) == true, "\(String(describing: error))")

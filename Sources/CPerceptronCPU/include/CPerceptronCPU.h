@@ -1,7 +1,7 @@
 /*
  * CPerceptronCPU: x86-64 CPU feature detection, switching the kernel set of a
  * DYNAMIC_ARCH OpenBLAS build (such as Debian 12's 0.3.21) in a running process,
- * and float32 <-> bfloat16 conversion.
+ * float32 <-> bfloat16 conversion, and a bfloat16 matrix product on AVX512_BF16.
  * Which kernel to choose is decided in Swift (KernelSelection.swift); this file
  * only reports facts and carries out the switch.
  *
@@ -172,6 +172,49 @@ void perceptron_bfloat16_to_float_scalar(const uint16_t *src, float *dst, size_t
  * this CPU cannot run it. */
 bool perceptron_float_to_bfloat16_on(int path, const float *src, uint16_t *dst, size_t count);
 bool perceptron_bfloat16_to_float_on(int path, const uint16_t *src, float *dst, size_t count);
+
+/* ---------------------------------------------------- bfloat16 GEMM ---- */
+
+/*
+ * C <- alpha * op(A) * op(B) + beta * C, plus `bias` (n floats, or NULL) added
+ * to every row of C: op(A) is m x k and op(B) k x n, of bfloat16 bit patterns,
+ * row-major with row lengths lda and ldb as stored (of the untransposed
+ * matrix, as in CBLAS); C is m x n float32 with row length ldc. The products
+ * of bfloat16 values are exact and accumulated in float32 (VDPBF16PS: pairs
+ * along k, subnormal inputs and results treated as zero). beta = 0 never reads
+ * C. The work runs on the calling thread, in buffers of that thread which are
+ * kept for its next call and freed when it ends.
+ *
+ * Returns false, having written nothing, when a size is not positive, when the
+ * CPU lacks AVX512_BF16 (with AVX-512F/BW/VL), or when the thread's buffers
+ * cannot grow (out of memory). Thread-safe; C must not overlap A, B or bias.
+ */
+typedef struct {
+    bool transpose_a, transpose_b;
+    int64_t m, n, k;
+    float alpha;
+    const uint16_t *a;
+    int64_t lda;
+    const uint16_t *b;
+    int64_t ldb;
+    float beta;
+    float *c;
+    int64_t ldc;
+    const float *bias;
+    /* Optional, for an untransposed A only: A in float32 (row length lda),
+     * rounded by perceptron_float_to_bfloat16 into rounded_a (m x k, row
+     * length lda) a block at a time, just before the block is multiplied; `a`
+     * is then ignored. The product is the same as rounding first and passing
+     * rounded_a as `a`, but A is read from memory once, while the arithmetic
+     * of other blocks runs. NULL otherwise. */
+    const float *unrounded_a;
+    uint16_t *rounded_a;
+} perceptron_bfloat16_product_t;
+
+bool perceptron_bfloat16_gemm(const perceptron_bfloat16_product_t *product);
+
+/* Whether this CPU runs perceptron_bfloat16_gemm (AVX512_BF16 with AVX-512F/BW/VL). */
+bool perceptron_bfloat16_gemm_is_supported(void);
 
 #ifdef __cplusplus
 }

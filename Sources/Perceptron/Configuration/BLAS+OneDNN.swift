@@ -22,6 +22,12 @@ extension BLAS {
         public var bfloat16Threshold: Int?
         /// Why a layer in ``Precision/bfloat16`` throws here, or `nil` when it runs.
         public var bfloat16Unavailability: String?
+        /// The kernel that computes bfloat16 products here: `"perceptron:avx512_bf16"`,
+        /// the library's own, on a CPU with AVX512_BF16 and no AMX, where it is
+        /// as fast as oneDNN's and allocates nothing; `"onednn"`, oneDNN's
+        /// matmul, on a CPU with AMX, whose tile kernels are far faster.
+        /// `nil` when no product runs in bfloat16 (``bfloat16Threshold`` is `nil`).
+        public var bfloat16Kernel: String?
         /// Whether an ``InferenceModel`` made with ``InferenceModel/Kernels/packedWeights``
         /// can pack its weights on this CPU: whether oneDNN's float32 matmul kernel
         /// here reads weights in a packed layout of its own (its `brg:` kernels,
@@ -31,12 +37,12 @@ extension BLAS {
         /// requests for which that measures faster (``InferenceModel/packedFromRows``).
         public var packsInferenceWeights: Bool
 
-        /// For example `oneDNN 2.6.3 on avx512_core_amx, bfloat16 from 262144 multiply-adds, packs inference weights where faster`.
+        /// For example `oneDNN 2.6.3 on avx512_core_amx, bfloat16 from 262144 multiply-adds on onednn, packs inference weights where faster`.
         public var description: String {
             let route = if let bfloat16Unavailability {
                 "bfloat16 unavailable: \(bfloat16Unavailability)"
             } else if let bfloat16Threshold {
-                "bfloat16 from \(bfloat16Threshold) multiply-adds"
+                "bfloat16 from \(bfloat16Threshold) multiply-adds on \(bfloat16Kernel ?? "?")"
             } else {
                 "bfloat16 layers compute in float32 (bfloat16 is no faster on this CPU)"
             }
@@ -50,13 +56,26 @@ extension BLAS {
         #if OneDNN
         let state = OneDNN.state
         let threshold = MixedPrecision.threshold
+        let runs = MixedPrecision.unavailability == nil && threshold < Int.max
         return OneDNNConfiguration(
             version: state.version, instructionSet: OneDNN.name(of: state.isa),
             hasNativeBFloat16: OneDNN.hasNativeBFloat16(state.isa),
-            bfloat16Threshold: MixedPrecision.unavailability == nil && threshold < Int.max ? threshold : nil,
-            bfloat16Unavailability: MixedPrecision.unavailability, packsInferenceWeights: OneDNN.packsWeights)
+            bfloat16Threshold: runs ? threshold : nil,
+            bfloat16Unavailability: MixedPrecision.unavailability,
+            bfloat16Kernel: runs ? MixedPrecision.backend.kernelName : nil,
+            packsInferenceWeights: OneDNN.packsWeights)
         #else
         return nil
         #endif
+    }
+}
+
+extension BLAS.BFloat16Backend {
+    /// The name ``BLAS/OneDNNConfiguration/bfloat16Kernel`` gives the backend.
+    var kernelName: String {
+        switch self {
+        case .perceptron: "perceptron:avx512_bf16"
+        case .oneDNN: "onednn"
+        }
     }
 }

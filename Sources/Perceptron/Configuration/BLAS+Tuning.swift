@@ -75,17 +75,50 @@ extension BLAS {
 }
 
 extension BLAS {
-    /// The oneDNN implementation a layer's forward product of `rows × inputs`
-    /// by `inputs × outputs` runs on in bfloat16, such as
-    /// `brg:avx512_core_bf16`; `nil` without the `OneDNN` trait, or where it
-    /// cannot be created.
+    /// The kernel a layer's forward product of `rows × inputs` by
+    /// `inputs × outputs` runs on in bfloat16: `perceptron:avx512_bf16`, or
+    /// the oneDNN implementation, such as `brg:avx512_core_bf16`; `nil`
+    /// without the `OneDNN` trait, or where oneDNN cannot create it.
     @_spi(Benchmarking)
     public static func bfloat16Kernel(rows: Int, inputs: Int, outputs: Int) -> String? {
         #if OneDNN
+        if MixedPrecision.backend == .perceptron { return MixedPrecision.backend.kernelName }
         guard let m = Int32(exactly: rows), let k = Int32(exactly: inputs), let n = Int32(exactly: outputs) else { return nil }
         return OneDNN.implementation(m: m, n: n, k: k)
         #else
         return nil
         #endif
+    }
+}
+
+extension BLAS {
+    /// A kernel that computes bfloat16 products.
+    @_spi(Benchmarking)
+    public enum BFloat16Backend: String, Sendable {
+        /// Perceptron's own, on AVX512_BF16's `VDPBF16PS`: the automatic
+        /// choice on CPUs with that instruction and no AMX.
+        case perceptron
+        /// oneDNN's matmul: the automatic choice on CPUs with AMX.
+        case oneDNN
+    }
+
+    /// The kernel a layer in ``Precision/bfloat16`` runs its bfloat16
+    /// products on; `nil` restores the automatic choice for this CPU
+    /// (``OneDNNConfiguration/bfloat16Kernel`` names it). Setting ``BFloat16Backend/perceptron``
+    /// on a CPU without AVX512_BF16 is a programming error and traps.
+    @_spi(Benchmarking)
+    public static var bfloat16Backend: BFloat16Backend? {
+        get {
+            switch MixedPrecision.backendOverride.load(ordering: .relaxed) {
+            case 1: .perceptron
+            case 2: .oneDNN
+            default: nil
+            }
+        }
+        set {
+            precondition(newValue != .perceptron || BFloat16GEMM.isSupported,
+                         "BLAS.bfloat16Backend: this CPU has no AVX512_BF16 for Perceptron's bfloat16 kernel")
+            MixedPrecision.backendOverride.store(newValue == .perceptron ? 1 : newValue == .oneDNN ? 2 : 0, ordering: .relaxed)
+        }
     }
 }

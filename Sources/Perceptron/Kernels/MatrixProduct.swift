@@ -26,6 +26,11 @@ struct StridedProduct<Operand, Result: BLASScalar> {
     var c: UnsafeMutablePointer<Result>, ldc: Int32
     /// `n` values added to every row of `C` after the product, or `nil`.
     var bias: UnsafePointer<Result>? = nil
+    /// For a bfloat16 product of an untransposed `A` on Perceptron's own
+    /// kernel: `A` in float32, which the kernel rounds into `a` (writable
+    /// memory, then) a block at a time as it multiplies, so that `A` is read
+    /// from memory once, while other blocks compute. `nil` otherwise.
+    var unroundedA: UnsafePointer<Result>? = nil
 
     /// A product of contiguous operands, whose leading dimensions follow from their shapes.
     init(
@@ -51,6 +56,7 @@ struct StridedProduct<Operand, Result: BLASScalar> {
         var part = self
         part.m = Int32(truncatingIfNeeded: rows.count)
         part.a = a + rows.lowerBound * (transposeA ? 1 : Int(lda))
+        part.unroundedA = unroundedA.map { $0 + rows.lowerBound * Int(lda) }
         part.c = c + rows.lowerBound * Int(ldc)
         return part
     }

@@ -7,8 +7,8 @@ import CPerceptronCPU
 // Mixed precision: which products run with bfloat16 operands, and where.
 //
 // A layer set to `Precision.bfloat16` asks here, product by product, whether
-// to round its operands to bfloat16 and hand the product to oneDNN, or to run
-// it in float32 on OpenBLAS as usual. Two rules decide:
+// to round its operands to bfloat16 and hand the product to a bfloat16
+// kernel, or to run it in float32 on OpenBLAS as usual. Two rules decide:
 //
 // 1. bfloat16 must exist: the library is built with the OneDNN trait, and
 //    the CPU has bfloat16 instructions (oneDNN would otherwise emulate them
@@ -16,12 +16,15 @@ import CPerceptronCPU
 //    bfloat16 layer throws `precisionUnavailable`, saying which is missing.
 // 2. bfloat16 must pay: a layer in bfloat16 is never slower than the same
 //    layer in float32. Small products, where rounding the operands and
-//    calling oneDNN cost more than the faster arithmetic saves, stay in
+//    calling the kernel cost more than the faster arithmetic saves, stay in
 //    float32 (`perceptron-bench --bf16-crossover` measures where the two
 //    cross). So do all products on CPUs whose bfloat16 dot product is no
 //    faster than their float32 FMA: AVX512_BF16 on Intel cores without AMX,
 //    where `VDPBF16PS` issues on one port against two for `VFMADD`, and
 //    bfloat16 matmul measures at about half of float32's speed.
+//
+// The kernel is the library's own (BFloat16GEMM) where the CPU has
+// AVX512_BF16 and no AMX, and oneDNN's where it has AMX; `backend` says which.
 
 /// The rules that send a product to bfloat16 or keep it in float32.
 enum MixedPrecision {
@@ -61,6 +64,30 @@ enum MixedPrecision {
         return Int.max
         #endif
     }()
+
+    /// The kernel a bfloat16 product runs on where nothing overrides it: the
+    /// library's own (``BFloat16GEMM``) on a CPU with AVX512_BF16 and no AMX,
+    /// where it is as fast as oneDNN's and allocates nothing; oneDNN
+    /// elsewhere, whose AMX tile kernels no `VDPBF16PS` loop comes near.
+    static let automaticBackend: BLAS.BFloat16Backend = {
+        #if OneDNN
+        return BFloat16GEMM.isSupported && !OneDNN.hasAMX(OneDNN.state.isa) ? .perceptron : .oneDNN
+        #else
+        return .perceptron
+        #endif
+    }()
+
+    /// The backend set through `BLAS.bfloat16Backend`: 0 for ``automaticBackend``, 1 Perceptron's, 2 oneDNN.
+    static let backendOverride = Atomic<Int>(0)
+
+    /// The kernel bfloat16 products run on.
+    static var backend: BLAS.BFloat16Backend {
+        switch backendOverride.load(ordering: .relaxed) {
+        case 1: .perceptron
+        case 2: .oneDNN
+        default: automaticBackend
+        }
+    }
 
     /// The threshold set through `BLAS.mixedPrecisionThreshold`, or −1 for ``automaticThreshold``.
     static let thresholdOverride = Atomic<Int>(-1)
@@ -110,21 +137,28 @@ extension Kernels {
         }
     }
 
-    /// Creates on this thread the primitives of `product` and of the row blocks it may be split into.
+    /// Checks that `product` can run, and on oneDNN creates on this thread the
+    /// primitives of it and of the row blocks it may be split into, so that
+    /// an error surfaces here, thrown, before the product is split.
     private static func prepare(_ product: MixedPrecisionProduct) throws(PerceptronError) {
         OpenBLAS.setUp()
         guard product.hasWork else { return }
         #if OneDNN
-        try OneDNN.prepare(product)
+        if MixedPrecision.backend == .oneDNN { try OneDNN.prepare(product) }
         #else
         throw .precisionUnavailable(what: "a bfloat16 product", reason: MixedPrecision.unavailability ?? "")
         #endif
     }
 
-    /// Computes a bfloat16 product whole on the calling thread.
+    /// Computes a bfloat16 product whole on the calling thread, on ``MixedPrecision/backend``.
     static func multiplyMixed(_ product: MixedPrecisionProduct) {
         #if OneDNN
-        OneDNN.multiply(product)
+        switch MixedPrecision.backend {
+        case .perceptron: BFloat16GEMM.multiply(product)
+        case .oneDNN:
+            precondition(product.unroundedA == nil, "Kernels: oneDNN cannot round an operand as it reads it")
+            OneDNN.multiply(product)
+        }
         #else
         fatalError("Kernels: a bfloat16 product reached a build without the OneDNN trait")
         #endif

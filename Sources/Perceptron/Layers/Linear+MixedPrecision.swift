@@ -1,8 +1,9 @@
 // The layer's three products in bfloat16 (`Linear.precision`): each operand
-// is rounded once into a buffer the layer keeps, and the products go to the
+// is rounded once into a buffer the layer keeps (X by Perceptron's kernel as
+// it reads it, where that kernel runs), and the products go to the
 // mixed-precision backend, which accumulates and writes float32.
 //
-//   forward    X → X̃, W → W̃     Z = X̃·W̃ (+ b, added by oneDNN as it writes Z)
+//   forward    X → X̃, W → W̃     Z = X̃·W̃ (+ b, added by the kernel as it writes Z)
 //   backward   G → G̃            ∇W = X̃ᵀ·G̃,  ∇X = G̃·W̃ᵀ
 //
 // X̃ and W̃ are the forward pass's, so that every backward pass of one step
@@ -51,15 +52,22 @@ extension Linear {
         _ input: Tensor<Scalar>, roundingInto inputBuffer: BFloat16Buffer, weight w̃: UnsafePointer<UInt16>,
         bias: Tensor<Scalar>?, _ sizes: (n: Int32, f: Int32, m: Int32), into z: inout Tensor<Scalar>
     ) throws(PerceptronError) {
-        let (n, f) = (Int(sizes.n), Int(sizes.f))
-        let x̃ = input.withUnsafeScalars { x in inputBuffer.round(floats(x), count: n * f) }
-        // The bias goes to oneDNN rather than into Z first (as the float32
+        let count = Int(sizes.n) * Int(sizes.f)
+        // Perceptron's kernel rounds X as it reads it, a block at a time, so
+        // that X is read from memory once; oneDNN's reads X̃, rounded first.
+        let roundsAsItReads = MixedPrecision.backend == .perceptron
+        // The bias goes to the kernel rather than into Z first (as the float32
         // route broadcasts it for OpenBLAS): Z is then written once, not
         // written, read back and written again.
-        try z.withUnsafeMutableScalars { (z) throws(PerceptronError) in
-            try Tensor.withUnsafeScalars(of: bias) { (b) throws(PerceptronError) in
-                try Kernels.multiply(MixedPrecisionProduct(
-                    m: sizes.n, n: sizes.m, k: sizes.f, x̃, w̃, beta: 0, mutableFloats(z), bias: b.map(floats)))
+        try input.withUnsafeScalars { (x) throws(PerceptronError) in
+            let x̃ = roundsAsItReads ? UnsafePointer(inputBuffer.reserve(count)) : inputBuffer.round(floats(x), count: count)
+            try z.withUnsafeMutableScalars { (z) throws(PerceptronError) in
+                try Tensor.withUnsafeScalars(of: bias) { (b) throws(PerceptronError) in
+                    var product = MixedPrecisionProduct(
+                        m: sizes.n, n: sizes.m, k: sizes.f, x̃, w̃, beta: 0, mutableFloats(z), bias: b.map(floats))
+                    if roundsAsItReads { product.unroundedA = floats(x) }
+                    try Kernels.multiply(product)
+                }
             }
         }
     }

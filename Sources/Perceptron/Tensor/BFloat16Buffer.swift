@@ -11,16 +11,22 @@ final class BFloat16Buffer {
     /// Rounds `count` floats from `source` into the buffer (nearest, ties to
     /// even) and returns the rounded copy.
     func round(_ source: UnsafePointer<Float>, count: Int) -> UnsafePointer<UInt16> {
+        Kernels.round(source, into: reserve(count), count: count)
+        return contents
+    }
+
+    /// Room for `count` values, for a product that rounds its operand into
+    /// the buffer as it reads it (``StridedProduct/unroundedA``).
+    func reserve(_ count: Int) -> UnsafeMutablePointer<UInt16> {
         if count > capacity {
             bits?.deallocate()
             bits = .allocate(capacity: count)
             capacity = count
         }
-        Kernels.round(source, into: bits ?? Self.empty, count: count)
-        return contents
+        return bits ?? Self.empty
     }
 
-    /// The rounded values last written by ``round(_:count:)``.
+    /// The rounded values last written by ``round(_:count:)``, or by a product into ``reserve(_:)``.
     var contents: UnsafePointer<UInt16> { UnsafePointer(bits ?? Self.empty) }
 
     /// Lets go of the memory.

@@ -44,10 +44,10 @@ var bfloat16Unavailability: String? {
 extension ProcessWideBLASSettings {
     @Suite("Mixed precision")
     struct MixedPrecisionTests {
-        /// Every layer and product shape, at 1, 2 and 3 threads: rows split
-        /// across threads, the backward products side by side and in turn,
-        /// odd sizes, transposes; with a bias (which oneDNN adds as it writes
-        /// Z) and without.
+        /// Every layer and product shape, at 1, 2 and 3 threads: rows (and,
+        /// on Perceptron's kernel, columns) split across threads, the backward
+        /// products side by side and in turn, odd sizes, transposes; with a
+        /// bias (which the kernel adds as it writes Z) and without.
         static let shapes: [(n: Int, f: Int, m: Int, bias: Bool)] = [
             (1, 1, 1, true), (7, 5, 3, true), (37, 53, 29, true), (128, 96, 64, true), (300, 64, 130, true),
             (7, 5, 3, false), (300, 64, 130, false),
@@ -60,10 +60,10 @@ extension ProcessWideBLASSettings {
         @Test("forward and both backward products in bfloat16, against Double loops", arguments: [1, 2, 3], [false, true])
         func productsAgainstReferences(threads: Int, accumulate: Bool) throws {
             let saved = (BLAS.threadCount, BLAS.parallelThreshold, BLAS.mixedPrecisionThreshold, BLAS.bfloat16InTurnThreshold)
-            let savedBackend = BLAS.bfloat16Backend
+            let savedRoute = (BLAS.bfloat16Backend, BLAS.runsIndependentProductsSideBySide)
             defer {
                 (BLAS.threadCount, BLAS.parallelThreshold, BLAS.mixedPrecisionThreshold, BLAS.bfloat16InTurnThreshold) = saved
-                BLAS.bfloat16Backend = savedBackend
+                (BLAS.bfloat16Backend, BLAS.runsIndependentProductsSideBySide) = savedRoute
             }
             BLAS.threadCount = threads
             BLAS.parallelThreshold = 0          // split every product that can be split
@@ -74,7 +74,9 @@ extension ProcessWideBLASSettings {
             let routes = Self.backends.flatMap { backend in [false, true].map { (backend, $0) } }
             for ((backend, inTurn), (n, f, m, hasBias)) in routes.flatMap({ route in Self.shapes.map { (route, $0) } }) {
                 BLAS.bfloat16Backend = backend
+                // In turn: oneDNN's rule at every size, or no pairing at all.
                 BLAS.bfloat16InTurnThreshold = inTurn ? 0 : .max
+                BLAS.runsIndependentProductsSideBySide = !inTurn
                 let layer = Linear<Float>(inputFeatures: f, outputFeatures: m, bias: hasBias, using: &generator)
                 layer.precision = .bfloat16
                 let x = try Tensor<Float>(shape: [n, f], scalars: randomScalars(n * f, using: &generator))
@@ -311,9 +313,11 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
         (8192, 128, 784, false), (2048, 512, 512, false), (8192, 256, 256, false),  // f ≤ m
     ]
 
-    @Test("a layer's bfloat16 backward products run in turn only when large and ∇W is taller than wide",
+    @Test("on oneDNN, a layer's bfloat16 backward products run in turn only when large and ∇W is taller than wide; on Perceptron's kernel, never",
           arguments: backwardRoutes)
     func backwardRoute(_ shape: (n: Int32, f: Int32, m: Int32, inTurn: Bool)) {
+        let saved = BLAS.bfloat16Backend
+        defer { BLAS.bfloat16Backend = saved }
         // The rule reads only the sizes: the buffers are never touched.
         let operand = UnsafeMutablePointer<UInt16>.allocate(capacity: 1)
         let result = UnsafeMutablePointer<Float>.allocate(capacity: 1)
@@ -324,7 +328,55 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
         let weightGradient = MixedPrecisionProduct(
             transposeA: true, m: shape.f, n: shape.m, k: shape.n, operand, operand, beta: 0, result)
         #expect(BLAS.bfloat16InTurnThreshold == 1 << 28)
+        BLAS.bfloat16Backend = .oneDNN
         #expect(ProductSplit.runsInTurn(weightGradient: weightGradient) == shape.inTurn,
-                "(\(shape.n), \(shape.f), \(shape.m))")
+                "(\(shape.n), \(shape.f), \(shape.m)) on oneDNN")
+        if BFloat16GEMM.isSupported {
+            BLAS.bfloat16Backend = .perceptron
+            #expect(!ProductSplit.runsInTurn(weightGradient: weightGradient), "(\(shape.n), \(shape.f), \(shape.m)) on Perceptron's kernel")
+        }
+    }
+}
+
+// Splitting by columns reads process-wide settings too.
+extension ProcessWideBLASSettings.MixedPrecisionTests {
+    @Test("on Perceptron's kernel, a product wider than tall splits by columns and gives the whole product's bits",
+          arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func columnSplitKeepsTheBits(_ transposes: (a: Bool, b: Bool)) throws {
+        guard BFloat16GEMM.isSupported, bfloat16Unavailability == nil else { return }
+        let saved = (BLAS.threadCount, BLAS.parallelThreshold, BLAS.bfloat16Backend)
+        defer { (BLAS.threadCount, BLAS.parallelThreshold, BLAS.bfloat16Backend) = saved }
+        BLAS.bfloat16Backend = .perceptron
+        BLAS.parallelThreshold = 0
+
+        let (m, n, k) = (Int32(9), Int32(150), Int32(70))
+        var generator = SeededRandomNumberGenerator(seed: 21)
+        let bits = { (count: Int32) in BFloat16GEMMTests.randomBFloat16(Int(count), using: &generator) }
+        let (a, b) = (bits(m * k), bits(k * n))
+        let bias: [Float] = randomScalars(Int(n), using: &generator)
+        let start: [Float] = randomScalars(Int(m * n), using: &generator)
+        func product(threads: Int) throws -> [Float] {
+            BLAS.threadCount = threads
+            var c = start
+            try a.withUnsafeBufferPointer { a in
+                try b.withUnsafeBufferPointer { b in
+                    try bias.withUnsafeBufferPointer { bias in
+                        try c.withUnsafeMutableBufferPointer { c in
+                            let whole = MixedPrecisionProduct(
+                                transposeA: transposes.a, transposeB: transposes.b, m: m, n: n, k: k,
+                                a.baseAddress!, b.baseAddress!, beta: 1, c.baseAddress!, bias: bias.baseAddress!)
+                            #expect(whole.splitsByColumns)
+                            try Kernels.multiply(whole)
+                        }
+                    }
+                }
+            }
+            return c
+        }
+        let whole = try product(threads: 1)
+        for threads in [2, 3] {
+            let split = try product(threads: threads)
+            #expect(split.map(\.bitPattern) == whole.map(\.bitPattern), "\(threads) threads, transposes \(transposes)")
+        }
     }
 }

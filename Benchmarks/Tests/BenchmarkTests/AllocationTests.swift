@@ -92,8 +92,8 @@ struct AllocationTests {
 
     @Test(.needsAllocationCounter, arguments: cases, [1, 2])
     func steadyTrainingStepAllocatesNothing(_ c: StepCase, threads: Int) throws {
-        let saved = (BLAS.threadCount, BLAS.mixedPrecisionThreshold, BLAS.bfloat16Backend, BLAS.bfloat16InTurnThreshold)
-        defer { (BLAS.threadCount, BLAS.mixedPrecisionThreshold, BLAS.bfloat16Backend, BLAS.bfloat16InTurnThreshold) = saved }
+        let saved = (BLAS.threadCount, BLAS.mixedPrecisionThreshold, BLAS.bfloat16Backend, BLAS.runsIndependentProductsSideBySide)
+        defer { (BLAS.threadCount, BLAS.mixedPrecisionThreshold, BLAS.bfloat16Backend, BLAS.runsIndependentProductsSideBySide) = saved }
         BLAS.threadCount = threads
         // Every product under the threshold, whatever this CPU's is.
         if c.bfloat16 { BLAS.mixedPrecisionThreshold = .max }
@@ -106,7 +106,7 @@ struct AllocationTests {
             // CPU where bfloat16 runs has (AVX512_BF16 comes with AMX).
             BLAS.mixedPrecisionThreshold = 0
             BLAS.bfloat16Backend = .perceptron
-            BLAS.bfloat16InTurnThreshold = c.inTurn ? 0 : .max
+            BLAS.runsIndependentProductsSideBySide = !c.inTurn
         }
         if c.double { try check(Double.self, c) } else { try check(Float.self, c) }
     }

@@ -15,8 +15,8 @@ extension BLAS {
     /// Whether two independent products, such as a layer's `XᵀG` and `GWᵀ`,
     /// run side by side on half the threads each (`true`, the default) or one
     /// after the other, each split across all the threads. A bfloat16 layer
-    /// from ``bfloat16InTurnThreshold`` multiply-adds a product, with more
-    /// inputs than outputs, runs its two in turn whatever this says.
+    /// on oneDNN from ``bfloat16InTurnThreshold`` multiply-adds a product,
+    /// with more inputs than outputs, runs its two in turn whatever this says.
     @_spi(Benchmarking)
     public static var runsIndependentProductsSideBySide: Bool {
         get { ProductSplit.pairsIndependentProducts.load(ordering: .relaxed) }
@@ -33,10 +33,11 @@ extension BLAS {
         set { SmallKernels.limit.store(max(0, newValue), ordering: .relaxed) }
     }
 
-    /// A bfloat16 layer with more inputs than outputs whose backward products
-    /// have at least this many multiply-adds each runs them one after the
-    /// other, each split across all threads, rather than side by side
-    /// (2²⁸ by default; `Int.max` never, 0 always). Values below 0 are treated as 0.
+    /// A bfloat16 layer on oneDNN (``bfloat16Backend``) with more inputs than
+    /// outputs whose backward products have at least this many multiply-adds
+    /// each runs them one after the other, each split across all threads,
+    /// rather than side by side (2²⁸ by default; `Int.max` never, 0 always).
+    /// On Perceptron's kernel they run side by side. Values below 0 are treated as 0.
     @_spi(Benchmarking)
     public static var bfloat16InTurnThreshold: Int {
         get { ProductSplit.mixedPrecisionInTurnThreshold.load(ordering: .relaxed) }

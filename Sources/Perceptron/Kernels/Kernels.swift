@@ -74,7 +74,7 @@ enum Kernels {
     /// Runs a non-empty `product` on the calling thread or, when large
     /// enough, in row blocks across the worker pool.
     static func splitRows<Product: RowSplittableProduct>(_ product: Product) {
-        let parts = ProductSplit.partCount(rows: product.m, multiplyAdds: product.splitWork)
+        let parts = ProductSplit.partCount(rows: product.splitExtent, multiplyAdds: product.splitWork)
         guard parts > 1 else {
             product.computeWhole()
             return
@@ -90,7 +90,7 @@ enum Kernels {
     ) {
         guard first.hasWork, second.hasWork,
               let (firstParts, secondParts) = ProductSplit.pairedPartCounts(
-                  firstRows: first.m, secondRows: second.m,
+                  firstRows: first.splitExtent, secondRows: second.splitExtent,
                   multiplyAdds: first.splitWork + second.splitWork)
         else {
             split(first)
@@ -165,19 +165,26 @@ enum Kernels {
 protocol RowSplittableProduct {
     /// The rows of the result.
     var m: Int32 { get }
+    /// How many blocks the product can be split into (``m`` unless it splits otherwise).
+    var splitExtent: Int32 { get }
     /// The work that decides whether splitting pays: the multiply-adds of
     /// the whole product, in float32 on OpenBLAS, or what a product on
     /// another backend is worth in those.
     var splitWork: Double { get }
     /// Rows `rows` of the product: the same rows of its left operand, into the same rows of the result.
     func rows(_ rows: Range<Int>) -> Self
+    /// Part `part` of `parts` nearly equal blocks, each computed apart from the others.
+    func block(_ part: Int, of parts: Int) -> Self
     /// Computes the product whole on the calling thread, on its backend.
     func computeWhole()
 }
 
 extension RowSplittableProduct {
+    /// How many blocks the product can be split into: its rows.
+    var splitExtent: Int32 { m }
+
     /// Part `part` of `parts` nearly equal row blocks (empty when `parts` exceeds `m`).
-    func rowBlock(_ part: Int, of parts: Int) -> Self {
+    func block(_ part: Int, of parts: Int) -> Self {
         rows((Int(m) * part / parts)..<(Int(m) * (part + 1) / parts))
     }
 }
@@ -191,9 +198,30 @@ extension StridedProduct: RowSplittableProduct {
     }
 
     func computeWhole() { Kernels.computeWhole(self) }
+
+    /// Whether the product splits by columns of C rather than by rows: a
+    /// bfloat16 product on Perceptron's kernel with more columns than rows.
+    /// Each block packs the part of `op(B)` it multiplies, so split by rows
+    /// every thread would pack all of `op(B)`; split by columns, each packs
+    /// its share, and reads all of `A`, the smaller operand. The bits do not
+    /// change: each value of C is computed alike in any block. A product that
+    /// rounds `A` as it reads it (``unroundedA``) splits by rows, so that
+    /// each value of `A` is rounded once, by one thread.
+    var splitsByColumns: Bool {
+        Operand.self == UInt16.self && n > m && unroundedA == nil && MixedPrecision.backend == .perceptron
+    }
+
+    var splitExtent: Int32 { splitsByColumns ? n : m }
+
+    func block(_ part: Int, of parts: Int) -> Self {
+        let extent = Int(splitExtent)
+        let range = (extent * part / parts)..<(extent * (part + 1) / parts)
+        return splitsByColumns ? columns(range) : rows(range)
+    }
 }
 
-/// One product split into row blocks, or two side by side, as a job for the
+/// One product split into blocks (of rows, or of columns where it
+/// ``StridedProduct/splitsByColumns``), or two side by side, as a job for the
 /// worker pool: three words, pointing at the products on the caller's stack.
 struct RowBlocks<Product: RowSplittableProduct>: PoolJob {
     /// The product, or the first of two consecutive ones.
@@ -211,9 +239,9 @@ struct RowBlocks<Product: RowSplittableProduct>: PoolJob {
 
     func run(part: Int) {
         if part < firstParts {
-            products[0].rowBlock(part, of: firstParts).computeWhole()
+            products[0].block(part, of: firstParts).computeWhole()
         } else {
-            products[1].rowBlock(part - firstParts, of: secondParts).computeWhole()
+            products[1].block(part - firstParts, of: secondParts).computeWhole()
         }
     }
 }

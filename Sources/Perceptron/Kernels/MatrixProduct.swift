@@ -61,6 +61,18 @@ struct StridedProduct<Operand, Result: BLASScalar> {
         return part
     }
 
+    /// Columns `columns` of the product: all of `op(A)` times the same
+    /// columns of `op(B)`, into the same columns of `C` (and of the bias).
+    /// A column of `op(B)` is a column of `B` or, transposed, a row of `B`.
+    func columns(_ columns: Range<Int>) -> Self {
+        var part = self
+        part.n = Int32(truncatingIfNeeded: columns.count)
+        part.b = b + columns.lowerBound * (transposeB ? Int(ldb) : 1)
+        part.c = c + columns.lowerBound
+        part.bias = bias.map { $0 + columns.lowerBound }
+        return part
+    }
+
     /// The leading `columns` columns of `op(B)` and `C` (and of the bias).
     func leadingColumns(_ columns: Int32) -> Self {
         var part = self

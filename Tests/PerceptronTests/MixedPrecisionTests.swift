@@ -249,15 +249,6 @@ struct MixedPrecisionRefusalTests {
         #expect(oneDNN?.version.hasPrefix("2.") == true, "\(String(describing: oneDNN))")
         #expect(BLAS.configuration.description.contains("oneDNN"))
         if oneDNN?.hasNativeBFloat16 == false { #expect(oneDNN?.bfloat16Unavailability != nil) }
-        // The kernel: Perceptron's on AVX512_BF16 without AMX, oneDNN's with AMX, none where nothing runs in bfloat16.
-        if let oneDNN {
-            let features = perceptron_cpu_features()
-            let expected: String? = oneDNN.bfloat16Threshold == nil ? nil
-                : oneDNN.instructionSet.contains("amx") ? "onednn"
-                : features.avx512_bf16 && features.avx512bw && features.avx512vl ? "perceptron:avx512_bf16" : "onednn"
-            #expect(oneDNN.bfloat16Kernel == expected, "\(oneDNN)")
-            if let expected { #expect(oneDNN.description.contains("on \(expected)")) }
-        }
         #else
         #expect(oneDNN == nil)
         let layer = Linear<Float>(inputFeatures: 3, outputFeatures: 2)
@@ -377,6 +368,42 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
         for threads in [2, 3] {
             let split = try product(threads: threads)
             #expect(split.map(\.bitPattern) == whole.map(\.bitPattern), "\(threads) threads, transposes \(transposes)")
+        }
+    }
+}
+
+// The automatic threshold reads the process-wide kernel setting.
+extension ProcessWideBLASSettings.MixedPrecisionTests {
+    @Test("the automatic kernel follows the CPU, and the threshold the kernel: 2¹⁶ multiply-adds on Perceptron's, 2¹⁸ on oneDNN")
+    func thresholdFollowsTheKernel() {
+        let saved = (BLAS.mixedPrecisionThreshold, BLAS.bfloat16Backend)
+        defer { (BLAS.mixedPrecisionThreshold, BLAS.bfloat16Backend) = saved }
+        (BLAS.mixedPrecisionThreshold, BLAS.bfloat16Backend) = (nil, nil)
+        // The automatic kernel: Perceptron's on AVX512_BF16 without AMX, oneDNN's
+        // with AMX, none where nothing runs in bfloat16.
+        if let oneDNN = BLAS.configuration.oneDNN {
+            let features = perceptron_cpu_features()
+            let expected: String? = oneDNN.bfloat16Threshold == nil ? nil
+                : oneDNN.instructionSet.contains("amx") ? "onednn"
+                : features.avx512_bf16 && features.avx512bw && features.avx512vl ? "perceptron:avx512_bf16" : "onednn"
+            #expect(oneDNN.bfloat16Kernel == expected, "\(oneDNN)")
+            if let expected { #expect(oneDNN.description.contains("on \(expected)")) }
+        }
+        guard let oneDNN = BLAS.configuration.oneDNN, oneDNN.bfloat16Threshold != nil else {
+            // Where bfloat16 does not pay or cannot run, no kernel changes that.
+            for backend in [BLAS.BFloat16Backend.oneDNN] + (BFloat16GEMM.isSupported ? [.perceptron] : []) {
+                BLAS.bfloat16Backend = backend
+                #expect(BLAS.configuration.oneDNN?.bfloat16Threshold == nil, "\(backend)")
+            }
+            return
+        }
+        BLAS.bfloat16Backend = .oneDNN
+        #expect(BLAS.configuration.oneDNN?.bfloat16Threshold == 1 << 18)
+        #expect(BLAS.configuration.oneDNN?.bfloat16Kernel == "onednn")
+        if BFloat16GEMM.isSupported {
+            BLAS.bfloat16Backend = .perceptron
+            #expect(BLAS.configuration.oneDNN?.bfloat16Threshold == 1 << 16)
+            #expect(BLAS.configuration.oneDNN?.bfloat16Kernel == "perceptron:avx512_bf16")
         }
     }
 }

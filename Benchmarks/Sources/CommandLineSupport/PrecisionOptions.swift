@@ -25,7 +25,7 @@ public struct PrecisionOptions: ParsableArguments {
     @Option(
         name: .customLong("bf16-kernel"),
         help: ArgumentHelp(
-            "With --precision bf16: the kernel of the bfloat16 products, perceptron or onednn (default: this CPU's).",
+            "The kernel of the bfloat16 products, perceptron or onednn, with --precision bf16 or --bf16-crossover (default: this CPU's).",
             valueName: "kernel"),
         transform: { argument in
             switch argument.lowercased() {
@@ -43,9 +43,6 @@ public struct PrecisionOptions: ParsableArguments {
     public func validate() throws {
         if threshold != nil && precision != .bfloat16 {
             throw ValidationError("--bf16-threshold needs --precision bf16")
-        }
-        if kernel != nil && precision != .bfloat16 {
-            throw ValidationError("--bf16-kernel needs --precision bf16")
         }
         // Where bfloat16 runs, the CPU has AVX512_BF16 (AMX comes with it), which Perceptron's kernel needs.
         if kernel != nil {

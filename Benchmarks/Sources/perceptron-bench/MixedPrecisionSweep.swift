@@ -4,7 +4,8 @@
 ///
 /// Times one layer's step (forward, then backward) at growing shapes with
 /// ``Linear/precision`` `float32` and with `bfloat16`, every product sent to
-/// oneDNN (`BLAS.mixedPrecisionThreshold = 0`), the two alternating run by
+/// the bfloat16 kernel (`BLAS.mixedPrecisionThreshold = 0`; `--bf16-kernel`
+/// picks which), the two alternating run by
 /// run (`interleaved`). A ratio below 1 means bfloat16 is faster; the
 /// smallest shape from which it stays below 1 is where the library's
 /// threshold belongs on this CPU.
@@ -25,12 +26,12 @@ enum MixedPrecisionSweep {
         }
         let saved = BLAS.mixedPrecisionThreshold
         defer { BLAS.mixedPrecisionThreshold = saved }
-        print("A layer step in bfloat16 (every product on oneDNN) against float32, on \(cpuModel())")
+        print("A layer step in bfloat16 (every product on the bfloat16 kernel) against float32, on \(cpuModel())")
         print("BLAS: \(BLAS.configuration)")
         print("the two precisions alternate run by run; ratio = bfloat16 / float32")
         print("")
         print(pad("step (n, f, m)", 24), rpad("m·n·k", 12), rpad("float32", 12), rpad("bfloat16", 12), rpad("ratio", 8),
-              "  oneDNN kernel")
+              "  bfloat16 kernel")
         print(String(repeating: "─", count: 100))
         let budget = quick ? 0.2 : 1.0
         var generator = SeededRandomNumberGenerator(seed: 17)

@@ -65,8 +65,8 @@ struct Options: ParsableArguments {
                 """
             case .bf16Crossover:
                 """
-                Time layer steps in bfloat16 (every product sent to oneDNN) against float32, interleaved, from \
-                8×32×32 up: where bfloat16 starts to pay, and the kernel oneDNN runs (needs the OneDNN trait).
+                Time layer steps in bfloat16 (every product sent to the bfloat16 kernel) against float32, interleaved, \
+                from 8×32×32 up: where bfloat16 starts to pay, and the kernel that runs (needs the OneDNN trait).
                 """
             }
         }

@@ -28,8 +28,16 @@ import CPerceptronCPU
 
 /// The rules that send a product to bfloat16 or keep it in float32.
 enum MixedPrecision {
-    /// Products with at least this many multiply-adds run in bfloat16 where it pays.
+    /// Products with at least this many multiply-adds run in bfloat16 where it
+    /// pays, on oneDNN: below it, oneDNN's call costs more than bfloat16 saves.
     static let crossover = 1 << 18
+
+    /// The same on Perceptron's kernel, whose call costs less: on an AMD EPYC
+    /// (Zen 4, 2 threads) the bfloat16 step was 0.80 of the float32 step at
+    /// (32, 64, 64) = 2¹⁷ a product, 0.90 at (32, 32, 32) = 2¹⁵ and 1.23 at
+    /// (8, 32, 32) = 2¹³ (`perceptron-bench --bf16-crossover --bf16-kernel
+    /// perceptron`); 2¹⁶ keeps a margin below the first shape that gained.
+    static let perceptronCrossover = 1 << 16
 
     /// Why bfloat16 cannot run in this process, or `nil` when it can.
     static let unavailability: String? = {
@@ -53,15 +61,19 @@ enum MixedPrecision {
     }()
 
     /// The smallest product, in multiply-adds, that runs in bfloat16 on this
-    /// CPU when nothing overrides it; `Int.max` where bfloat16 never pays.
-    static let automaticThreshold: Int = {
+    /// CPU and ``backend`` when nothing overrides it; `Int.max` where bfloat16 never pays.
+    static var automaticThreshold: Int {
+        guard paysOnThisCPU else { return Int.max }
+        return backend == .perceptron ? perceptronCrossover : crossover
+    }
+
+    /// Whether bfloat16 runs and pays on this CPU at all.
+    private static let paysOnThisCPU: Bool = {
         #if OneDNN
-        guard unavailability == nil else { return Int.max }
-        let isa = OneDNN.state.isa
-        if OneDNN.hasAMX(isa) { return crossover }
-        return perceptron_cpu_features().vendor == Int32(PERCEPTRON_CPU_VENDOR_AMD) ? crossover : Int.max
+        guard unavailability == nil else { return false }
+        return OneDNN.hasAMX(OneDNN.state.isa) || perceptron_cpu_features().vendor == Int32(PERCEPTRON_CPU_VENDOR_AMD)
         #else
-        return Int.max
+        return false
         #endif
     }()
 

@@ -77,6 +77,17 @@ static void free_workspace(void *p) {
 
 static void make_workspace_key(void) { (void)pthread_key_create(&g_workspace_key, free_workspace); }
 
+/* Makes *buffer (of *words 32-bit words, 64-byte aligned) hold at least `needed`; false if memory ran out. */
+static bool grow(uint32_t **buffer, size_t *words, size_t needed) {
+    if (*words >= needed) return true;
+    uint32_t *grown = aligned_alloc(64, (needed * 4 + 63) / 64 * 64);
+    if (grown == NULL) return false;
+    free(*buffer);
+    *buffer = grown;
+    *words = needed;
+    return true;
+}
+
 /* The calling thread's workspace, with room for `b_words` and `a_words`; NULL if memory ran out. */
 static workspace_t *workspace(size_t b_words, size_t a_words) {
     (void)pthread_once(&g_workspace_once, make_workspace_key);
@@ -88,21 +99,7 @@ static workspace_t *workspace(size_t b_words, size_t a_words) {
             return NULL;
         }
     }
-    if (w->b_words < b_words) {
-        uint32_t *grown = aligned_alloc(64, (b_words * 4 + 63) / 64 * 64);
-        if (grown == NULL) return NULL;
-        free(w->b);
-        w->b = grown;
-        w->b_words = b_words;
-    }
-    if (w->a_words < a_words) {
-        uint32_t *grown = aligned_alloc(64, (a_words * 4 + 63) / 64 * 64);
-        if (grown == NULL) return NULL;
-        free(w->a);
-        w->a = grown;
-        w->a_words = a_words;
-    }
-    return w;
+    return grow(&w->b, &w->b_words, b_words) && grow(&w->a, &w->a_words, a_words) ? w : NULL;
 }
 
 /* ------------------------------------------------------------ packing ---- */

@@ -173,6 +173,15 @@ extension ProcessWideBLASSettings {
             return (model, linears(of: model), x)
         }
 
+        /// `body` with every product sent to bfloat16 (`BLAS.mixedPrecisionThreshold`
+        /// 0), the threshold restored afterwards.
+        static func withEveryProductInBFloat16(_ body: () throws -> Void) rethrows {
+            let saved = BLAS.mixedPrecisionThreshold
+            defer { BLAS.mixedPrecisionThreshold = saved }
+            BLAS.mixedPrecisionThreshold = 0
+            try body()
+        }
+
         /// The two Linear layers of a model shaped as ``nestedModel(seed:)``'s.
         static func linears(of model: Sequential<Float>) -> [Linear<Float>] {
             [model.layers[0], (model.layers[2] as! Sequential<Float>).layers[0]].map { $0 as! Linear<Float> }
@@ -180,10 +189,11 @@ extension ProcessWideBLASSettings {
 
         @Test("predict, forward and an InferenceModel agree bit for bit in bfloat16")
         func predictMatchesForward() throws {
-            let saved = BLAS.mixedPrecisionThreshold
-            defer { BLAS.mixedPrecisionThreshold = saved }
-            BLAS.mixedPrecisionThreshold = 0
-            let (model, linears, x) = try Self.nestedModel(seed: 8)
+            try Self.withEveryProductInBFloat16 { try predictMatchesForward(Self.nestedModel(seed: 8)) }
+        }
+
+        func predictMatchesForward(_ nested: (model: Sequential<Float>, linears: [Linear<Float>], x: Tensor<Float>)) throws {
+            let (model, linears, x) = nested
             #expect(linears.allSatisfy { $0.precision == .bfloat16 }, "Sequential.precision reaches nested layers")
             if bfloat16Unavailability != nil {
                 #expect(throws: PerceptronError.self) { try model.predict(x) }
@@ -199,10 +209,11 @@ extension ProcessWideBLASSettings {
 
         @Test("a file does not record precision: a rebuilt model computes in float32 until it is set again")
         func precisionIsNotSaved() throws {
-            let saved = BLAS.mixedPrecisionThreshold
-            defer { BLAS.mixedPrecisionThreshold = saved }
-            BLAS.mixedPrecisionThreshold = 0
-            let (model, _, x) = try Self.nestedModel(seed: 21)
+            try Self.withEveryProductInBFloat16 { try precisionIsNotSaved(Self.nestedModel(seed: 21)) }
+        }
+
+        func precisionIsNotSaved(_ nested: (model: Sequential<Float>, linears: [Linear<Float>], x: Tensor<Float>)) throws {
+            let (model, _, x) = nested
             try withTemporaryDirectory { directory in
                 let url = directory.appendingPathComponent("model.safetensors")
                 try model.save(to: url)

@@ -109,13 +109,7 @@ extension BLAS {
     /// on a CPU without AVX512_BF16 is a programming error and traps.
     @_spi(Benchmarking)
     public static var bfloat16Backend: BFloat16Backend? {
-        get {
-            switch MixedPrecision.backendOverride.load(ordering: .relaxed) {
-            case 1: .perceptron
-            case 2: .oneDNN
-            default: nil
-            }
-        }
+        get { MixedPrecision.chosenBackend }
         set {
             precondition(newValue != .perceptron || BFloat16GEMM.isSupported,
                          "BLAS.bfloat16Backend: this CPU has no AVX512_BF16 for Perceptron's bfloat16 kernel")

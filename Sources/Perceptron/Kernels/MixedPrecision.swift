@@ -92,14 +92,17 @@ enum MixedPrecision {
     /// The backend set through `BLAS.bfloat16Backend`: 0 for ``automaticBackend``, 1 Perceptron's, 2 oneDNN.
     static let backendOverride = Atomic<Int>(0)
 
-    /// The kernel bfloat16 products run on.
-    static var backend: BLAS.BFloat16Backend {
+    /// The backend `BLAS.bfloat16Backend` set, or `nil` for ``automaticBackend``.
+    static var chosenBackend: BLAS.BFloat16Backend? {
         switch backendOverride.load(ordering: .relaxed) {
         case 1: .perceptron
         case 2: .oneDNN
-        default: automaticBackend
+        default: nil
         }
     }
+
+    /// The kernel bfloat16 products run on.
+    static var backend: BLAS.BFloat16Backend { chosenBackend ?? automaticBackend }
 
     /// The threshold set through `BLAS.mixedPrecisionThreshold`, or −1 for ``automaticThreshold``.
     static let thresholdOverride = Atomic<Int>(-1)

@@ -49,6 +49,7 @@
 #include <immintrin.h>
 
 #define GEMM_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#define UNROLLED _Pragma("clang loop unroll(full)")
 
 enum {
     MR = 6,          /* rows of C per micro-kernel */
@@ -223,36 +224,39 @@ typedef struct {
  * `pair_bytes` apart) times `pairs` pairs of the packed panel b. With
  * `half_pair`, one more pair follows of which only the low half of A's word
  * exists (an odd k, A read in place). `last` masks the columns of the last ZMM.
- * mr and nv are constants at every call, so the accumulators are registers.
+ * mr and nv are constants at every call and every loop over them is unrolled,
+ * so the accumulators are registers: a loop left rolled (the compiler's size
+ * limits leave the store loop so) indexes acc, which then lives on the stack,
+ * zeroed by a memset and written and read back at every call.
  */
 GEMM_TARGET __attribute__((always_inline))
 static inline void tile(const int mr, const int nv, __mmask16 last, int64_t pairs, bool half_pair,
                         const char *a, int64_t row_bytes, int64_t pair_bytes,
                         const uint32_t *b, float *c, int64_t ldc, store_t s) {
     __m512 acc[MR][4];
-    for (int r = 0; r < MR; r++) {
-        for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();
+    UNROLLED for (int r = 0; r < mr; r++) {
+        UNROLLED for (int v = 0; v < nv; v++) acc[r][v] = _mm512_setzero_ps();
     }
     for (int64_t p = 0; p < pairs; p++) {
         __m512bh bv[4];
-        for (int v = 0; v < nv; v++) bv[v] = (__m512bh)_mm512_load_si512(b + p * NR + 16 * v);
-        for (int r = 0; r < mr; r++) {
+        UNROLLED for (int v = 0; v < nv; v++) bv[v] = (__m512bh)_mm512_load_si512(b + p * NR + 16 * v);
+        UNROLLED for (int r = 0; r < mr; r++) {
             const __m512bh av = (__m512bh)_mm512_set1_epi32(*(const int32_t *)(a + r * row_bytes + p * pair_bytes));
-            for (int v = 0; v < nv; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);
+            UNROLLED for (int v = 0; v < nv; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);
         }
     }
     if (half_pair) {
         const int64_t p = pairs;
         __m512bh bv[4];
-        for (int v = 0; v < nv; v++) bv[v] = (__m512bh)_mm512_load_si512(b + p * NR + 16 * v);
-        for (int r = 0; r < mr; r++) {
+        UNROLLED for (int v = 0; v < nv; v++) bv[v] = (__m512bh)_mm512_load_si512(b + p * NR + 16 * v);
+        UNROLLED for (int r = 0; r < mr; r++) {
             const __m512bh av = (__m512bh)_mm512_set1_epi32(*(const uint16_t *)(a + r * row_bytes + p * pair_bytes));
-            for (int v = 0; v < nv; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);
+            UNROLLED for (int v = 0; v < nv; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);
         }
     }
     const __m512 alpha = _mm512_set1_ps(s.alpha), beta = _mm512_set1_ps(s.beta);
-    for (int r = 0; r < mr; r++) {
-        for (int v = 0; v < nv; v++) {
+    UNROLLED for (int r = 0; r < mr; r++) {
+        UNROLLED for (int v = 0; v < nv; v++) {
             const __mmask16 mask = v == nv - 1 ? last : (__mmask16)0xFFFF;
             float *out = c + r * ldc + 16 * v;
             __m512 x = s.alpha == 1 ? acc[r][v] : _mm512_mul_ps(alpha, acc[r][v]);

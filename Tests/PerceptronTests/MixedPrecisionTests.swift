@@ -145,19 +145,55 @@ extension ProcessWideBLASSettings {
             let x = try Tensor<Float>(shape: [10, 24], scalars: randomScalars(240, using: &generator))
             let g = try Tensor<Float>(shape: [10, 16], scalars: randomScalars(160, using: &generator))
             BLAS.mixedPrecisionThreshold = 10 * 24 * 16 + 1
+            #expect(try float32.computesInBFloat16(rows: 10) == false)
             if let reason = bfloat16Unavailability {
                 // Unavailable is refused whatever the size: a model must not
                 // run in bfloat16 on one batch size and throw on another.
                 let error = #expect(throws: PerceptronError.self) { try bfloat16(x) }
                 #expect(error.map { "\($0)" }?.contains(reason) == true)
+                let asked = #expect(throws: PerceptronError.self) { try bfloat16.computesInBFloat16(rows: 1) }
+                #expect(asked.map { "\($0)" }?.contains(reason) == true)
                 return
             }
+            #expect(try bfloat16.computesInBFloat16(rows: 10) == false)
             #expect(try bfloat16(x) == float32(x))
+            #expect(!bfloat16.bfloat16.holdsForwardPass)
             #expect(try bfloat16.backward(g) == float32.backward(g))
             #expect(bfloat16.weightGradient == float32.weightGradient)
-            // At the threshold it runs in bfloat16, and so differs.
+            // At the threshold it runs in bfloat16, and so differs; one row
+            // fewer stays in float32.
             BLAS.mixedPrecisionThreshold = 10 * 24 * 16
+            #expect(try bfloat16.computesInBFloat16(rows: 10))
+            #expect(try bfloat16.computesInBFloat16(rows: 9) == false)
             #expect(try bfloat16(x) != float32(x))
+            #expect(bfloat16.bfloat16.holdsForwardPass)
+        }
+
+        @Test("asking about a batch: the pass's own errors")
+        func computesInBFloat16Refusals() throws {
+            let layer = Linear<Float>(inputFeatures: 3, outputFeatures: 2)
+            layer.precision = .bfloat16
+            let tooMany = #expect(throws: PerceptronError.self) { try layer.computesInBFloat16(rows: Int(Int32.max) + 1) }
+            if case let .dimensionTooLarge(_, value, limit)? = tooMany {
+                #expect(value == Int(Int32.max) + 1 && limit == Int(Int32.max))
+            } else {
+                Issue.record("expected dimensionTooLarge, got \(String(describing: tooMany))")
+            }
+            let negative = #expect(throws: PerceptronError.self) { try layer.computesInBFloat16(rows: -1) }
+            if case let .invalidArgument(name, _, actual)? = negative {
+                #expect(name == "rows" && actual == "-1")
+            } else {
+                Issue.record("expected invalidArgument, got \(String(describing: negative))")
+            }
+            let double = Linear<Double>(inputFeatures: 3, outputFeatures: 2)
+            #expect(try double.computesInBFloat16(rows: 4) == false)
+            double.precision = .bfloat16
+            let refused = #expect(throws: PerceptronError.self) { try double.computesInBFloat16(rows: 4) }
+            guard case let .precisionUnavailable(what, _)? = refused else {
+                Issue.record("expected precisionUnavailable, got \(String(describing: refused))")
+                return
+            }
+            #expect(what.contains("Linear<Double>"))
         }
 
         /// A 20-32-5 model (ReLU), its second Linear inside a nested

@@ -54,7 +54,8 @@
 #include <immintrin.h>
 
 #define GEMM_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
-#define UNROLLED _Pragma("clang loop unroll(full)")
+/* Every loop over a tile's rows (at most MR) or vectors (at most 4) is unrolled, by clang and gcc alike. */
+#define UNROLLED _Pragma("GCC unroll 8")
 
 enum {
     MR = 6,          /* rows of C per micro-kernel */
@@ -239,8 +240,11 @@ GEMM_TARGET
 static inline void prefetch_some(prefetch_t *f) {
     if (f->first == NULL) return;
     for (int64_t end = f->next + f->per_call; f->next < end && f->next < f->rows; f->next++) {
-        const char *row = f->first + f->next * f->row_bytes;
-        for (int64_t offset = 0; offset < f->bytes; offset += 64) _mm_prefetch(row + offset, _MM_HINT_T1);
+        /* From the cache line the row starts in to the one it ends in: a row need not start on a line. */
+        const uintptr_t row = (uintptr_t)(f->first + f->next * f->row_bytes);
+        for (uintptr_t line = row & ~(uintptr_t)63; line < row + (uintptr_t)f->bytes; line += 64) {
+            _mm_prefetch((const char *)line, _MM_HINT_T1);
+        }
     }
 }
 

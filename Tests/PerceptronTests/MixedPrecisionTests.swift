@@ -167,6 +167,16 @@ extension ProcessWideBLASSettings {
             #expect(try bfloat16.computesInBFloat16(rows: 9) == false)
             #expect(try bfloat16(x) != float32(x))
             #expect(bfloat16.bfloat16.holdsForwardPass)
+            // The answer is the route a pass takes, at every batch around the threshold.
+            for rows in 1...12 {
+                let asked = try bfloat16.computesInBFloat16(rows: rows)
+                _ = try bfloat16(Tensor<Float>(shape: [rows, 24], scalars: randomScalars(rows * 24, using: &generator)))
+                #expect(asked == bfloat16.bfloat16.holdsForwardPass, "\(rows) rows")
+            }
+            // No rows is no work, even with every product sent to bfloat16; the largest size is taken.
+            BLAS.mixedPrecisionThreshold = 0
+            #expect(try bfloat16.computesInBFloat16(rows: 0) == false)
+            #expect(try bfloat16.computesInBFloat16(rows: Int(Int32.max)))
         }
 
         @Test("asking about a batch: the pass's own errors")

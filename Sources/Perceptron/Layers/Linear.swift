@@ -82,25 +82,27 @@ public final class Linear<Scalar: BLASScalar>: Layer {
     public var precision: Precision = .float32
 
     /// Whether a pass over a batch of `rows` rows computes this layer's three
-    /// products in bfloat16, at its ``precision`` and the threshold in force
-    /// (``BLAS/OneDNNConfiguration/bfloat16Threshold``): `false` in float32,
-    /// and in bfloat16 for a batch too small for bfloat16 to pay, whose
-    /// products then run in float32.
+    /// products in bfloat16: `false` in float32, and in bfloat16 for a batch
+    /// below the threshold in force (``BLAS/OneDNNConfiguration/bfloat16Threshold``),
+    /// whose products then run in float32.
     ///
     /// A model in bfloat16 can mix the two: on a batch of 32, a 64 → 64 layer
     /// may compute in bfloat16 and a 64 → 10 layer after it in float32. Ask
     /// here rather than working it out, since the threshold depends on the
-    /// CPU and on the kernel that computes.
+    /// CPU and on the kernel that computes. The answer holds for passes made
+    /// while the layer's ``precision`` and the process-wide settings stay as
+    /// they are.
     ///
     /// `rows` is the input's row count: for an input of rank 3 or more, every
     /// dimension but the last multiplied together.
     ///
-    /// - Throws: the error a pass would throw: ``PerceptronError/precisionUnavailable(what:reason:)``
-    ///   for bfloat16 where it cannot run (`Linear<Double>`, a build without
-    ///   the `OneDNN` trait, a CPU without bfloat16 instructions), and
+    /// - Throws: ``PerceptronError/precisionUnavailable(what:reason:)`` where
+    ///   a pass in bfloat16 would throw it (`Linear<Double>`, a build without
+    ///   the `OneDNN` trait, a CPU without bfloat16 instructions);
     ///   ``PerceptronError/dimensionTooLarge(what:value:limit:)`` for `rows`
-    ///   over `Int32.max`; ``PerceptronError/invalidArgument(name:expected:actual:)``
-    ///   for a negative `rows`.
+    ///   over `Int32.max`, as a pass would; and
+    ///   ``PerceptronError/invalidArgument(name:expected:actual:)`` for a
+    ///   negative `rows`.
     public func computesInBFloat16(rows: Int) throws(PerceptronError) -> Bool {
         guard rows >= 0 else { throw .invalidArgument(name: "rows", expected: "0 or more", actual: "\(rows)") }
         let sizes = try Self.productSizes(rows: rows, inputFeatures: inputFeatures, outputFeatures: outputFeatures)

@@ -216,6 +216,34 @@ bool perceptron_bfloat16_gemm(const perceptron_bfloat16_product_t *product);
 /* Whether this CPU runs perceptron_bfloat16_gemm (AVX512_BF16 with AVX-512F/BW/VL). */
 bool perceptron_bfloat16_gemm_is_supported(void);
 
+/* ------------------------------------------------ packed float32 GEMM ---- */
+
+/*
+ * C <- A * W + bias for a few rows, on a weight packed once by
+ * perceptron_panel_weight_pack: A is m x k float32, row-major with row
+ * length lda; C is m x n with row length ldc. Each output is the bias plus
+ * a[0]w[0] + ... + a[k-1]w[k-1], fused multiply-adds in that order, so a
+ * row's result does not depend on the other rows of the call. The work runs
+ * on the calling thread and allocates nothing.
+ *
+ * perceptron_panel_weight_floats gives the packed size of a k x n weight, in
+ * floats ((k + 1) * n rounded up to 16), or -1 for k < 0, n < 1 or a size
+ * past int64_t. perceptron_panel_weight_pack writes W (k x n, row length ldw)
+ * and bias (n floats, or NULL for none) into `packed`, which holds that many.
+ *
+ * perceptron_panel_gemm returns false, having written nothing, when m or k is
+ * negative, n is not positive, or the CPU lacks AVX-512F. Thread-safe; C must
+ * not overlap A or the packed weight.
+ */
+int64_t perceptron_panel_weight_floats(int64_t k, int64_t n);
+void perceptron_panel_weight_pack(const float *w, int64_t ldw, const float *bias, int64_t k, int64_t n,
+                                  float *packed);
+bool perceptron_panel_gemm(int64_t m, int64_t k, int64_t n, const float *a, int64_t lda, const float *packed,
+                           float *c, int64_t ldc);
+
+/* Whether this CPU runs perceptron_panel_gemm (AVX-512F). */
+bool perceptron_panel_gemm_is_supported(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,146 @@
+/*
+ * A float32 product on a weight packed once, for requests of a few rows: see
+ * the contract in include/CPerceptronCPU.h.
+ *
+ * A served model's weights never change, and most requests are a few rows.
+ * For those, a product is little arithmetic (a row times a 64 x 64 weight is
+ * 256 vector multiply-adds) and a library call costs more than the sum:
+ * OpenBLAS packs its operands on every call, and oneDNN gathers its
+ * arguments into a map and allocates. So the weight is packed once, into the
+ * layout this loop reads straight through, and a call is the loop alone.
+ *
+ * Layout: W's columns in blocks of 64 (four ZMM), the last block the rest,
+ * its width rounded up to a whole vector of 16 with zero columns. Each block
+ * is k + 1 rows of its width, contiguous: first the bias (zeros without
+ * one), then W's rows. A block sits at (k + 1) * 64 * block floats, and the
+ * whole takes (k + 1) * roundup(n, 16).
+ *
+ * The tile is up to 6 rows of C by one block, in up to 24 ZMM accumulators
+ * that start from the bias row; each row of W is four loads, each value of
+ * A a broadcast, and each pair one fused multiply-add. So every output is
+ * bias + a[0]w[0] + a[1]w[1] + ... in that order, each term fused: the same
+ * bits for a row whatever other rows are in the call, and within the float32
+ * bound of a sum of k + 1 terms taken in order.
+ */
+#include "CPerceptronCPU.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define PANEL_TARGET __attribute__((target("avx512f")))
+/* Every loop over a tile's rows (at most MR) or vectors (at most 4) is unrolled, by clang and gcc alike. */
+#define UNROLLED _Pragma("GCC unroll 8")
+
+enum {
+    MR = 6,  /* rows of C per tile */
+    NB = 64, /* columns of a block: four ZMM */
+};
+
+/* Rows `R` of C (R <= MR) times one block of `P` vectors (P <= 4), the last
+ * `last_columns` wide (1...16): constants where the tile is instantiated,
+ * so that the accumulators stay in registers. */
+PANEL_TARGET __attribute__((always_inline))
+static inline void tile(int R, int P, int64_t k, const float *a, int64_t lda, const float *block,
+                        float *c, int64_t ldc, int last_columns) {
+    __m512 acc[MR][4];
+    UNROLLED for (int p = 0; p < P; p++) {
+        __m512 bias = _mm512_loadu_ps(block + 16 * p);
+        UNROLLED for (int r = 0; r < R; r++) acc[r][p] = bias;
+    }
+    const float *w = block + 16 * P;
+    for (int64_t i = 0; i < k; i++, w += 16 * P) {
+        __m512 wv[4];
+        UNROLLED for (int p = 0; p < P; p++) wv[p] = _mm512_loadu_ps(w + 16 * p);
+        UNROLLED for (int r = 0; r < R; r++) {
+            __m512 x = _mm512_set1_ps(a[r * lda + i]);
+            UNROLLED for (int p = 0; p < P; p++) acc[r][p] = _mm512_fmadd_ps(x, wv[p], acc[r][p]);
+        }
+    }
+    __mmask16 last = (__mmask16)((1u << last_columns) - 1);
+    UNROLLED for (int r = 0; r < R; r++) {
+        UNROLLED for (int p = 0; p < P - 1; p++) _mm512_storeu_ps(c + r * ldc + 16 * p, acc[r][p]);
+        _mm512_mask_storeu_ps(c + r * ldc + 16 * (P - 1), last, acc[r][P - 1]);
+    }
+}
+
+#define TILE(R, P) tile(R, P, k, a, lda, block, c, ldc, last_columns)
+#define TILES_OF_ROWS(R)                   \
+    switch (vectors) {                     \
+    case 1: TILE(R, 1); break;             \
+    case 2: TILE(R, 2); break;             \
+    case 3: TILE(R, 3); break;             \
+    default: TILE(R, 4); break;            \
+    }
+
+PANEL_TARGET
+static void any_tile(int rows, int vectors, int64_t k, const float *a, int64_t lda, const float *block,
+                     float *c, int64_t ldc, int last_columns) {
+    switch (rows) {
+    case 1: TILES_OF_ROWS(1); break;
+    case 2: TILES_OF_ROWS(2); break;
+    case 3: TILES_OF_ROWS(3); break;
+    case 4: TILES_OF_ROWS(4); break;
+    case 5: TILES_OF_ROWS(5); break;
+    default: TILES_OF_ROWS(6); break;
+    }
+}
+
+PANEL_TARGET
+static void panel_gemm_avx512(int64_t m, int64_t k, int64_t n, const float *a, int64_t lda,
+                              const float *packed, float *c, int64_t ldc) {
+    for (int64_t column = 0; column < n; column += NB) {
+        int64_t width = n - column < NB ? n - column : NB;
+        int vectors = (int)((width + 15) / 16);
+        int last_columns = (int)(width - 16 * (vectors - 1));
+        const float *block = packed + (k + 1) * column;
+        for (int64_t row = 0; row < m; row += MR) {
+            int rows = m - row < MR ? (int)(m - row) : MR;
+            any_tile(rows, vectors, k, a + row * lda, lda, block, c + row * ldc + column, ldc, last_columns);
+        }
+    }
+}
+#endif
+
+bool perceptron_panel_gemm_is_supported(void) {
+#if defined(__x86_64__)
+    perceptron_cpu_features_t f = perceptron_cpu_features();
+    return f.avx512f && f.os_avx512_state;
+#else
+    return false;
+#endif
+}
+
+int64_t perceptron_panel_weight_floats(int64_t k, int64_t n) {
+    if (k < 0 || n <= 0) return -1;
+    int64_t padded = (n + 15) / 16 * 16;
+    if (k + 1 > INT64_MAX / padded) return -1;
+    return (k + 1) * padded;
+}
+
+void perceptron_panel_weight_pack(const float *w, int64_t ldw, const float *bias, int64_t k, int64_t n,
+                                  float *packed) {
+    for (int64_t column = 0; column < n; column += 64) {
+        int64_t width = n - column < 64 ? n - column : 64;
+        int64_t padded = (width + 15) / 16 * 16;
+        float *block = packed + (k + 1) * column;
+        for (int64_t i = 0; i <= k; i++) {
+            float *row = block + i * padded;
+            for (int64_t j = 0; j < padded; j++) {
+                float value = 0;
+                if (j < width) value = i == 0 ? (bias ? bias[column + j] : 0) : w[(i - 1) * ldw + column + j];
+                row[j] = value;
+            }
+        }
+    }
+}
+
+bool perceptron_panel_gemm(int64_t m, int64_t k, int64_t n, const float *a, int64_t lda, const float *packed,
+                           float *c, int64_t ldc) {
+    if (m < 0 || k < 0 || n <= 0 || !perceptron_panel_gemm_is_supported()) return false;
+#if defined(__x86_64__)
+    panel_gemm_avx512(m, k, n, a, lda, packed, c, ldc);
+    return true;
+#else
+    return false;
+#endif
+}

@@ -51,6 +51,35 @@ extension ProcessWideBLASSettings {
             }
         }
 
+        /// Requests of up to ``PanelGEMM/rowLimit`` rows run on the library's
+        /// own kernel, whose results are exactly a fused ordered sum; larger
+        /// ones on oneDNN's packed weight, within float32's bound. On a CPU
+        /// without AVX-512F every request takes oneDNN's weight.
+        @Test("up to 64 rows on the library's own kernel, bit for bit; more on oneDNN's, within the bound",
+              arguments: [1, 2])
+        func rowsDecideTheKernel(threads: Int) throws {
+            guard hasOneDNN else { return }
+            try Self.withPackingForced(threads: threads) {
+                var generator = SeededRandomNumberGenerator(seed: 28)
+                let (f, m) = (48, 70)
+                let layer = Linear<Float>(inputFeatures: f, outputFeatures: m, using: &generator)
+                layer.bias = Tensor(shape: [m], randomIn: -1...1, using: &generator)
+                let server = try InferenceModel(layer, kernels: .packedWeights)
+                #expect(server.packedImplementations.contains(PanelGEMM.kernelName) == PanelGEMM.isSupported)
+                for rows in [1, 7, PanelGEMM.rowLimit, PanelGEMM.rowLimit + 1, 200] {
+                    let x = Tensor<Float>(shape: [rows, f], randomIn: -2...2, using: &generator)
+                    let z = try server(x)
+                    let reference = NaiveLinear.forward(x: x.doubles, w: layer.weight.doubles, b: layer.bias!.doubles, n: rows, f: f, m: m)
+                    expectMatches(z, reference, "\(rows) rows on \(threads) threads")
+                    if PanelGEMM.isSupported, rows <= PanelGEMM.rowLimit {
+                        let fused = PanelGEMMTests.fusedReference(
+                            x.scalars, layer.weight.scalars, bias: layer.bias!.scalars, m: rows, k: f, n: m)
+                        #expect(z.scalars.map(\.bitPattern) == fused.map(\.bitPattern), "\(rows) rows: the library's kernel, bit for bit")
+                    }
+                }
+            }
+        }
+
         /// The digits model, 64-64-10 with ReLU: the error of each layer's
         /// output is bounded by its own rounding plus what the weights carry
         /// of the error of its input (ReLU moves no value further from its

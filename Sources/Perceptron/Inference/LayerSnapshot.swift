@@ -100,7 +100,8 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
         #if OneDNN
         case let .linear(weight, bias, precision, roundedWeight, _) where Scalar.self == Float.self:
             let packed = try PackedLinear(
-                weight: unsafeBitCast(weight, to: Tensor<Float>.self), hasBias: bias != nil, roundedWeight: roundedWeight)
+                weight: unsafeBitCast(weight, to: Tensor<Float>.self), bias: bias.map { unsafeBitCast($0, to: Tensor<Float>.self) },
+                roundedWeight: roundedWeight)
             return .linear(weight: weight, bias: bias, precision: precision, roundedWeight: roundedWeight, packed: packed)
         #endif
         case let .sequential(layers):
@@ -133,7 +134,7 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
         switch self {
         #if OneDNN
         case let .linear(_, _, _, _, packed):
-            return [packed?.float32, packed?.bfloat16].compactMap { $0?.implementation }
+            return packed?.implementations ?? []
         #endif
         case let .sequential(layers): return layers.flatMap(\.packedImplementations)
         default: return []
@@ -182,7 +183,7 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
             let inBFloat16 = try Linear<Scalar>.runsInBFloat16(precision, sizes)
             #if OneDNN
             // Only a Float layer has packed weights: the casts are of Float tensors to their own type.
-            if let packed, packed.hasWeight(inBFloat16: inBFloat16) {
+            if let packed, packed.hasWeight(rows: sizes.n, inBFloat16: inBFloat16) {
                 var z = try Tensor<Float>(uninitializedShape: input.shape, lastDimension: m)
                 let computed = try packed.affine(
                     unsafeBitCast(input, to: Tensor<Float>.self), bias: bias.map { unsafeBitCast($0, to: Tensor<Float>.self) },

@@ -1,11 +1,15 @@
 #if OneDNN
 import COneDNN
 
-/// A ``Linear`` layer's weight packed for oneDNN at the snapshot
-/// (``InferenceModel/Kernels/packedWeights``): in float32, and also in
-/// bfloat16 for a layer in ``Precision/bfloat16``, so that each request takes
-/// the precision the layer's own rules give its size.
+/// A ``Linear`` layer's weight packed at the snapshot
+/// (``InferenceModel/Kernels/packedWeights``): for the library's own kernel,
+/// which serves float32 requests of up to ``PanelGEMM/rowLimit`` rows, and
+/// for oneDNN, in float32 for larger requests, and in bfloat16 for a layer in
+/// ``Precision/bfloat16``, so that each request takes the precision the
+/// layer's own rules give its size.
 final class PackedLinear: Sendable {
+    /// The float32 weight and bias packed for ``PanelGEMM``, or `nil` on a CPU without AVX-512F.
+    let panels: PanelGEMM.Weight?
     /// The float32 weight packed, or `nil` where oneDNN reads it fastest as it is.
     let float32: OneDNN.PackedWeight?
     /// The weight rounded to bfloat16 and packed, for a layer in bfloat16 on a
@@ -13,10 +17,16 @@ final class PackedLinear: Sendable {
     let bfloat16: OneDNN.PackedWeight?
 
     /// Packs `weight` (`[inputFeatures, outputFeatures]`, of a `Float` layer)
-    /// and, with `roundedWeight`, its bfloat16 rounding; `nil` when neither
-    /// is worth packing on this CPU.
-    init?(weight: Tensor<Float>, hasBias: Bool, roundedWeight: RoundedWeight?) throws(PerceptronError) {
+    /// with `bias` and, with `roundedWeight`, its bfloat16 rounding; `nil`
+    /// when none is worth packing on this CPU.
+    init?(weight: Tensor<Float>, bias: Tensor<Float>?, roundedWeight: RoundedWeight?) throws(PerceptronError) {
         let (f, m) = (Int32(weight.shape[0]), Int32(weight.shape[1]))
+        let hasBias = bias != nil
+        panels = weight.withUnsafeScalars { w in
+            Tensor.withUnsafeScalars(of: bias) { b in
+                PanelGEMM.Weight(weight: w, bias: b, inputFeatures: f, outputFeatures: m)
+            }
+        }
         float32 = try weight.withUnsafeScalars { (w) throws(PerceptronError) in
             try OneDNN.PackedWeight.packing(w, inputFeatures: f, outputFeatures: m, type: dnnl_f32, bias: hasBias)
         }
@@ -26,23 +36,40 @@ final class PackedLinear: Sendable {
         } else {
             bfloat16 = nil
         }
-        guard float32 != nil || bfloat16 != nil else { return nil }
+        guard panels != nil || float32 != nil || bfloat16 != nil else { return nil }
     }
 
-    /// Whether the weight of the precision asked for (`inBFloat16`) was packed.
-    func hasWeight(inBFloat16: Bool) -> Bool {
-        (inBFloat16 ? bfloat16 : float32) != nil
+    /// Whether a weight was packed for a request of `rows` rows in the precision asked for (`inBFloat16`).
+    func hasWeight(rows: Int32, inBFloat16: Bool) -> Bool {
+        if inBFloat16 { return bfloat16 != nil }
+        return float32 != nil || (panels != nil && rows <= PanelGEMM.rowLimit)
+    }
+
+    /// The kernels the packed weights run on: ``PanelGEMM/kernelName`` and
+    /// the oneDNN implementations, such as `brg:avx512_core`.
+    var implementations: [String] {
+        (panels == nil ? [] : [PanelGEMM.kernelName]) + [float32, bfloat16].compactMap { $0?.implementation }
     }
 
     /// `z ← input·W + bias` on the packed weight of the precision asked for
-    /// (`inBFloat16`: the input is rounded to bfloat16 first).
+    /// (`inBFloat16`: the input is rounded to bfloat16 first): in float32, up
+    /// to ``PanelGEMM/rowLimit`` rows on the panels, which hold the bias the
+    /// snapshot packed, and on oneDNN's weight above.
     ///
     /// - Returns: `false`, having written nothing, when that precision's
-    ///   weight was not packed or oneDNN cannot take this row count; the
-    ///   caller then runs the layer's own kernels.
+    ///   weight was not packed for this row count or oneDNN cannot take it;
+    ///   the caller then runs the layer's own kernels.
     func affine(
         _ input: Tensor<Float>, bias: Tensor<Float>?, rows: Int32, inBFloat16: Bool, into z: inout Tensor<Float>
     ) throws(PerceptronError) -> Bool {
+        if !inBFloat16, rows <= PanelGEMM.rowLimit, let panels {
+            input.withUnsafeScalars { x in
+                z.withUnsafeMutableScalars { z in
+                    Kernels.multiply(PanelGEMM.Product(input: x, output: z, m: rows, weight: panels))
+                }
+            }
+            return true
+        }
         guard let weight = inBFloat16 ? bfloat16 : float32 else { return false }
         let rounded = inBFloat16 ? BFloat16Buffer() : nil
         return try input.withUnsafeScalars { (x) throws(PerceptronError) in

@@ -7,8 +7,8 @@
 // own kernels (OpenBLAS), one made with `kernels: .packedWeights`, which
 // serves packed the requests of the sizes where the packed model measured
 // faster at the snapshot, and one with every layer packed for every request
-// (forced, so that oneDNN is timed beside OpenBLAS on every CPU and at every
-// size); `--widths` serves another MLP. Each configuration, a snapshot with
+// (forced, so that the packed kernels are timed beside OpenBLAS on every CPU
+// and at every size); `--widths` serves another MLP. Each configuration, a snapshot with
 // 1 or 2 tasks calling it at a batch of 1 or 32 rows, runs as a closed loop:
 // every task sends its next request as soon as the last is answered, until a
 // common deadline. A request's latency is the
@@ -110,7 +110,7 @@ enum Serve {
         let chosen = try InferenceModel(model, kernels: .packedWeights)
         let routes = chosen.packedImplementations.joined(separator: ", ")
         servers.append((chosen, "packed, chosen", ".packedWeights as it chose here: " + (chosen.packedFromRows.map {
-            "packed from \($0) row\($0 == 1 ? "" : "s") (\(routes)), the layers' kernels below"
+            $0 == 1 ? "packed for every request (\(routes))" : "packed from \($0) rows (\(routes)), the layers' kernels below"
         } ?? "the layers' kernels for every request (packed never measured faster)")))
         let saved = BLAS.forcesWeightPacking
         BLAS.forcesWeightPacking = true

@@ -1,5 +1,5 @@
 import CAllocationCounter
-import Perceptron
+@_spi(Benchmarking) import Perceptron
 import Testing
 
 /// What a call of an ``InferenceModel`` allocates: its results, exactly as the
@@ -35,5 +35,42 @@ struct InferenceAllocationTests {
         #expect(Set(served).count == 1, "\(S.self) batch \(batch): calls allocate different amounts, \(served)")
         // Each Linear and the ReLU write a new result; the counter must see them.
         #expect(served[0] >= 3, "\(S.self) batch \(batch): \(served[0]) allocations for three new results")
+    }
+
+    /// On packed weights, requests of up to 64 rows run on the library's own
+    /// kernel, a plain call: a request allocates what predict does. (Packing
+    /// is forced, so that every layer is served packed at every size.)
+    @Test(.needsAllocationCounter, arguments: [1, 32])
+    func aPackedCallAllocatesWhatPredictDoes(batch: Int) throws {
+        var generator = SeededRandomNumberGenerator(seed: 5)
+        let model = Sequential<Float>([
+            Linear(inputFeatures: 64, outputFeatures: 64, using: &generator), ReLU(),
+            Linear(inputFeatures: 64, outputFeatures: 10, using: &generator),
+        ])
+        let saved = BLAS.forcesWeightPacking
+        BLAS.forcesWeightPacking = true
+        defer { BLAS.forcesWeightPacking = saved }
+        guard BLAS.configuration.oneDNN != nil else {
+            #expect(throws: PerceptronError.self) { try InferenceModel(model, kernels: .packedWeights) }
+            return
+        }
+        let server = try InferenceModel(model, kernels: .packedWeights)
+        guard server.packedImplementations.contains("perceptron:avx512f") else {
+            // Without AVX-512F the library's kernel is not there to count;
+            // forced, oneDNN packs the weights instead.
+            #expect(server.packedLayerCount == 2 && !server.packedImplementations.isEmpty)
+            return
+        }
+        #expect(server.packedLayerCount == 2)
+        let x = Tensor<Float>(shape: [batch, 64], randomIn: -1...1, using: &generator)
+        _ = try server(x)
+        _ = try model.predict(x)
+        var served: [UInt64] = []
+        var predicted: [UInt64] = []
+        for _ in 0..<5 {
+            served.append(try allocations { _ = try server(x) })
+            predicted.append(try allocations { _ = try model.predict(x) })
+        }
+        #expect(served == predicted, "batch \(batch): a packed call allocates \(served), predict \(predicted)")
     }
 }

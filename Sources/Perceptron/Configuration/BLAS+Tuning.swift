@@ -63,8 +63,8 @@ extension BLAS {
 
 extension BLAS {
     /// Whether an ``InferenceModel`` made with
-    /// ``InferenceModel/Kernels/packedWeights`` packs every weight oneDNN can
-    /// take, plain layouts included, and serves every request from it,
+    /// ``InferenceModel/Kernels/packedWeights`` packs every `Float` weight it
+    /// can, plain layouts included, and serves every request from it,
     /// instead of packing where it measures faster: the same route on every
     /// CPU and every run, so that it can be tested and timed anywhere. It has
     /// no effect in a build without the `OneDNN` trait.

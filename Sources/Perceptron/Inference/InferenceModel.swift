@@ -40,25 +40,25 @@
 /// another call holds them, runs every part itself.
 ///
 /// **Packed weights.** With `kernels: .packedWeights` (a build with the
-/// `OneDNN` trait), the snapshot reorders each `Float` ``Linear`` layer's
-/// weight once into the blocked layout that oneDNN's matmul kernel for this
-/// CPU reads, so that no request pays for that reordering again, and those
-/// layers compute through oneDNN with the bias added in the product. Packing
-/// pays only for some sizes: oneDNN's call costs more than OpenBLAS's, so
-/// small layers and single rows are often faster on the layers' own kernels.
-/// So the snapshot times the model both ways, whole, at 1, 4, 16, 64 and 256
-/// rows, and serves requests packed from the size where packed measured
-/// faster at every size timed (``packedFromRows``); smaller requests, and
-/// every request where packed was never faster, run on the layers' own
-/// kernels with predict's bits. The packed results agree with
+/// `OneDNN` trait), the snapshot copies each `Float` ``Linear`` layer's
+/// weight once into blocked layouts that no request pays to make again, and
+/// those layers compute on them with the bias added in the product: requests
+/// of up to 64 rows on the library's own AVX-512 kernel, whose call costs
+/// little, and larger ones through oneDNN's matmul, whose call costs more but
+/// whose kernel is faster on many rows. Packing still pays only for some
+/// models and sizes, so the snapshot times the model both ways, whole, at 1,
+/// 4, 16, 64 and 256 rows, and serves requests packed from the size where
+/// packed measured faster at every size timed (``packedFromRows``); smaller
+/// requests, and every request where packed was never faster, run on the
+/// layers' own kernels with predict's bits. The packed results agree with
 /// ``Layer/predict(_:)`` to float32 rounding rather than bit for bit: the
-/// products sum their terms in another order. Where oneDNN's kernel reads a
-/// plain weight itself (its `gemm:jit`, on CPUs without AVX-512), nothing is
-/// packed. ``packedLayerCount`` tells how many layers are served packed (0
-/// when packing never measured faster, or nothing could be packed), and
-/// ``BLAS/OneDNNConfiguration/packsInferenceWeights`` whether this CPU packs
-/// at all. The choice is a measurement, made once: two snapshots of one model
-/// may choose differently on a busy machine, and each keeps its choice.
+/// products sum their terms in another order. On a CPU without AVX-512F,
+/// where oneDNN's kernel also reads a plain weight itself (its `gemm:jit`),
+/// nothing is packed. ``packedLayerCount`` tells how many layers are served
+/// packed (0 when packing never measured faster, or nothing could be packed),
+/// and ``BLAS/OneDNNConfiguration/packsInferenceWeights`` whether this CPU
+/// packs at all. The choice is a measurement, made once: two snapshots of one
+/// model may choose differently on a busy machine, and each keeps its choice.
 /// `perceptron-bench --serve` times the layers, the snapshot as it chose and
 /// every layer packed, side by side.
 ///
@@ -83,11 +83,11 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     public enum Kernels: Sendable, Equatable, CustomStringConvertible {
         /// Each layer's own kernels, as in ``Layer/predict(_:)``, bit for bit: the default.
         case layers
-        /// oneDNN's matmul on weights packed once, at the snapshot, for
-        /// `Float` layers where oneDNN's kernel on this CPU reads a packed
-        /// layout, for the requests of the sizes where that measured faster
-        /// than the layer's own kernels; other layers and smaller requests
-        /// keep their own kernels. Needs the `OneDNN` trait. The packed
+        /// Weights packed once, at the snapshot, for `Float` layers: the
+        /// library's own AVX-512 kernel for requests of up to 64 rows, oneDNN's
+        /// matmul for larger ones, for the request sizes where that measured
+        /// faster than the layers' own kernels; other layers and smaller
+        /// requests keep their own kernels. Needs the `OneDNN` trait. The packed
         /// results agree with ``Layer/predict(_:)`` to float32 rounding (and,
         /// for a layer in ``Precision/bfloat16``, to the same bfloat16
         /// rounding of its operands), not bit for bit.

@@ -2,17 +2,17 @@ import Synchronization
 
 // Which requests an InferenceModel serves from packed weights.
 //
-// Packing pays only for some sizes. oneDNN's call costs more than OpenBLAS's
-// (it gathers its arguments into a map on every call, and its code path is
-// long), which a small product does not win back: a 64 × 64 weight serves a
-// single row several times slower packed, and the 1-row products of a larger
-// model run as fast on OpenBLAS's matrix-vector kernel. So a snapshot asked
-// for packed weights is timed, whole, against the same model on its layers'
-// own kernels, at a few request sizes, and serves packed from the size where
-// packed measured faster at every size timed. Timed whole, rather than layer
-// by layer, because a small call measured alone in a tight loop runs hot in
-// the caches, and in a model it does not: a packed layer that wins alone
-// can lose inside the model.
+// Packing pays only for some models and sizes. Requests of a few rows run on
+// the library's own kernel, whose call costs little; larger ones on oneDNN's
+// matmul, whose call costs more (it gathers its arguments into a map on every
+// call, and its code path is long) but whose kernel is faster on many rows;
+// and either can lose to OpenBLAS on the layers' own kernels for some shapes.
+// So a snapshot asked for packed weights is timed, whole, against the same
+// model on its layers' own kernels, at a few request sizes, and serves packed
+// from the size where packed measured faster at every size timed. Timed
+// whole, rather than layer by layer, because a small call measured alone in a
+// tight loop runs hot in the caches, and in a model it does not: a packed
+// layer that wins alone can lose inside the model.
 
 /// What decides which requests an ``InferenceModel`` serves from packed weights.
 enum WeightPacking {

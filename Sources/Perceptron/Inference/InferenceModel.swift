@@ -104,16 +104,19 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
 
     /// How many ``Linear`` layers compute on packed weights, for the requests
     /// of ``packedFromRows`` rows or more: 0 unless the snapshot was made with
-    /// ``Kernels/packedWeights`` on a CPU where oneDNN reads weights in a
-    /// packed layout and packing measured faster for some request size.
+    /// ``Kernels/packedWeights`` on a CPU where weights can be packed
+    /// (``BLAS/OneDNNConfiguration/packsInferenceWeights``) and packing
+    /// measured faster for some request size.
     public var packedLayerCount: Int { packed?.root.packedLayerCount ?? 0 }
 
     /// The smallest request, in rows, served from packed weights, or `nil`
     /// when every request runs on the layers' own kernels.
     public var packedFromRows: Int? { packed?.fromRows }
 
-    /// The oneDNN implementation each packed weight runs on, in the model's
-    /// order (a layer in bfloat16 has two: float32 and bfloat16), such as `brg:avx512_core`.
+    /// The kernel each packed weight runs on, in the model's order: for each
+    /// layer, `perceptron:avx512f` (the library's kernel, for requests of a
+    /// few rows) and oneDNN's implementations, such as `brg:avx512_core` (a
+    /// layer in bfloat16 has one for float32 and one for bfloat16).
     @_spi(Benchmarking)
     public var packedImplementations: [String] { packed?.root.packedImplementations ?? [] }
 

@@ -15,9 +15,9 @@ enum PanelGEMM {
     static let isSupported = perceptron_panel_gemm_is_supported()
 
     /// The most rows a product on a panel weight has; a larger request goes
-    /// to oneDNN's packed weight. On an AMD EPYC (Zen 5), one thread, the
-    /// kernel measured as fast as oneDNN's packed product, or faster, up to
-    /// 64 rows at every layer shape tried, and several times faster at one row.
+    /// to oneDNN's packed weight. Up to here the kernel's one pass over the
+    /// weight per 6 rows keeps pace with oneDNN's blocked kernel and saves its
+    /// call; past it, oneDNN's blocking for the caches pays for the call.
     static let rowLimit = 64
 
     /// The name ``InferenceModel`` reports for a weight packed here.

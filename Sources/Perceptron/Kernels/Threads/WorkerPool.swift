@@ -23,10 +23,13 @@ protocol PoolJob {
 /// handing a closure to another thread; Perceptron promises a training step
 /// that allocates nothing. So the pool keeps its threads, a job is a plain
 /// value (``PoolJob``), and parts are handed over through an atomic state per thread.
-/// A thread that has just finished polls briefly, since a training loop
-/// submits the next job within microseconds, then sleeps on a condition
-/// variable; the caller waiting for the others does the same. Nothing spins
-/// without bound.
+/// A thread that has just finished polls for a while, since a training loop
+/// or a stream of requests submits the next job within microseconds, then
+/// sleeps on a condition variable; the caller waiting for the others does
+/// the same. Both bounds are times, not counts of polls, because what they
+/// must outlast is a time: waking a sleeping thread, which on a virtual
+/// machine can take tens of microseconds, more than a split product's part.
+/// Nothing spins without bound.
 ///
 /// One job runs at a time. A caller that finds the pool busy (another task's
 /// layer is using it) runs every part itself instead of waiting: correct,
@@ -94,11 +97,18 @@ private final class Worker: @unchecked Sendable {
 
     private enum State: Int { case idle, started, done, stopping }
 
-    /// Polls a thread makes for its next part before it sleeps: a few tens of microseconds.
-    private static let pollsBeforeSleeping = 20_000
+    /// How long, in nanoseconds, a thread polls for its next part before it
+    /// sleeps: long enough to catch the next product of a step or of a
+    /// request that follows within microseconds, short enough that an idle
+    /// pool soon stops using a core.
+    private static let pollingBeforeSleeping = 100_000
 
-    /// Polls the submitter makes for a part to finish before it sleeps.
-    private static let pollsBeforeWaiting = 4_000
+    /// How long, in nanoseconds, the submitter polls for a part to finish
+    /// before it sleeps. Parts are of equal size, so the others finish about
+    /// when the submitter's does, later by the time a sleeping thread takes
+    /// to wake; sleeping sooner would add the submitter's own wake-up to
+    /// every split product, which costs more than small parts take.
+    private static let pollingBeforeWaiting = 200_000
 
     private let state = Atomic<Int>(State.idle.rawValue)
     private var part = 0
@@ -140,7 +150,7 @@ private final class Worker: @unchecked Sendable {
 
     /// Waits until the thread has finished its part, and lets go of the job.
     func wait() {
-        waitUntil(.done, polls: Self.pollsBeforeWaiting)
+        waitUntil(.done, pollingFor: Self.pollingBeforeWaiting)
         job = nil
         state.store(State.idle.rawValue, ordering: .relaxed)
     }
@@ -153,7 +163,7 @@ private final class Worker: @unchecked Sendable {
 
     private func loop() {
         while true {
-            let next = waitUntil(.started, or: .stopping, polls: Self.pollsBeforeSleeping)
+            let next = waitUntil(.started, or: .stopping, pollingFor: Self.pollingBeforeSleeping)
             guard next == .started else { return }
             runPart()
             transition(to: .done)
@@ -173,16 +183,21 @@ private final class Worker: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    /// Returns once the state is `wanted` (or `alternative`): polls `polls`
-    /// times, then sleeps on the condition until a transition wakes it.
+    /// Returns once the state is `wanted` (or `alternative`): polls for
+    /// `nanoseconds`, then sleeps on the condition until a transition wakes it.
     @discardableResult
-    private func waitUntil(_ wanted: State, or alternative: State? = nil, polls: Int) -> State {
+    private func waitUntil(_ wanted: State, or alternative: State? = nil, pollingFor nanoseconds: Int) -> State {
         func arrived() -> State? {
             let current = State(rawValue: state.load(ordering: .acquiring))!
             return current == wanted || current == alternative ? current : nil
         }
-        for _ in 0..<polls {
+        let deadline = Self.monotonicNanoseconds() + nanoseconds
+        var polls = 0
+        while true {
             if let current = arrived() { return current }
+            polls &+= 1
+            // Reading the clock costs tens of polls; read it every 256th.
+            if polls & 255 == 0, Self.monotonicNanoseconds() >= deadline { break }
         }
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
@@ -190,5 +205,12 @@ private final class Worker: @unchecked Sendable {
             if let current = arrived() { return current }
             pthread_cond_wait(condition, mutex)
         }
+    }
+
+    /// `CLOCK_MONOTONIC` in nanoseconds (read without a system call, through the vDSO).
+    private static func monotonicNanoseconds() -> Int {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return now.tv_sec * 1_000_000_000 + now.tv_nsec
     }
 }

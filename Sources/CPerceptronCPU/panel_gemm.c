@@ -111,7 +111,8 @@ bool perceptron_panel_gemm_is_supported(void) {
 }
 
 int64_t perceptron_panel_weight_floats(int64_t k, int64_t n) {
-    if (k < 0 || n <= 0) return -1;
+    /* Refuse before any sum can overflow: n + 15 and k + 1 below. */
+    if (k < 0 || n <= 0 || k == INT64_MAX || n > INT64_MAX - 15) return -1;
     int64_t padded = (n + 15) / 16 * 16;
     if (k + 1 > INT64_MAX / padded) return -1;
     return (k + 1) * padded;

@@ -52,9 +52,12 @@ extension ProcessWideBLASSettings {
             (BLAS.threadCount, BLAS.parallelThreshold) = (threads, 0)
             // One value past the result, which the product must leave as it is.
             var z = [Float](repeating: .nan, count: m * n) + [42]
-            a.withUnsafeBufferPointer { a in
-                z.withUnsafeMutableBufferPointer { z in
-                    Kernels.multiply(PanelGEMM.Product(input: a.baseAddress!, output: z.baseAddress!, m: Int32(m), weight: weight))
+            // The product holds the weight unowned: it must outlive the call.
+            withExtendedLifetime(weight) {
+                a.withUnsafeBufferPointer { a in
+                    z.withUnsafeMutableBufferPointer { z in
+                        Kernels.multiply(PanelGEMM.Product(input: a.baseAddress!, output: z.baseAddress!, m: Int32(m), weight: weight))
+                    }
                 }
             }
             #expect(z.removeLast() == 42, "\(m)×\(k) by \(k)×\(n): written past the result")
@@ -133,6 +136,10 @@ extension ProcessWideBLASSettings {
             #expect(perceptron_panel_weight_floats(4, 0) == -1)
             #expect(perceptron_panel_weight_floats(-1, 4) == -1)
             #expect(perceptron_panel_weight_floats(Int64.max / 8, 64) == -1)
+            // Sizes whose own rounding would overflow.
+            #expect(perceptron_panel_weight_floats(Int64.max, 1) == -1)
+            #expect(perceptron_panel_weight_floats(1, Int64.max) == -1)
+            #expect(perceptron_panel_weight_floats(1, Int64.max - 15) == -1)
         }
     }
 }

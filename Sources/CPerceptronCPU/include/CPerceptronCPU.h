@@ -227,7 +227,7 @@ bool perceptron_bfloat16_gemm_is_supported(void);
  * on the calling thread and allocates nothing.
  *
  * perceptron_panel_weight_floats gives the packed size of a k x n weight, in
- * floats ((k + 1) * n rounded up to 16), or -1 for k < 0, n < 1 or a size
+ * floats ((k + 1) times n rounded up to a multiple of 16), or -1 for k < 0, n < 1 or a size
  * past int64_t. perceptron_panel_weight_pack writes W (k x n, row length ldw)
  * and bias (n floats, or NULL for none) into `packed`, which holds that many.
  *

@@ -218,12 +218,14 @@ extension ProcessWideBLASSettings {
             if !oneDNN.packsInferenceWeights { #expect(server.packedLayerCount == 0, "\(oneDNN)") }
             #expect((server.packedFromRows == nil) == (server.packedLayerCount == 0))
             let fromRows = server.packedFromRows ?? Int.max
+            let throughRows = server.packedThroughRows ?? Int.max
             #expect(server.packedFromRows.map(WeightPacking.timedRows.contains) ?? true, "\(String(describing: server.packedFromRows))")
+            #expect(server.packedThroughRows.map { $0 == PanelGEMM.rowLimit } ?? true, "packed requests end only where the kernel changes")
             for rows in [1, 3, 4, 15, 16, 64, 300] {
                 let x = Tensor<Float>(shape: [rows, f], randomIn: -1...1, using: &generator)
                 let z = try server(x)
-                if rows < fromRows {
-                    #expect(bits(z) == bits(try layer.predict(x)), "\(rows) rows, below \(fromRows), are the layer's own")
+                if rows < fromRows || rows > throughRows {
+                    #expect(bits(z) == bits(try layer.predict(x)), "\(rows) rows, outside \(fromRows)...\(throughRows), are the layer's own")
                 } else {
                     let reference = NaiveLinear.forward(x: x.doubles, w: layer.weight.doubles, b: layer.bias?.doubles, n: rows, f: f, m: m)
                     expectMatches(z, reference, "\(rows) rows on packed weights")
@@ -243,6 +245,28 @@ extension ProcessWideBLASSettings {
             #expect(WeightPacking.firstPackedRows(timings([false, true])) == 4, "timing stopped early: the largest timed decides")
             #expect(WeightPacking.firstPackedRows([]) == nil)
             #expect(WeightPacking.firstPackedRows([(1, 1.0, 1.0)]) == nil, "a tie does not pack")
+        }
+
+        @Test("two packed kernels: each one's sizes decided on its own, joined only where both win next to the change")
+        func packedRowsAcrossTwoKernels() {
+            typealias Rows = WeightPacking.PackedRows
+            func rows(_ faster: [Bool], limit: Int? = 64) -> Rows? {
+                WeightPacking.packedRows(
+                    zip(WeightPacking.timedRows, faster).map { rows, faster in (rows, 1.0, faster ? 0.9 : 1.1) },
+                    kernelChangesAfter: limit)
+            }
+            #expect(rows([true, true, true, true, true]) == Rows(from: 1, through: nil))
+            #expect(rows([true, true, true, true, false]) == Rows(from: 1, through: 64), "the larger kernel's loss keeps the smaller's gain")
+            #expect(rows([false, false, true, true, false]) == Rows(from: 16, through: 64))
+            #expect(rows([false, false, false, false, true]) == Rows(from: 256, through: nil), "the smaller kernel's loss keeps the larger's gain")
+            #expect(rows([true, true, true, false, true]) == Rows(from: 256, through: nil))
+            #expect(rows([true, true, true, true]) == Rows(from: 1, through: 64), "past the change, nothing was timed: nothing is served there")
+            #expect(rows([false, false, false, false, false]) == nil)
+            #expect(rows([true, true, true, true, false], limit: nil) == nil, "one kernel: the single rule")
+            #expect(rows([false, true, true, true, true], limit: nil) == Rows(from: 4, through: nil))
+            #expect(Rows(from: 4, through: 64).contains(4) && Rows(from: 4, through: 64).contains(64))
+            #expect(!Rows(from: 4, through: 64).contains(3) && !Rows(from: 4, through: 64).contains(65))
+            #expect(Rows(from: 0, through: nil).contains(0) && Rows(from: 0, through: nil).contains(Int.max))
         }
 
         @Test("refusals: a model of Double, and a build without oneDNN")

@@ -109,9 +109,15 @@ enum Serve {
         guard BLAS.configuration.oneDNN != nil, S.self == Float.self else { return servers }
         let chosen = try InferenceModel(model, kernels: .packedWeights)
         let routes = chosen.packedImplementations.joined(separator: ", ")
-        servers.append((chosen, "packed, chosen", ".packedWeights as it chose here: " + (chosen.packedFromRows.map {
-            $0 == 1 ? "packed for every request (\(routes))" : "packed from \($0) rows (\(routes)), the layers' kernels below"
-        } ?? "the layers' kernels for every request (packed never measured faster)")))
+        let packedRequests = chosen.packedFromRows.map { from in
+            switch (from, chosen.packedThroughRows) {
+            case (1, nil): "packed for every request (\(routes))"
+            case (_, nil): "packed from \(from) rows (\(routes)), the layers' kernels below"
+            case (_, let through?): "packed from \(from) through \(through) rows (\(routes)), the layers' kernels otherwise"
+            }
+        }
+        servers.append((chosen, "packed, chosen", ".packedWeights as it chose here: "
+            + (packedRequests ?? "the layers' kernels for every request (packed never measured faster)")))
         let saved = BLAS.forcesWeightPacking
         BLAS.forcesWeightPacking = true
         defer { BLAS.forcesWeightPacking = saved }

@@ -9,12 +9,15 @@
 ///
 /// ```swift
 /// let server = try InferenceModel(model)            // after training
-/// // Each request's answer, computed in parallel (`requests: [Tensor<Float>]`).
+/// // Each request's answer, computed in parallel, in the requests' order
+/// // (`requests: [Tensor<Float>]`).
 /// let answers = try await withThrowingTaskGroup(of: (Int, Tensor<Float>).self) { group in
 ///     for (index, request) in requests.enumerated() {
 ///         group.addTask { (index, try server(request)) }
 ///     }
-///     return try await group.reduce(into: [Int: Tensor<Float>]()) { $0[$1.0] = $1.1 }
+///     var answers = [Tensor<Float>?](repeating: nil, count: requests.count)
+///     for try await (index, answer) in group { answers[index] = answer }
+///     return answers.map { $0! }
 /// }
 /// ```
 ///
@@ -73,7 +76,7 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
 
     /// The model with its weights packed, and the smallest request it serves;
     /// `nil` when nothing was packed or packing never measured faster.
-    let packed: (root: LayerSnapshot<Scalar>, fromRows: Int)?
+    let packed: (root: LayerSnapshot<Scalar>, rows: WeightPacking.PackedRows)?
 
     /// The kernels the snapshot was asked to compute its ``Linear`` layers
     /// with; ``packedLayerCount`` and ``packedFromRows`` tell what it serves packed.
@@ -111,7 +114,17 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
 
     /// The smallest request, in rows, served from packed weights, or `nil`
     /// when every request runs on the layers' own kernels.
-    public var packedFromRows: Int? { packed?.fromRows }
+    public var packedFromRows: Int? { packed?.rows.from }
+
+    /// The largest request, in rows, served from packed weights, or `nil`
+    /// when there is no largest (or none is served packed): requests of
+    /// ``packedFromRows`` through this many rows are served packed.
+    ///
+    /// Requests of a few rows and larger ones run on different packed
+    /// kernels, each timed on its own; where the larger requests' kernel
+    /// measured slower than the layers' own, the packed requests end at the
+    /// smaller ones' limit.
+    public var packedThroughRows: Int? { packed?.rows.through }
 
     /// The kernel each packed weight runs on, in the model's order: for each
     /// layer, `perceptron:avx512f` (the library's kernel, for requests of a
@@ -126,7 +139,8 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     ///   - model: the trained model.
     ///   - kernels: ``Kernels/layers`` (the default) for the results of the
     ///     model's ``Layer/predict(_:)`` bit for bit, ``Kernels/packedWeights``
-    ///     to serve its `Float` ``Linear`` layers from weights packed for oneDNN.
+    ///     to serve its `Float` ``Linear`` layers from weights packed once: for
+    ///     the library's own kernel (requests of a few rows) and for oneDNN.
     /// - Throws: ``PerceptronError/unsupportedLayer(type:operation:supported:)``
     ///   naming a layer of any other type (your own, say), inside
     ///   ``PerceptronError/inLayer(index:type:error:)`` for each ``Sequential``
@@ -163,11 +177,13 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
         }
         root = try LayerSnapshot(model)
         self.kernels = kernels
-        var packed: (root: LayerSnapshot<Scalar>, fromRows: Int)? = nil
+        var packed: (root: LayerSnapshot<Scalar>, rows: WeightPacking.PackedRows)? = nil
         if kernels == .packedWeights {
             let packedRoot = try root.packingWeights()
-            if packedRoot.packedLayerCount > 0, let fromRows = WeightPacking.firstPackedRows(packed: packedRoot, layers: root) {
-                packed = (packedRoot, fromRows)
+            let limit = packedRoot.packedImplementations.contains(PanelGEMM.kernelName) ? PanelGEMM.rowLimit : nil
+            if packedRoot.packedLayerCount > 0,
+               let rows = WeightPacking.packedRows(packed: packedRoot, layers: root, kernelChangesAfter: limit) {
+                packed = (packedRoot, rows)
             }
         }
         self.packed = packed
@@ -187,7 +203,7 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func callAsFunction(_ input: Tensor<Scalar>) throws(PerceptronError) -> Tensor<Scalar> {
-        if let packed, input.rank > 0, input.leadingCount >= packed.fromRows {
+        if let packed, input.rank > 0, packed.rows.contains(input.leadingCount) {
             return try packed.root.predict(input)
         }
         return try root.predict(input)

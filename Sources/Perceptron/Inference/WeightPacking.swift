@@ -46,15 +46,49 @@ enum WeightPacking {
         return first
     }
 
-    /// The smallest request size from which `packed` serves rather than
-    /// `layers` (the same model on its layers' kernels): 0 when packing is
-    /// forced, `nil` when packed never measured faster, or when the model
-    /// cannot be timed (its input width is unknown, or a call throws, as a
-    /// layer in bfloat16 does on a CPU without bfloat16).
-    static func firstPackedRows<Scalar>(
-        packed: LayerSnapshot<Scalar>, layers: LayerSnapshot<Scalar>
-    ) -> Int? {
-        if isForced.load(ordering: .relaxed) { return 0 }
+    /// The requests a packed snapshot serves: `from` rows through `through`
+    /// (`nil`: no largest).
+    struct PackedRows: Equatable {
+        var from: Int
+        var through: Int?
+
+        /// Whether a request of `rows` rows is served packed.
+        func contains(_ rows: Int) -> Bool { rows >= from && rows <= (through ?? Int.max) }
+    }
+
+    /// The requests the packed snapshot serves, given both snapshots' times
+    /// at increasing sizes, where requests of more than `limit` rows run on
+    /// another packed kernel than smaller ones (`nil`: one kernel for all).
+    ///
+    /// Each kernel's sizes are decided on their own, so that one kernel
+    /// losing cannot take away the other's gain, and a kernel no size of
+    /// which was timed serves nothing: up to `limit`, ``firstPackedRows(_:)``
+    /// of the sizes timed there; past it, packed only from the first size
+    /// from which it won at every size timed there. The two join into one
+    /// range where both win at the sizes next to `limit`; otherwise the
+    /// smaller kernel's range is kept.
+    static func packedRows(
+        _ timings: [(rows: Int, layers: Double, packed: Double)], kernelChangesAfter limit: Int?
+    ) -> PackedRows? {
+        guard let limit else { return firstPackedRows(timings).map { PackedRows(from: $0, through: nil) } }
+        let small = timings.filter { $0.rows <= limit }, large = timings.filter { $0.rows > limit }
+        let largeFrom = firstPackedRows(large)
+        guard let smallFrom = firstPackedRows(small) else {
+            return largeFrom.map { PackedRows(from: $0, through: nil) }
+        }
+        return PackedRows(from: smallFrom, through: largeFrom != nil && largeFrom == large.first?.rows ? nil : limit)
+    }
+
+    /// The requests `packed` serves rather than `layers` (the same model on
+    /// its layers' kernels): every one from 0 rows when packing is forced;
+    /// `nil` when packed never measured faster, or when the model cannot be
+    /// timed (its input width is unknown, or a call throws, as a layer in
+    /// bfloat16 does on a CPU without bfloat16). Requests of up to
+    /// `kernelChangesAfter` rows run on another kernel than larger ones.
+    static func packedRows<Scalar>(
+        packed: LayerSnapshot<Scalar>, layers: LayerSnapshot<Scalar>, kernelChangesAfter limit: Int?
+    ) -> PackedRows? {
+        if isForced.load(ordering: .relaxed) { return PackedRows(from: 0, through: nil) }
         guard let features = layers.inputFeatures, features > 0 else { return nil }
         var timings: [(rows: Int, layers: Double, packed: Double)] = []
         for rows in timedRows {
@@ -66,7 +100,7 @@ enum WeightPacking {
             timings.append((rows, layersTime, packedTime))
             if max(layersTime, packedTime) > longestTimedCall { break }
         }
-        return firstPackedRows(timings)
+        return packedRows(timings, kernelChangesAfter: limit)
     }
 
     /// The fastest of ``timedCalls`` calls of each of `first` and `second`, in

@@ -20,7 +20,7 @@ struct PerceptronBench: ParsableCommand {
             perceptron-bench --peak [--quick] [--threads <n>] [--json <path>]
             perceptron-bench --profile [--shape <n,f,m>] [--dtype <dtype>] [--quick] [--threads <n>]
             perceptron-bench --mlp [--dtype <dtype>] [--quick] [--threads <n>] [--json <path>]
-            perceptron-bench --serve [--rounds <n>] [--window <seconds>] [--dtype <dtype>] [--quick] [--json <path>]
+            perceptron-bench --serve [--rounds <n>] [--window <seconds>] [--widths <n,n,...>] [--dtype <dtype>] [--quick] [--threads <n>] [--json <path>]
             perceptron-bench --soak <seconds> [--dtype <dtype>] [--threads <n>]
             """,
         discussion: """

@@ -29,14 +29,15 @@ extension BLAS {
         /// `nil` when no product runs in bfloat16 (``bfloat16Threshold`` is `nil`).
         public var bfloat16Kernel: String?
         /// Whether an ``InferenceModel`` made with ``InferenceModel/Kernels/packedWeights``
-        /// can pack its weights on this CPU: whether the CPU has AVX-512F, which
-        /// the library's own kernel for requests of a few rows needs, or
-        /// oneDNN's float32 matmul kernel here reads weights in a packed layout
-        /// of its own (its `brg:` kernels, on AVX-512 and later) rather than in
-        /// their plain layout (`gemm:jit`, where packing would change nothing).
-        /// Where it cannot, every layer keeps its own kernels; where it can,
-        /// each snapshot still serves packed only the requests for which that
-        /// measures faster (``InferenceModel/packedFromRows``).
+        /// can pack its weights on this CPU. It is true when either of two holds:
+        /// the CPU has AVX-512F, which the library's own kernel for requests of
+        /// a few rows needs; or oneDNN's float32 matmul kernel here reads
+        /// weights in a packed layout of its own (its `brg:` kernels, on
+        /// AVX-512 and later) rather than in their plain layout (`gemm:jit`,
+        /// where packing would change nothing). Where it is false, every layer
+        /// keeps its own kernels; where it is true, each snapshot still serves
+        /// packed only the requests for which that measures faster
+        /// (``InferenceModel/packedFromRows`` through ``InferenceModel/packedThroughRows``).
         public var packsInferenceWeights: Bool
 
         /// For example `oneDNN 2.6.3 on avx512_core_amx, bfloat16 from 262144 multiply-adds on onednn, packs inference weights where faster`.

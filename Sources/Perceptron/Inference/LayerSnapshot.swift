@@ -14,8 +14,9 @@
 enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
     /// `Z = XW + b`: `weight` is `[inputFeatures, outputFeatures]`, `bias` `[outputFeatures]` or absent.
     /// `roundedWeight` is `weight` rounded to bfloat16 once, for a layer in bfloat16;
-    /// `packed`, its weights packed for oneDNN, for a snapshot asked to pack them
-    /// (``InferenceModel/Kernels/packedWeights``) on a CPU where that pays.
+    /// `packed`, its weights packed for the library's small-request kernel and
+    /// for oneDNN, for a snapshot asked to pack them
+    /// (``InferenceModel/Kernels/packedWeights``) on a CPU where they can be.
     case linear(
         weight: Tensor<Scalar>, bias: Tensor<Scalar>?, precision: Precision, roundedWeight: RoundedWeight?,
         packed: PackedLinear?)
@@ -89,7 +90,8 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
     }
 
     /// The same snapshot with the weights of its `Float` ``Linear`` layers
-    /// packed for oneDNN where its kernel reads a packed layout: the same
+    /// packed for the library's small-request kernel (on AVX-512F) and for
+    /// oneDNN where its kernel reads a packed layout: the same
     /// tensors and bfloat16 roundings, shared, plus the packed copies.
     ///
     /// - Throws: ``PerceptronError/backendFailure(backend:reason:)`` if oneDNN
@@ -129,7 +131,8 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
         }
     }
 
-    /// The oneDNN implementations the packed weights in the tree run on, layer by layer.
+    /// The kernels the packed weights in the tree run on, layer by layer:
+    /// ``PanelGEMM/kernelName`` and oneDNN's implementations.
     var packedImplementations: [String] {
         switch self {
         #if OneDNN

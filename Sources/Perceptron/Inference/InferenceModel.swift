@@ -150,7 +150,10 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     ///   of the wrong shape throws the shape error its own passes would.
     ///   ``PerceptronError/invalidArgument(name:expected:actual:)`` for
     ///   ``Kernels/packedWeights`` in a build without the `OneDNN` trait or
-    ///   for a model of `Double` (oneDNN's matmul has no float64), and
+    ///   for a model of `Double` (the packed kernels are float32 only),
+    ///   ``PerceptronError/dimensionTooLarge(what:value:limit:)`` for a weight
+    ///   to pack with more than `Int32.max` rows or columns, as the layer's
+    ///   own passes refuse it, and
     ///   ``PerceptronError/backendFailure(backend:reason:)`` if oneDNN fails
     ///   to pack a weight. A layer in ``Precision/bfloat16`` on a CPU where
     ///   bfloat16 cannot run is taken, as its model is: each call then throws
@@ -163,7 +166,7 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
             guard Scalar.self == Float.self else {
                 throw .invalidArgument(
                     name: "kernels", expected: ".layers for an InferenceModel<\(Scalar.self)> "
-                        + "(packed weights are for Float: oneDNN's matmul has no \(Scalar.self))",
+                        + "(packed weights are for Float: the library's packed kernel and oneDNN's matmul have no \(Scalar.self))",
                     actual: ".packedWeights")
             }
             #else

@@ -20,7 +20,9 @@ final class PackedLinear: Sendable {
     /// with `bias` and, with `roundedWeight`, its bfloat16 rounding; `nil`
     /// when none is worth packing on this CPU.
     init?(weight: Tensor<Float>, bias: Tensor<Float>?, roundedWeight: RoundedWeight?) throws(PerceptronError) {
-        let (f, m) = (Int32(weight.shape[0]), Int32(weight.shape[1]))
+        // A weight too wide for the kernels' 32-bit sizes is refused, as the layer's own passes refuse it.
+        let f = try Kernels.checkedDimension(weight.shape[0], "Linear inputFeatures")
+        let m = try Kernels.checkedDimension(weight.shape[1], "Linear outputFeatures")
         let hasBias = bias != nil
         panels = weight.withUnsafeScalars { w in
             Tensor.withUnsafeScalars(of: bias) { b in

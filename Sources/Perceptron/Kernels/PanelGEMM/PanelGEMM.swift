@@ -84,6 +84,7 @@ extension Kernels {
     /// Computes a product on a panel weight, split by rows across the worker
     /// pool when it is large enough.
     static func multiply(_ product: PanelGEMM.Product) {
+        // The one-time set-up is what records the thread count the split reads.
         OpenBLAS.setUp()
         guard product.m > 0 else { return }
         splitRows(product)

@@ -54,7 +54,7 @@ extension ProcessWideBLASSettings {
         /// Requests of up to ``PanelGEMM/rowLimit`` rows run on the library's
         /// own kernel, whose results are exactly a fused ordered sum; larger
         /// ones on oneDNN's packed weight, within float32's bound. On a CPU
-        /// without AVX-512F every request takes oneDNN's weight.
+        /// with neither AVX-512F nor AVX2 and FMA every request takes oneDNN's weight.
         @Test("up to 64 rows on the library's own kernel, bit for bit; more on oneDNN's, within the bound",
               arguments: [1, 2])
         func rowsDecideTheKernel(threads: Int) throws {
@@ -267,6 +267,18 @@ extension ProcessWideBLASSettings {
             #expect(Rows(from: 4, through: 64).contains(4) && Rows(from: 4, through: 64).contains(64))
             #expect(!Rows(from: 4, through: 64).contains(3) && !Rows(from: 4, through: 64).contains(65))
             #expect(Rows(from: 0, through: nil).contains(0) && Rows(from: 0, through: nil).contains(Int.max))
+        }
+
+        @Test("with no packed weight past the library's kernel, no larger request is timed or served packed")
+        func noLargerKernelServesNothingLarger() throws {
+            var generator = SeededRandomNumberGenerator(seed: 29)
+            let snapshot = try LayerSnapshot<Float>(Linear<Float>(inputFeatures: 32, outputFeatures: 16, using: &generator))
+            // The same snapshot on both sides: which wins is noise, so the rule must not depend on it.
+            for _ in 0..<5 {
+                let rows = WeightPacking.packedRows(
+                    packed: snapshot, layers: snapshot, kernelChangesAfter: PanelGEMM.rowLimit, packsLargerRequests: false)
+                #expect(rows == nil || rows?.through == PanelGEMM.rowLimit, "\(String(describing: rows))")
+            }
         }
 
         @Test("refusals: a model of Double, and a build without oneDNN")

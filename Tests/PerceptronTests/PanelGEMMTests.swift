@@ -12,8 +12,9 @@ import Testing
 //
 // The shapes cross every edge of the kernel: rows past a tile of 6, columns
 // past a vector of 16 and a block of 64, no inner dimension (the bias alone),
-// and no bias (zeros). On a CPU without AVX-512F the kernel must refuse and
-// no weight is packed. The tests change the process's thread count, so they
+// and no bias (zeros). Each of the kernel's paths (AVX-512F, AVX2 with FMA)
+// is checked where the CPU runs it, and must refuse where it does not; on a
+// CPU with neither, no weight is packed. The tests change the process's thread count, so they
 // run with the other tests of process-wide settings, one at a time.
 
 extension ProcessWideBLASSettings {
@@ -78,7 +79,7 @@ extension ProcessWideBLASSettings {
                 let w = (0..<(k * n)).map { _ in Float.random(in: -1...1, using: &generator) }
                 let b = bias ? (0..<n).map { _ in Float.random(in: -1...1, using: &generator) } : nil
                 guard let z = Self.packedProduct(a, w, bias: b, m: m, k: k, n: n, threads: threads) else {
-                    #expect(!PanelGEMM.isSupported, "a weight is refused only on a CPU without AVX-512F")
+                    #expect(!PanelGEMM.isSupported, "a weight is refused only on a CPU with neither AVX-512F nor AVX2 and FMA")
                     var output: Float = 7
                     #expect(!perceptron_panel_gemm(1, 1, 1, [1], 1, [1], &output, 1) && output == 7)
                     return
@@ -98,6 +99,60 @@ extension ProcessWideBLASSettings {
                     }
                 }
             }
+        }
+
+        /// The kernel's two paths, and whether this CPU runs each.
+        enum Path: String, CaseIterable, CustomTestStringConvertible {
+            case avx2, avx512f
+            var code: Int32 {
+                switch self {
+                case .avx2: Int32(PERCEPTRON_PANEL_PATH_AVX2)
+                case .avx512f: Int32(PERCEPTRON_PANEL_PATH_AVX512F)
+                }
+            }
+            var runsHere: Bool {
+                let f = perceptron_cpu_features()
+                switch self {
+                case .avx2: return f.avx2 && f.fma && f.os_avx_state
+                case .avx512f: return f.avx512f && f.os_avx512_state
+                }
+            }
+            var testDescription: String { rawValue }
+        }
+
+        @Test("each path this CPU runs gives the fused ordered sum's bits; the others refuse and write nothing",
+              arguments: Path.allCases)
+        func eachPathAgainstFusedLoops(path: Path) throws {
+            var generator = SeededRandomNumberGenerator(seed: 93)
+            // The AVX2 path's own edges too: strips of 16 columns, vectors of 8.
+            let shapes = Self.shapes + [(3, 5, 8), (2, 7, 9), (7, 4, 24), (6, 9, 40), (11, 3, 47)]
+            for (m, k, n) in shapes where n > 0 {
+                let a = (0..<(m * k)).map { _ in Float.random(in: -2...2, using: &generator) } + [0]
+                let w = (0..<(k * n)).map { _ in Float.random(in: -1...1, using: &generator) } + [0]
+                let b = (0..<n).map { _ in Float.random(in: -1...1, using: &generator) }
+                var packed = [Float](repeating: .nan, count: Int(perceptron_panel_weight_floats(Int64(k), Int64(n))))
+                perceptron_panel_weight_pack(w, Int64(n), b, Int64(k), Int64(n), &packed)
+                var z = [Float](repeating: 7, count: m * n + 1)
+                let ran = perceptron_panel_gemm_on(path.code, Int64(m), Int64(k), Int64(n), a, Int64(k), packed, &z, Int64(n))
+                let what = "\(m)×\(k) by \(k)×\(n) on \(path)"
+                #expect(ran == path.runsHere, "\(what): ran \(ran)")
+                #expect(z.removeLast() == 7, "\(what): written past the result")
+                guard path.runsHere else {
+                    #expect(z.allSatisfy { $0 == 7 }, "\(what): refused, yet wrote")
+                    continue
+                }
+                let expected = Self.fusedReference(Array(a.dropLast()), Array(w.dropLast()), bias: b, m: m, k: k, n: n)
+                #expect(z.map(\.bitPattern) == expected.map(\.bitPattern), "\(what): not the fused ordered sum")
+            }
+        }
+
+        @Test("the kernel's name is the path it takes here")
+        func kernelNameIsThePath() {
+            let path = perceptron_panel_gemm_path()
+            let expected = Path.avx512f.runsHere ? Path.avx512f : Path.avx2.runsHere ? Path.avx2 : nil
+            #expect(path == (expected?.code ?? Int32(PERCEPTRON_PANEL_PATH_NONE)))
+            #expect(PanelGEMM.isSupported == (expected != nil))
+            if let expected { #expect(PanelGEMM.kernelName == "perceptron:\(expected)") }
         }
 
         @Test("a NaN or an infinity in a row of the input reaches that row's outputs and no other")

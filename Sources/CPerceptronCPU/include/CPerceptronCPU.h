@@ -232,17 +232,33 @@ bool perceptron_bfloat16_gemm_is_supported(void);
  * and bias (n floats, or NULL for none) into `packed`, which holds that many.
  *
  * perceptron_panel_gemm returns false, having written nothing, when m or k is
- * negative, n is not positive, or the CPU lacks AVX-512F. Thread-safe; C must
- * not overlap A or the packed weight.
+ * negative, n is not positive, or the CPU has neither AVX-512F nor AVX2 with
+ * FMA. Thread-safe; C must not overlap A or the packed weight.
+ *
+ * The work is done on one of two paths over the same packed layout, the
+ * widest this CPU runs; both give the same bits.
  */
+enum {
+    PERCEPTRON_PANEL_PATH_NONE    = 0, /* neither below: the kernel refuses */
+    PERCEPTRON_PANEL_PATH_AVX2    = 1, /* AVX2 and FMA, 16 YMM */
+    PERCEPTRON_PANEL_PATH_AVX512F = 2, /* AVX-512F, 32 ZMM */
+};
 int64_t perceptron_panel_weight_floats(int64_t k, int64_t n);
 void perceptron_panel_weight_pack(const float *w, int64_t ldw, const float *bias, int64_t k, int64_t n,
                                   float *packed);
 bool perceptron_panel_gemm(int64_t m, int64_t k, int64_t n, const float *a, int64_t lda, const float *packed,
                            float *c, int64_t ldc);
 
-/* Whether this CPU runs perceptron_panel_gemm (AVX-512F). */
+/* The path perceptron_panel_gemm takes on this CPU (PERCEPTRON_PANEL_PATH_*). */
+int perceptron_panel_gemm_path(void);
+
+/* Whether this CPU runs perceptron_panel_gemm: its path is not NONE. */
 bool perceptron_panel_gemm_is_supported(void);
+
+/* The product on a named path (so that tests can compare them): false, and
+ * C untouched, if this CPU cannot run it or the sizes are refused. */
+bool perceptron_panel_gemm_on(int path, int64_t m, int64_t k, int64_t n, const float *a, int64_t lda,
+                              const float *packed, float *c, int64_t ldc);
 
 #ifdef __cplusplus
 }

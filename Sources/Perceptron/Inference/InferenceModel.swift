@@ -46,7 +46,8 @@
 /// `OneDNN` trait), the snapshot copies each `Float` ``Linear`` layer's
 /// weight once into blocked layouts that no request pays to make again, and
 /// those layers compute on them with the bias added in the product: requests
-/// of up to 64 rows on the library's own AVX-512 kernel, whose call costs
+/// of up to 64 rows on the library's own kernel (AVX-512F, or AVX2 with
+/// FMA), whose call costs
 /// little, and larger ones through oneDNN's matmul, whose call costs more but
 /// whose kernel is faster on many rows. Packing still pays only for some
 /// models and sizes, so the snapshot times the model both ways, whole, at 1,
@@ -56,8 +57,9 @@
 /// layers' own kernels with predict's bits. The packed results agree with
 /// ``Layer/predict(_:)`` to float32 rounding rather than bit for bit: the
 /// products sum their terms in another order. On a CPU without AVX-512F,
-/// where oneDNN's kernel also reads a plain weight itself (its `gemm:jit`),
-/// nothing is packed. ``packedLayerCount`` tells how many layers are served
+/// oneDNN's kernel reads a plain weight itself (its `gemm:jit`), so only the
+/// library's kernel, on AVX2, packs; on a CPU with neither, nothing is
+/// packed. ``packedLayerCount`` tells how many layers are served
 /// packed (0 when packing never measured faster, or nothing could be packed),
 /// and ``BLAS/OneDNNConfiguration/packsInferenceWeights`` whether this CPU
 /// packs at all. The choice is a measurement, made once: two snapshots of one
@@ -87,7 +89,7 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
         /// Each layer's own kernels, as in ``Layer/predict(_:)``, bit for bit: the default.
         case layers
         /// Weights packed once, at the snapshot, for `Float` layers: the
-        /// library's own AVX-512 kernel for requests of up to 64 rows, oneDNN's
+        /// library's own kernel for requests of up to 64 rows, oneDNN's
         /// matmul for larger ones, for the request sizes where that measured
         /// faster than the layers' own kernels; other layers and smaller
         /// requests keep their own kernels. Needs the `OneDNN` trait. The packed
@@ -127,8 +129,8 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     public var packedThroughRows: Int? { packed?.rows.through }
 
     /// The kernel each packed weight runs on, in the model's order: for each
-    /// layer, `perceptron:avx512f` (the library's kernel, for requests of a
-    /// few rows) and oneDNN's implementations, such as `brg:avx512_core` (a
+    /// layer, `perceptron:avx512f` or `perceptron:avx2` (the library's kernel,
+    /// for requests of a few rows, on the instructions it runs on here) and oneDNN's implementations, such as `brg:avx512_core` (a
     /// layer in bfloat16 has one for float32 and one for bfloat16).
     @_spi(Benchmarking)
     public var packedImplementations: [String] { packed?.root.packedImplementations ?? [] }
@@ -183,9 +185,15 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
         var packed: (root: LayerSnapshot<Scalar>, rows: WeightPacking.PackedRows)? = nil
         if kernels == .packedWeights {
             let packedRoot = try root.packingWeights()
-            let limit = packedRoot.packedImplementations.contains(PanelGEMM.kernelName) ? PanelGEMM.rowLimit : nil
+            let implementations = packedRoot.packedImplementations
+            let limit = implementations.contains(PanelGEMM.kernelName) ? PanelGEMM.rowLimit : nil
+            // Only oneDNN's packed weights serve requests past the library's
+            // kernel (on AVX2, say, oneDNN packs none): without them, larger
+            // requests run on the layers' kernels, packed snapshot or not.
+            let packsLarger = implementations.contains { $0 != PanelGEMM.kernelName }
             if packedRoot.packedLayerCount > 0,
-               let rows = WeightPacking.packedRows(packed: packedRoot, layers: root, kernelChangesAfter: limit) {
+               let rows = WeightPacking.packedRows(
+                   packed: packedRoot, layers: root, kernelChangesAfter: limit, packsLargerRequests: packsLarger) {
                 packed = (packedRoot, rows)
             }
         }

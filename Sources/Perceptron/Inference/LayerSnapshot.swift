@@ -90,7 +90,7 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
     }
 
     /// The same snapshot with the weights of its `Float` ``Linear`` layers
-    /// packed for the library's small-request kernel (on AVX-512F) and for
+    /// packed for the library's small-request kernel (on AVX-512F or AVX2) and for
     /// oneDNN where its kernel reads a packed layout: the same
     /// tensors and bfloat16 roundings, shared, plus the packed copies.
     ///

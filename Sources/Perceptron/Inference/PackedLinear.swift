@@ -8,7 +8,8 @@ import COneDNN
 /// ``Precision/bfloat16``, so that each request takes the precision the
 /// layer's own rules give its size.
 final class PackedLinear: Sendable {
-    /// The float32 weight and bias packed for ``PanelGEMM``, or `nil` on a CPU without AVX-512F.
+    /// The float32 weight and bias packed for ``PanelGEMM``, or `nil` on a CPU
+    /// with neither AVX-512F nor AVX2 and FMA.
     let panels: PanelGEMM.Weight?
     /// The float32 weight packed, or `nil` where oneDNN reads it fastest as it is.
     let float32: OneDNN.PackedWeight?

@@ -84,14 +84,18 @@ enum WeightPacking {
     /// `nil` when packed never measured faster, or when the model cannot be
     /// timed (its input width is unknown, or a call throws, as a layer in
     /// bfloat16 does on a CPU without bfloat16). Requests of up to
-    /// `kernelChangesAfter` rows run on another kernel than larger ones.
+    /// `kernelChangesAfter` rows run on another kernel than larger ones;
+    /// without `packsLargerRequests` no packed weight serves the larger ones
+    /// (they would run on the layers' kernels either way), so they are not
+    /// timed and not served packed.
     static func packedRows<Scalar>(
-        packed: LayerSnapshot<Scalar>, layers: LayerSnapshot<Scalar>, kernelChangesAfter limit: Int?
+        packed: LayerSnapshot<Scalar>, layers: LayerSnapshot<Scalar>, kernelChangesAfter limit: Int?,
+        packsLargerRequests: Bool = true
     ) -> PackedRows? {
         if isForced.load(ordering: .relaxed) { return PackedRows(from: 0, through: nil) }
         guard let features = layers.inputFeatures, features > 0 else { return nil }
         var timings: [(rows: Int, layers: Double, packed: Double)] = []
-        for rows in timedRows {
+        for rows in timedRows where packsLargerRequests || rows <= (limit ?? .max) {
             let input = Tensor<Scalar>(shape: [rows, features], repeating: 1 / 2)
             guard let (layersTime, packedTime) = try? fastest(
                 { () throws(PerceptronError) in _ = try layers.predict(input) },

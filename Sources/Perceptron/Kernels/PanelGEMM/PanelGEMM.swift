@@ -11,7 +11,7 @@ import CPerceptronCPU
 /// requests keep oneDNN's packed weights, whose blocking is built for them.
 /// The C code is `panel_gemm.c` in CPerceptronCPU; this is its one door.
 enum PanelGEMM {
-    /// Whether this CPU runs the kernel (AVX-512F).
+    /// Whether this CPU runs the kernel: AVX-512F, or AVX2 with FMA.
     static let isSupported = perceptron_panel_gemm_is_supported()
 
     /// The most rows a product on a panel weight has; a larger request goes
@@ -20,8 +20,11 @@ enum PanelGEMM {
     /// call; past it, oneDNN's blocking for the caches pays for the call.
     static let rowLimit = 64
 
-    /// The name ``InferenceModel`` reports for a weight packed here.
-    static let kernelName = "perceptron:avx512f"
+    /// The name ``InferenceModel`` reports for a weight packed here, after
+    /// the instructions this CPU runs the kernel on: `perceptron:avx512f` or
+    /// `perceptron:avx2` (the same layout and the same bits).
+    static let kernelName = perceptron_panel_gemm_path() == Int32(PERCEPTRON_PANEL_PATH_AVX2)
+        ? "perceptron:avx2" : "perceptron:avx512f"
 
     /// A `Float` ``Linear`` layer's weight and bias, packed once into the
     /// kernel's layout and never written again, which any number of threads

@@ -46,6 +46,10 @@ torch`), PyTorch's bfloat16 step joins the rounds: the same four lines on
 float32 tensors under `torch.autocast("cpu", dtype=torch.bfloat16)`, PyTorch's
 CPU mixed precision (bfloat16 inputs to each product, float32 accumulation),
 with `torch.set_num_threads` at the run's thread count, timed as numpy's is.
+On a CPU where Perceptron refuses bfloat16 (no bfloat16 instructions, and no
+bfloat16 matmul in oneDNN for it), the script says so and times Perceptron's
+float32 step in its place, beside PyTorch's bfloat16 step, which emulates
+bfloat16 there.
 
 Usage: python3 Benchmarks/compare_numpy.py [--dtype float|double] [--threads N] [--rounds R]
                                            [--only steps|mlp|serve] [--window SECONDS]
@@ -96,9 +100,22 @@ def run_bench(arguments, environment=None):
         path = os.path.join(folder, "report.json")
         env = dict(os.environ)
         env.update(environment or {})
-        subprocess.run([BENCH, *arguments, "--json", path], check=True, env=env, stdout=subprocess.DEVNULL)
+        status = subprocess.run([BENCH, *arguments, "--json", path], env=env, stdout=subprocess.DEVNULL).returncode
+        if status != 0:
+            sys.exit(f"perceptron-bench {' '.join(arguments)} failed (exit status {status}); its message is above")
         with open(path) as report:
             return json.load(report)
+
+
+def bfloat16_refusal():
+    """perceptron-bench's message when this CPU cannot run Perceptron's layers in bfloat16, else None."""
+    with tempfile.TemporaryDirectory() as folder:
+        run = subprocess.run([BENCH, "--steps", "--precision", "bfloat16", "--shape", "32,64,64", "--json",
+                              os.path.join(folder, "report.json")], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    if run.returncode == 0:
+        return None
+    return run.stderr.strip().removeprefix("perceptron-bench: ") or f"exit status {run.returncode}"
 
 
 def perceptron_round(dtype, threads, shape=None, environment=None):
@@ -258,14 +275,15 @@ def compare_steps(args, np, threadpool_info, threadpool_limits):
                 for r in (report, forced))
             sgemm.append((library_time, forced_time))
 
-    layers = ", Perceptron's layers in bfloat16 (numpy's in float32)" if args.precision == "bfloat16" else ""
+    in_bfloat16 = args.precision == "bfloat16" and args.bfloat16_refusal is None
+    layers = ", Perceptron's layers in bfloat16 (numpy's in float32)" if in_bfloat16 else ""
     print(f"Perceptron vs numpy {np.__version__}: one layer step, {args.dtype}{layers}, {threads_label}, "
           f"median of {args.rounds} rounds, alternating shape by shape")
     print_machine(header, blas)
     print()
     print(f"{'shape (n, f, m)':<20}{'Perceptron':>12}{'numpy':>12}{'ratio':>8}{'target':>8}{'':>8}"
           f"{'vs raw GEMMs':>14}{'allocs/step':>13}")
-    targets = BFLOAT16_TARGETS if args.precision == "bfloat16" else TARGETS[args.dtype]
+    targets = BFLOAT16_TARGETS if in_bfloat16 else TARGETS[args.dtype]
     for shape in SHAPES:
         ours = statistics.median(perceptron[shape])
         theirs = statistics.median(numpy_times[shape])
@@ -278,7 +296,8 @@ def compare_steps(args, np, threadpool_info, threadpool_limits):
     if torch is not None:
         print()
         print(f"PyTorch {torch.__version__}, bfloat16 autocast, {threads_label}, timed after each shape's pair; "
-              "ratios are medians of the rounds' ratios")
+              "ratios are medians of the rounds' ratios"
+              + ("" if in_bfloat16 else "; Perceptron's step in float32 (its bfloat16 is refused here)"))
         print(f"{'shape (n, f, m)':<20}{'PyTorch':>12}{'÷ numpy':>10}{'Perceptron ÷ PyTorch':>23}")
         for shape in SHAPES:
             rounds = torch_times[shape]
@@ -721,6 +740,7 @@ def main():
             PRECISION_ARGUMENTS.extend(["--bf16-threshold", str(args.bf16_threshold)])
     elif args.bf16_threshold is not None:
         parser.error("--bf16-threshold needs --precision bfloat16")
+    args.bfloat16_refusal = None
 
     try:
         import numpy as np
@@ -729,6 +749,17 @@ def main():
         sys.exit(f"compare_numpy.py needs numpy and threadpoolctl ({error}); pip install numpy threadpoolctl")
     if not os.path.exists(BENCH):
         sys.exit(f"{BENCH} not found: run `swift build -c release --package-path Benchmarks` (or `make compare`)")
+
+    if args.precision == "bfloat16":
+        # Where Perceptron refuses bfloat16, its float32 step stands beside
+        # numpy's and PyTorch's bfloat16 (which emulates it on such a CPU):
+        # what a user of this CPU can choose between.
+        args.bfloat16_refusal = bfloat16_refusal()
+        if args.bfloat16_refusal is not None:
+            PRECISION_ARGUMENTS.clear()
+            print(f"Perceptron's layers in bfloat16 are refused on this CPU ({args.bfloat16_refusal}): "
+                  "its float32 step is timed instead, beside numpy's float32 step and PyTorch's bfloat16 step")
+            print()
 
     parts = [("steps", compare_steps), ("mlp", compare_mlp), ("serve", compare_serving)]
     chosen = [compare for name, compare in parts if args.only in (None, name)]

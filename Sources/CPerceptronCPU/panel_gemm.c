@@ -20,16 +20,20 @@
  * A a broadcast, and each pair one fused multiply-add. So every output is
  * bias + a[0]w[0] + a[1]w[1] + ... in that order, each term fused: the same
  * bits for a row whatever other rows are in the call, and within the float32
- * bound of a sum of k + 1 terms taken in order.
+ * bound of a sum of k + 1 terms taken in order. (NaN payloads aside: where
+ * two NaNs meet in one multiply-add, which one comes out depends on the
+ * operand order the compiler picked for that tile's instruction.)
  *
- * A CPU with AVX2 and FMA but no AVX-512 (AMD Zen 1 to 3, Intel before
- * Skylake-SP) reads the same layout with 16 YMM registers: a block is taken
+ * A CPU with AVX2 and FMA but no AVX-512 (AMD Zen 1 to 3; Intel's cores
+ * without AVX-512, server ones before Skylake-SP and most client ones) reads the same layout with 16 YMM registers: a block is taken
  * as strips of 16 columns, and the tile is up to 6 rows by one strip, in 12
  * accumulators, with 2 for the strip's row of W and 1 for the broadcast.
  * Each output is the same fused sum in the same order, so both paths give
- * the same bits.
+ * the same bits (NaN payloads aside, as above).
  */
 #include "CPerceptronCPU.h"
+
+#include <stdatomic.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -198,11 +202,18 @@ static bool path_supported(int path) {
     return false;
 }
 
+static atomic_int g_path = -1; /* not chosen yet */
+
 int perceptron_panel_gemm_path(void) {
-    /* Every thread computes the same answer; the features are cached. */
-    return path_supported(PERCEPTRON_PANEL_PATH_AVX512F) ? PERCEPTRON_PANEL_PATH_AVX512F
-         : path_supported(PERCEPTRON_PANEL_PATH_AVX2)    ? PERCEPTRON_PANEL_PATH_AVX2
-                                                         : PERCEPTRON_PANEL_PATH_NONE;
+    int path = atomic_load_explicit(&g_path, memory_order_relaxed);
+    if (path < 0) {
+        /* Every thread that gets here computes the same answer. */
+        path = path_supported(PERCEPTRON_PANEL_PATH_AVX512F) ? PERCEPTRON_PANEL_PATH_AVX512F
+             : path_supported(PERCEPTRON_PANEL_PATH_AVX2)    ? PERCEPTRON_PANEL_PATH_AVX2
+                                                             : PERCEPTRON_PANEL_PATH_NONE;
+        atomic_store_explicit(&g_path, path, memory_order_relaxed);
+    }
+    return path;
 }
 
 bool perceptron_panel_gemm_is_supported(void) { return perceptron_panel_gemm_path() != PERCEPTRON_PANEL_PATH_NONE; }
@@ -246,5 +257,12 @@ bool perceptron_panel_gemm_on(int path, int64_t m, int64_t k, int64_t n, const f
 
 bool perceptron_panel_gemm(int64_t m, int64_t k, int64_t n, const float *a, int64_t lda, const float *packed,
                            float *c, int64_t ldc) {
-    return perceptron_panel_gemm_on(perceptron_panel_gemm_path(), m, k, n, a, lda, packed, c, ldc);
+    if (m < 0 || k < 0 || n <= 0) return false;
+    switch (perceptron_panel_gemm_path()) {
+#if defined(__x86_64__)
+    case PERCEPTRON_PANEL_PATH_AVX512F: panel_gemm_avx512(m, k, n, a, lda, packed, c, ldc); return true;
+    case PERCEPTRON_PANEL_PATH_AVX2: panel_gemm_avx2(m, k, n, a, lda, packed, c, ldc); return true;
+#endif
+    default: return false;
+    }
 }

@@ -236,7 +236,8 @@ bool perceptron_bfloat16_gemm_is_supported(void);
  * FMA. Thread-safe; C must not overlap A or the packed weight.
  *
  * The work is done on one of two paths over the same packed layout, the
- * widest this CPU runs; both give the same bits.
+ * widest this CPU runs; both give the same bits (NaN payloads aside: where
+ * two NaNs meet in one multiply-add, which comes out is not promised).
  */
 enum {
     PERCEPTRON_PANEL_PATH_NONE    = 0, /* neither below: the kernel refuses */

@@ -7,24 +7,30 @@ import CPerceptronCPU
 /// more than the sum: OpenBLAS packs its operands on every call, and oneDNN
 /// builds a map of its arguments on the heap. A served model's weights never
 /// change, so this kernel's weight is packed at the snapshot, with the bias
-/// in it, and a call is one loop over it that allocates nothing. Larger
-/// requests keep oneDNN's packed weights, whose blocking is built for them.
+/// in it, and a call is one loop over it that allocates nothing. It needs
+/// no oneDNN, so it serves in every build. Larger requests go to oneDNN's
+/// packed weights, whose blocking is built for them, with the `OneDNN`
+/// trait, and to the layers' own kernels without it.
 /// The C code is `panel_gemm.c` in CPerceptronCPU; this is its one door.
 enum PanelGEMM {
     /// Whether this CPU runs the kernel: AVX-512F, or AVX2 with FMA.
     static let isSupported = perceptron_panel_gemm_is_supported()
 
     /// The most rows a product on a panel weight has; a larger request goes
-    /// to oneDNN's packed weight. Up to here the kernel's one pass over the
+    /// to oneDNN's packed weight where there is one. Up to here the kernel's one pass over the
     /// weight per 6 rows keeps pace with oneDNN's blocked kernel and saves its
     /// call; past it, oneDNN's blocking for the caches pays for the call.
     static let rowLimit = 64
 
     /// The name ``InferenceModel`` reports for a weight packed here, after
     /// the instructions this CPU runs the kernel on: `perceptron:avx512f` or
-    /// `perceptron:avx2` (the same layout and the same bits).
-    static let kernelName = perceptron_panel_gemm_path() == Int32(PERCEPTRON_PANEL_PATH_AVX2)
-        ? "perceptron:avx2" : "perceptron:avx512f"
+    /// `perceptron:avx2` (the same layout and the same bits), and
+    /// `perceptron:unsupported` on a CPU where it does not run (and packs nothing).
+    static let kernelName = switch perceptron_panel_gemm_path() {
+    case Int32(PERCEPTRON_PANEL_PATH_AVX512F): "perceptron:avx512f"
+    case Int32(PERCEPTRON_PANEL_PATH_AVX2): "perceptron:avx2"
+    default: "perceptron:unsupported"
+    }
 
     /// A `Float` ``Linear`` layer's weight and bias, packed once into the
     /// kernel's layout and never written again, which any number of threads

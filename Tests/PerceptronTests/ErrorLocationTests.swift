@@ -28,6 +28,15 @@ struct ErrorLocationTests {
         }
     }
 
+    @Test func withoutLocationIsTheErrorInsideEveryLayer() throws {
+        let inner = Sequential<Double>([Tanh(), Linear(inputFeatures: 3, outputFeatures: 1)])
+        let model = Sequential<Double>([Linear(inputFeatures: 2, outputFeatures: 5), inner])
+        let error = #expect(throws: PerceptronError.self) { try model.predict(Tensor(shape: [1, 2])) }
+        #expect(error?.withoutLocation == .featureMismatch(expected: 3, actual: 5, shape: [1, 5]))
+        let bare = PerceptronError.featureMismatch(expected: 3, actual: 5, shape: [1, 5])
+        #expect(bare.withoutLocation == bare)
+    }
+
     @Test func aBackwardErrorNamesTheLayerToo() throws {
         let model = Sequential<Float>([Linear(inputFeatures: 2, outputFeatures: 3), Sigmoid()])
         _ = try model(Tensor(shape: [4, 2]))

@@ -106,6 +106,17 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
     /// refused or failed an operation; `reason` is what it reported.
     case backendFailure(backend: String, reason: String)
 
+    /// The error itself, without the ``inLayer(index:type:error:)`` cases
+    /// around it that say where in a model it was thrown: what to match to
+    /// handle a kind of error wherever in a model it came from, as in
+    /// `if case .precisionUnavailable = error.withoutLocation { … }`.
+    /// An error not thrown inside a ``Sequential`` is its own.
+    public var withoutLocation: PerceptronError {
+        var error = self
+        while case let .inLayer(_, _, inner) = error { error = inner }
+        return error
+    }
+
     /// A human-readable sentence naming what was expected and what came.
     public var description: String {
         switch self {

@@ -50,7 +50,8 @@ enum MixedPrecision {
             let emulation = isa.rawValue & dnnl_cpu_isa_avx512_core.rawValue == dnnl_cpu_isa_avx512_core.rawValue
                 ? "emulated bfloat16 would be slower than float32"
                 : "oneDNN has no bfloat16 matmul for it"
-            return "this CPU has no bfloat16 instructions (oneDNN reports \(OneDNN.name(of: isa))), and \(emulation)"
+            return "this CPU has no bfloat16 instructions (oneDNN reports \(OneDNN.name(of: isa))), and \(emulation) "
+                + "(float32 is the fast path here: keep precision .float32)"
         }
         return nil
         #else

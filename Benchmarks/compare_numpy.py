@@ -115,7 +115,10 @@ def bfloat16_refusal():
                              stderr=subprocess.PIPE, text=True)
     if run.returncode == 0:
         return None
-    return run.stderr.strip().removeprefix("perceptron-bench: ") or f"exit status {run.returncode}"
+    if run.returncode < 0 or "bfloat16" not in run.stderr:
+        # A crash, or another failure: not a refusal to report as the CPU's.
+        sys.exit(f"perceptron-bench failed while asked for bfloat16 (exit status {run.returncode}): {run.stderr.strip()}")
+    return run.stderr.strip().removeprefix("perceptron-bench: ")
 
 
 def perceptron_round(dtype, threads, shape=None, environment=None):

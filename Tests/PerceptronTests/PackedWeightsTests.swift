@@ -9,15 +9,21 @@ import Testing
 // packed, plain layouts included, and every request served from it, so that
 // the packed route runs on every CPU, not only where it measures faster; one
 // test checks the unforced choice on both sides of where it falls. In a
-// build without the OneDNN trait the same tests check the refusal instead.
+// build without the OneDNN trait only the library's kernel packs, for
+// requests of up to 64 rows, and larger ones run on the layers' kernels: the
+// same tests hold, against the same references.
 
-/// Whether this build has oneDNN, and so packed weights.
+/// Whether this build has oneDNN, whose packed weights serve the larger requests.
 var hasOneDNN: Bool { BLAS.configuration.oneDNN != nil }
 
 extension ProcessWideBLASSettings {
     @Suite("InferenceModel with packed weights")
     struct PackedWeightsTests {
         /// Runs `body` with packing forced and `threads` threads, every product split that can be.
+        /// Whether a `Float` layer is packed when packing is forced: oneDNN
+        /// packs any weight, and the library's kernel runs on AVX-512F or AVX2.
+        static var packs: Bool { hasOneDNN || PanelGEMM.isSupported }
+
         static func withPackingForced<R>(threads: Int = 1, _ body: () throws -> R) rethrows -> R {
             let saved = (BLAS.forcesWeightPacking, BLAS.threadCount, BLAS.parallelThreshold)
             defer { (BLAS.forcesWeightPacking, BLAS.threadCount, BLAS.parallelThreshold) = saved }
@@ -32,14 +38,9 @@ extension ProcessWideBLASSettings {
                 for (n, f, m) in [(1, 1, 1), (7, 5, 3), (37, 53, 29), (128, 96, 64), (300, 64, 130), (0, 4, 3)] {
                     let layer = Linear<Float>(inputFeatures: f, outputFeatures: m, bias: bias, using: &generator)
                     if bias { layer.bias = Tensor(shape: [m], randomIn: -1...1, using: &generator) }
-                    guard hasOneDNN else {
-                        let error = #expect(throws: PerceptronError.self) { try InferenceModel(layer, kernels: .packedWeights) }
-                        #expect(error.map { "\($0)" }?.contains("OneDNN trait") == true, "\(String(describing: error))")
-                        return
-                    }
                     let server = try InferenceModel(layer, kernels: .packedWeights)
-                    #expect(server.packedLayerCount == 1)
-                    #expect(server.packedFromRows == 0, "forced: every request is served packed")
+                    #expect(server.packedLayerCount == (Self.packs ? 1 : 0))
+                    #expect(server.packedFromRows == (Self.packs ? 0 : nil), "forced: every request is served packed")
                     #expect(server.kernels == .packedWeights)
                     let x = try Tensor<Float>(shape: [n, f], scalars: randomScalars(n * f, using: &generator))
                     let reference = NaiveLinear.forward(
@@ -53,12 +54,12 @@ extension ProcessWideBLASSettings {
 
         /// Requests of up to ``PanelGEMM/rowLimit`` rows run on the library's
         /// own kernel, whose results are exactly a fused ordered sum; larger
-        /// ones on oneDNN's packed weight, within float32's bound. On a CPU
-        /// with neither AVX-512F nor AVX2 and FMA every request takes oneDNN's weight.
-        @Test("up to 64 rows on the library's own kernel, bit for bit; more on oneDNN's, within the bound",
+        /// ones on oneDNN's packed weight (without oneDNN, the layer's own
+        /// kernels), within float32's bound. On a CPU with neither AVX-512F
+        /// nor AVX2 and FMA every request takes oneDNN's weight or the layer's kernels.
+        @Test("up to 64 rows on the library's own kernel, bit for bit; more on oneDNN's or the layer's, within the bound",
               arguments: [1, 2])
         func rowsDecideTheKernel(threads: Int) throws {
-            guard hasOneDNN else { return }
             try Self.withPackingForced(threads: threads) {
                 var generator = SeededRandomNumberGenerator(seed: 28)
                 let (f, m) = (48, 70)
@@ -86,7 +87,6 @@ extension ProcessWideBLASSettings {
         /// reference than its input was), against Double loops.
         @Test("a model on packed weights, against a bound carried through its layers", arguments: [[1, 64], [32, 64], [64]])
         func modelAgainstCarriedBound(shape: [Int]) throws {
-            guard hasOneDNN else { return }
             try Self.withPackingForced(threads: 2) {
                 var generator = SeededRandomNumberGenerator(seed: 22)
                 let first = Linear<Float>(inputFeatures: 64, outputFeatures: 64, using: &generator)
@@ -94,7 +94,7 @@ extension ProcessWideBLASSettings {
                 for layer in [first, second] { layer.bias = Tensor(shape: [layer.outputFeatures], randomIn: -1...1, using: &generator) }
                 let model = Sequential<Float>([first, ReLU(), second])
                 let server = try InferenceModel(model, kernels: .packedWeights)
-                #expect(server.packedLayerCount == 2)
+                #expect(server.packedLayerCount == (Self.packs ? 2 : 0))
                 let x = Tensor<Float>(shape: shape, randomIn: -2...2, using: &generator)
                 let rows = x.count / 64
                 let got = try server(x)
@@ -126,13 +126,12 @@ extension ProcessWideBLASSettings {
 
         @Test("every architecture: the model's shapes and errors, and values near predict's")
         func everyArchitecture() throws {
-            guard hasOneDNN else { return }
             try Self.withPackingForced(threads: 2) {
                 for architecture in Architecture.allCases {
                     let (model, shapes) = try architecture.make(Float.self, seed: 23)
                     let server = try InferenceModel(model, kernels: .packedWeights)
                     let linears = Self.linearCount(model)
-                    #expect(server.packedLayerCount == linears, "\(architecture): \(linears) Linear layers")
+                    #expect(server.packedLayerCount == (Self.packs ? linears : 0), "\(architecture): \(linears) Linear layers")
                     var generator = SeededRandomNumberGenerator(seed: 24)
                     for shape in shapes {
                         let x = Tensor<Float>(shape: shape, randomIn: -2...2, using: &generator)
@@ -163,7 +162,6 @@ extension ProcessWideBLASSettings {
 
         @Test("the packed snapshot keeps the weights it took")
         func laterChangesDoNotReachIt() throws {
-            guard hasOneDNN else { return }
             try Self.withPackingForced {
                 var generator = SeededRandomNumberGenerator(seed: 25)
                 let layer = Linear<Float>(inputFeatures: 16, outputFeatures: 8, using: &generator)
@@ -179,7 +177,6 @@ extension ProcessWideBLASSettings {
 
         @Test("a layer in bfloat16 on packed weights: bfloat16's bound, or predict's refusal")
         func bfloat16Layer() throws {
-            guard hasOneDNN else { return }
             let saved = BLAS.mixedPrecisionThreshold
             defer { BLAS.mixedPrecisionThreshold = saved }
             BLAS.mixedPrecisionThreshold = 0
@@ -210,17 +207,22 @@ extension ProcessWideBLASSettings {
         @Test("unforced, packed weights serve from where they measured faster; smaller requests get predict's bits",
               arguments: [(64, 64), (512, 512)])
         func packingWhereItMeasuresFaster(f: Int, m: Int) throws {
-            guard let oneDNN = BLAS.configuration.oneDNN else { return }
+            let configuration = BLAS.configuration
+            let packsHere = configuration.oneDNN?.packsInferenceWeights ?? (configuration.packedWeightKernel != nil)
             var generator = SeededRandomNumberGenerator(seed: 27)
             let layer = Linear<Float>(inputFeatures: f, outputFeatures: m, using: &generator)
             layer.bias = Tensor(shape: [m], randomIn: -1...1, using: &generator)
             let server = try InferenceModel(layer, kernels: .packedWeights)
-            if !oneDNN.packsInferenceWeights { #expect(server.packedLayerCount == 0, "\(oneDNN)") }
+            if !packsHere { #expect(server.packedLayerCount == 0, "\(configuration)") }
             #expect((server.packedFromRows == nil) == (server.packedLayerCount == 0))
             let fromRows = server.packedFromRows ?? Int.max
             let throughRows = server.packedThroughRows ?? Int.max
             #expect(server.packedFromRows.map(WeightPacking.timedRows.contains) ?? true, "\(String(describing: server.packedFromRows))")
             #expect(server.packedThroughRows.map { $0 == PanelGEMM.rowLimit } ?? true, "packed requests end only where the kernel changes")
+            if server.packedFromRows != nil, !server.packedImplementations.contains(where: { $0 != PanelGEMM.kernelName }) {
+                // The library's kernel alone (no oneDNN, or oneDNN packing nothing, as on AVX2): nothing larger is served packed.
+                #expect(server.packedThroughRows == PanelGEMM.rowLimit, "\(server.packedImplementations)")
+            }
             for rows in [1, 3, 4, 15, 16, 64, 300] {
                 let x = Tensor<Float>(shape: [rows, f], randomIn: -1...1, using: &generator)
                 let z = try server(x)
@@ -270,24 +272,36 @@ extension ProcessWideBLASSettings {
         }
 
         @Test("with no packed weight past the library's kernel, no larger request is timed or served packed")
-        func noLargerKernelServesNothingLarger() throws {
-            var generator = SeededRandomNumberGenerator(seed: 29)
-            let snapshot = try LayerSnapshot<Float>(Linear<Float>(inputFeatures: 32, outputFeatures: 16, using: &generator))
-            // The same snapshot on both sides: which wins is noise, so the rule must not depend on it.
-            for _ in 0..<5 {
-                let rows = WeightPacking.packedRows(
-                    packed: snapshot, layers: snapshot, kernelChangesAfter: PanelGEMM.rowLimit, packsLargerRequests: false)
-                #expect(rows == nil || rows?.through == PanelGEMM.rowLimit, "\(String(describing: rows))")
-            }
+        func noLargerKernelServesNothingLarger() {
+            typealias Rows = WeightPacking.PackedRows
+            let limit = PanelGEMM.rowLimit
+            let small = WeightPacking.rowsToTime(kernelChangesAfter: limit, packsLargerRequests: false)
+            #expect(small == WeightPacking.timedRows.filter { $0 <= limit } && !small.isEmpty)
+            #expect(WeightPacking.rowsToTime(kernelChangesAfter: limit, packsLargerRequests: true) == WeightPacking.timedRows)
+            #expect(WeightPacking.rowsToTime(kernelChangesAfter: nil, packsLargerRequests: false) == WeightPacking.timedRows,
+                    "one kernel for every size: all are timed")
+            // Packed faster at every size timed: served up to the limit, not past it.
+            let timings = small.map { (rows: $0, layers: 1.0, packed: 0.9) }
+            #expect(WeightPacking.packedRows(timings, kernelChangesAfter: limit) == Rows(from: 1, through: limit))
         }
 
-        @Test("refusals: a model of Double, and a build without oneDNN")
+        @Test("refusals: a model of Double")
         func refusals() throws {
             let double = Linear<Double>(inputFeatures: 3, outputFeatures: 2)
             let error = #expect(throws: PerceptronError.self) { try InferenceModel(double, kernels: .packedWeights) }
             let message = error.map { "\($0)" } ?? ""
-            #expect(message.contains(hasOneDNN ? "Double" : "OneDNN trait"), "\(message)")
+            #expect(message.contains("packed weights are for Float") && message.contains("Double"), "\(message)")
             #expect(try InferenceModel(double).kernels == .layers)
+        }
+
+        @Test("the configuration names the packed-weight kernel wherever it runs, in every build")
+        func configurationNamesTheKernel() {
+            let configuration = BLAS.configuration
+            #expect(configuration.packedWeightKernel == (PanelGEMM.isSupported ? PanelGEMM.kernelName : nil))
+            if let kernel = configuration.packedWeightKernel {
+                #expect(configuration.description.contains("packed weights on \(kernel)"), "\(configuration)")
+                if let oneDNN = configuration.oneDNN { #expect(oneDNN.packsInferenceWeights) }
+            }
         }
     }
 }

@@ -3,7 +3,8 @@
 //
 // The model is the digits example's architecture, 64-64-10 with ReLU, with
 // seeded random weights (timing does not depend on their values). It is
-// served by three snapshots where the library has oneDNN: one on the layers'
+// served by three snapshots where the CPU or the build can pack (the
+// library's packed kernel runs, or the library has oneDNN): one on the layers'
 // own kernels (OpenBLAS), one made with `kernels: .packedWeights`, which
 // serves packed the requests of the sizes where the packed model measured
 // faster at the snapshot, and one with every layer packed for every request
@@ -98,15 +99,18 @@ enum Serve {
         var batch: Int
     }
 
-    /// The snapshots of `model` to time: its layers' kernels and, with oneDNN
-    /// and Float, packed weights as `.packedWeights` chooses them here (by
+    /// The snapshots of `model` to time: its layers' kernels and, for Float
+    /// where something packs (the library's kernel or oneDNN), packed weights as `.packedWeights` chooses them here (by
     /// timing each layer at the snapshot) and packed for every request
     /// (forced), each with a line saying what it runs on.
     private static func servers<S: BLASScalar>(
         of model: some Layer<S>
     ) throws -> [(server: InferenceModel<S>, label: String, about: String)] {
         var servers = [(try InferenceModel(model), "layers", "the layers' kernels (OpenBLAS)")]
-        guard BLAS.configuration.oneDNN != nil, S.self == Float.self else { return servers }
+        let configuration = BLAS.configuration
+        guard configuration.packedWeightKernel != nil || configuration.oneDNN != nil, S.self == Float.self else {
+            return servers
+        }
         let chosen = try InferenceModel(model, kernels: .packedWeights)
         let routes = chosen.packedImplementations.joined(separator: ", ")
         let packedRequests = chosen.packedFromRows.map { from in

@@ -50,17 +50,14 @@ struct InferenceAllocationTests {
         let saved = BLAS.forcesWeightPacking
         BLAS.forcesWeightPacking = true
         defer { BLAS.forcesWeightPacking = saved }
-        guard BLAS.configuration.oneDNN != nil else {
-            #expect(throws: PerceptronError.self) { try InferenceModel(model, kernels: .packedWeights) }
-            return
-        }
         let server = try InferenceModel(model, kernels: .packedWeights)
-        guard server.packedImplementations.contains(where: { $0.hasPrefix("perceptron:") }) else {
+        guard let kernel = BLAS.configuration.packedWeightKernel else {
             // With neither AVX-512F nor AVX2 and FMA the library's kernel is
-            // not there to count; forced, oneDNN packs the weights instead.
-            #expect(server.packedLayerCount == 2 && !server.packedImplementations.isEmpty)
+            // not there to count; forced, oneDNN packs the weights instead, if present.
+            #expect(server.packedLayerCount == (BLAS.configuration.oneDNN == nil ? 0 : 2))
             return
         }
+        #expect(server.packedImplementations.contains(kernel))
         #expect(server.packedLayerCount == 2)
         let x = Tensor<Float>(shape: [batch, 64], randomIn: -1...1, using: &generator)
         _ = try server(x)

@@ -30,8 +30,9 @@ extension BLAS {
         public var bfloat16Kernel: String?
         /// Whether an ``InferenceModel`` made with ``InferenceModel/Kernels/packedWeights``
         /// can pack its weights on this CPU. It is true when either of two holds:
-        /// the CPU has AVX-512F, or AVX2 with FMA, which the library's own
-        /// kernel for requests of a few rows needs; or oneDNN's float32 matmul kernel here reads
+        /// the library's own kernel for requests of a few rows runs here
+        /// (``BLAS/Configuration/packedWeightKernel``: AVX-512F, or AVX2 with
+        /// FMA); or oneDNN's float32 matmul kernel here reads
         /// weights in a packed layout of its own (its `brg:` kernels, on
         /// AVX-512 and later) rather than in their plain layout (`gemm:jit`,
         /// where packing would change nothing). Where it is false, every layer

@@ -54,15 +54,24 @@ public enum BLAS {
         /// Whether small products run on OpenBLAS's small-matrix kernels,
         /// which skip the copying ("packing") that dominates small products.
         public var usesSmallMatrixKernels: Bool
+        /// The library's own kernel for an ``InferenceModel``'s packed
+        /// weights (``InferenceModel/Kernels/packedWeights``), which serves
+        /// requests of a few rows in every build, named after the
+        /// instructions it runs on here: `"perceptron:avx512f"` or
+        /// `"perceptron:avx2"` (AVX2 with FMA). `nil` on a CPU with neither,
+        /// where it does not run.
+        public var packedWeightKernel: String?
         /// oneDNN, which computes bfloat16 products, in a build with the
         /// `OneDNN` trait; `nil` without it.
         public var oneDNN: OneDNNConfiguration?
 
         /// One line naming version, kernel, how it was chosen, threads, and
-        /// whether the small-matrix kernels are in use; then oneDNN's, if present.
+        /// whether the small-matrix kernels are in use; then the packed-weight
+        /// kernel and oneDNN's configuration, if present.
         public var description: String {
             "OpenBLAS \(version), kernel \(coreName) \(kernelSelection), \(threadCount) thread\(threadCount == 1 ? "" : "s")"
                 + (usesSmallMatrixKernels ? ", small-matrix kernels" : "")
+                + (packedWeightKernel.map { "; packed weights on \($0)" } ?? "")
                 + (oneDNN.map { "; \($0)" } ?? "")
         }
     }
@@ -78,6 +87,7 @@ public enum BLAS {
             kernelSelection: state.kernelSelection,
             threadCount: ProductSplit.threads.load(ordering: .relaxed),
             usesSmallMatrixKernels: state.usesSmallKernels,
+            packedWeightKernel: PanelGEMM.isSupported ? PanelGEMM.kernelName : nil,
             oneDNN: oneDNNConfiguration)
     }
 

@@ -42,27 +42,28 @@
 /// is split the same way whether its caller gets the worker threads or, while
 /// another call holds them, runs every part itself.
 ///
-/// **Packed weights.** With `kernels: .packedWeights` (a build with the
-/// `OneDNN` trait), the snapshot copies each `Float` ``Linear`` layer's
-/// weight once into blocked layouts that no request pays to make again, and
-/// those layers compute on them with the bias added in the product: requests
-/// of up to 64 rows on the library's own kernel (AVX-512F, or AVX2 with
-/// FMA), whose call costs
-/// little, and larger ones through oneDNN's matmul, whose call costs more but
-/// whose kernel is faster on many rows. Packing still pays only for some
+/// **Packed weights.** With `kernels: .packedWeights`, the snapshot copies
+/// each `Float` ``Linear`` layer's weight once into blocked layouts that no
+/// request pays to make again, and those layers compute on them with the
+/// bias added in the product: requests of up to 64 rows on the library's own
+/// kernel (AVX-512F, or AVX2 with FMA; in every build), whose call costs
+/// little, and, in a build with the `OneDNN` trait, larger ones through
+/// oneDNN's matmul, whose call costs more but whose kernel is faster on many
+/// rows (without the trait, larger requests keep the layers' kernels). Packing still pays only for some
 /// models and sizes, so the snapshot times the model both ways, whole, at 1,
 /// 4, 16, 64 and 256 rows, and serves requests packed from the size where
 /// packed measured faster at every size timed (``packedFromRows``); smaller
 /// requests, and every request where packed was never faster, run on the
-/// layers' own kernels with predict's bits. The packed results agree with
+/// layers' own kernels with predict's bits, and so do requests larger than
+/// ``packedThroughRows`` where there is a largest. The packed results agree with
 /// ``Layer/predict(_:)`` to float32 rounding rather than bit for bit: the
 /// products sum their terms in another order. On a CPU without AVX-512F,
 /// oneDNN's kernel reads a plain weight itself (its `gemm:jit`), so only the
 /// library's kernel, on AVX2, packs; on a CPU with neither, nothing is
 /// packed. ``packedLayerCount`` tells how many layers are served
 /// packed (0 when packing never measured faster, or nothing could be packed),
-/// and ``BLAS/OneDNNConfiguration/packsInferenceWeights`` whether this CPU
-/// packs at all. The choice is a measurement, made once: two snapshots of one
+/// and ``BLAS/Configuration/packedWeightKernel`` whether the library's kernel
+/// runs on this CPU. The choice is a measurement, made once: two snapshots of one
 /// model may choose differently on a busy machine, and each keeps its choice.
 /// `perceptron-bench --serve` times the layers, the snapshot as it chose and
 /// every layer packed, side by side.
@@ -89,10 +90,10 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
         /// Each layer's own kernels, as in ``Layer/predict(_:)``, bit for bit: the default.
         case layers
         /// Weights packed once, at the snapshot, for `Float` layers: the
-        /// library's own kernel for requests of up to 64 rows, oneDNN's
-        /// matmul for larger ones, for the request sizes where that measured
-        /// faster than the layers' own kernels; other layers and smaller
-        /// requests keep their own kernels. Needs the `OneDNN` trait. The packed
+        /// library's own kernel for requests of up to 64 rows, and, with the
+        /// `OneDNN` trait, oneDNN's matmul for larger ones, for the request
+        /// sizes where that measured faster than the layers' own kernels;
+        /// other layers and other requests keep their own kernels. The packed
         /// results agree with ``Layer/predict(_:)`` to float32 rounding (and,
         /// for a layer in ``Precision/bfloat16``, to the same bfloat16
         /// rounding of its operands), not bit for bit.
@@ -108,9 +109,10 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     }
 
     /// How many ``Linear`` layers compute on packed weights, for the requests
-    /// of ``packedFromRows`` rows or more: 0 unless the snapshot was made with
+    /// of ``packedFromRows`` through ``packedThroughRows`` rows: 0 unless the snapshot was made with
     /// ``Kernels/packedWeights`` on a CPU where weights can be packed
-    /// (``BLAS/OneDNNConfiguration/packsInferenceWeights``) and packing
+    /// (``BLAS/Configuration/packedWeightKernel``, and with the `OneDNN`
+    /// trait ``BLAS/OneDNNConfiguration/packsInferenceWeights``) and packing
     /// measured faster for some request size.
     public var packedLayerCount: Int { packed?.root.packedLayerCount ?? 0 }
 
@@ -142,7 +144,8 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     ///   - kernels: ``Kernels/layers`` (the default) for the results of the
     ///     model's ``Layer/predict(_:)`` bit for bit, ``Kernels/packedWeights``
     ///     to serve its `Float` ``Linear`` layers from weights packed once: for
-    ///     the library's own kernel (requests of a few rows) and for oneDNN.
+    ///     the library's own kernel (requests of a few rows) and, with the
+    ///     `OneDNN` trait, for oneDNN.
     /// - Throws: ``PerceptronError/unsupportedLayer(type:operation:supported:)``
     ///   naming a layer of any other type (your own, say), inside
     ///   ``PerceptronError/inLayer(index:type:error:)`` for each ``Sequential``
@@ -151,8 +154,8 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     ///   A ``Linear`` or ``LayerNorm`` whose parameter was replaced by a tensor
     ///   of the wrong shape throws the shape error its own passes would.
     ///   ``PerceptronError/invalidArgument(name:expected:actual:)`` for
-    ///   ``Kernels/packedWeights`` in a build without the `OneDNN` trait or
-    ///   for a model of `Double` (the packed kernels are float32 only),
+    ///   ``Kernels/packedWeights`` with a model of `Double` (the packed
+    ///   kernels are float32 only),
     ///   ``PerceptronError/dimensionTooLarge(what:value:limit:)`` for a weight
     ///   to pack with more than `Int32.max` rows or columns, as the layer's
     ///   own passes refuse it, and
@@ -163,22 +166,11 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     ///   model's ``Layer/predict(_:)`` does (``BLAS/OneDNNConfiguration/bfloat16Unavailability``
     ///   tells beforehand).
     public init(_ model: some Layer<Scalar>, kernels: Kernels = .layers) throws(PerceptronError) {
-        if kernels == .packedWeights {
-            #if OneDNN
-            guard Scalar.self == Float.self else {
-                throw .invalidArgument(
-                    name: "kernels", expected: ".layers for an InferenceModel<\(Scalar.self)> "
-                        + "(packed weights are for Float: the library's packed kernel and oneDNN's matmul have no \(Scalar.self))",
-                    actual: ".packedWeights")
-            }
-            #else
+        if kernels == .packedWeights, Scalar.self != Float.self {
             throw .invalidArgument(
-                name: "kernels", expected: ".layers in a build without the OneDNN trait "
-                    + "(packed weights need oneDNN: enable Perceptron's OneDNN trait with `traits: [\"OneDNN\"]` "
-                    + "on its package dependency, or, building Perceptron itself, `swift build --traits OneDNN`, "
-                    + "and install libdnnl-dev)",
+                name: "kernels", expected: ".layers for an InferenceModel<\(Scalar.self)> "
+                    + "(packed weights are for Float: the library's packed kernel and oneDNN's matmul have no \(Scalar.self))",
                 actual: ".packedWeights")
-            #endif
         }
         root = try LayerSnapshot(model)
         self.kernels = kernels

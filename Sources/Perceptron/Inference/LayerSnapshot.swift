@@ -99,13 +99,11 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
     ///   for each ``Sequential`` around it.
     func packingWeights() throws(PerceptronError) -> LayerSnapshot {
         switch self {
-        #if OneDNN
         case let .linear(weight, bias, precision, roundedWeight, _) where Scalar.self == Float.self:
             let packed = try PackedLinear(
                 weight: unsafeBitCast(weight, to: Tensor<Float>.self), bias: bias.map { unsafeBitCast($0, to: Tensor<Float>.self) },
                 roundedWeight: roundedWeight)
             return .linear(weight: weight, bias: bias, precision: precision, roundedWeight: roundedWeight, packed: packed)
-        #endif
         case let .sequential(layers):
             var packed: [LayerSnapshot] = []
             packed.reserveCapacity(layers.count)
@@ -135,10 +133,8 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
     /// ``PanelGEMM/kernelName`` and oneDNN's implementations.
     var packedImplementations: [String] {
         switch self {
-        #if OneDNN
         case let .linear(_, _, _, _, packed):
             return packed?.implementations ?? []
-        #endif
         case let .sequential(layers): return layers.flatMap(\.packedImplementations)
         default: return []
         }
@@ -184,7 +180,6 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
             try Linear<Scalar>.checkInput(input, inputFeatures: f)
             let sizes = try Linear<Scalar>.productSizes(rows: input.leadingCount, inputFeatures: f, outputFeatures: m)
             let inBFloat16 = try Linear<Scalar>.runsInBFloat16(precision, sizes)
-            #if OneDNN
             // Only a Float layer has packed weights: the casts are of Float tensors to their own type.
             if let packed, packed.hasWeight(rows: sizes.n, inBFloat16: inBFloat16) {
                 var z = try Tensor<Float>(uninitializedShape: input.shape, lastDimension: m)
@@ -193,7 +188,6 @@ enum LayerSnapshot<Scalar: BLASScalar>: Sendable {
                     rows: sizes.n, inBFloat16: inBFloat16, into: &z)
                 if computed { return unsafeBitCast(z, to: Tensor<Scalar>.self) }
             }
-            #endif
             var z = try Tensor<Scalar>(uninitializedShape: input.shape, lastDimension: m)
             if inBFloat16 {
                 // runsInBFloat16 holds only for a Float layer in bfloat16, which the initializer rounded.

@@ -95,7 +95,7 @@ enum WeightPacking {
         if isForced.load(ordering: .relaxed) { return PackedRows(from: 0, through: nil) }
         guard let features = layers.inputFeatures, features > 0 else { return nil }
         var timings: [(rows: Int, layers: Double, packed: Double)] = []
-        for rows in timedRows where packsLargerRequests || rows <= (limit ?? .max) {
+        for rows in rowsToTime(kernelChangesAfter: limit, packsLargerRequests: packsLargerRequests) {
             let input = Tensor<Scalar>(shape: [rows, features], repeating: 1 / 2)
             guard let (layersTime, packedTime) = try? fastest(
                 { () throws(PerceptronError) in _ = try layers.predict(input) },
@@ -105,6 +105,12 @@ enum WeightPacking {
             if max(layersTime, packedTime) > longestTimedCall { break }
         }
         return packedRows(timings, kernelChangesAfter: limit)
+    }
+
+    /// The sizes of ``timedRows`` worth timing: all of them, but none past
+    /// `limit` when no packed weight serves requests that large.
+    static func rowsToTime(kernelChangesAfter limit: Int?, packsLargerRequests: Bool) -> [Int] {
+        timedRows.filter { packsLargerRequests || $0 <= (limit ?? .max) }
     }
 
     /// The fastest of ``timedCalls`` calls of each of `first` and `second`, in

@@ -24,12 +24,13 @@
  * two NaNs meet in one multiply-add, which one comes out depends on the
  * operand order the compiler picked for that tile's instruction.)
  *
- * A CPU with AVX2 and FMA but no AVX-512 (AMD Zen 1 to 3; Intel's cores
- * without AVX-512, server ones before Skylake-SP and most client ones) reads the same layout with 16 YMM registers: a block is taken
- * as strips of 16 columns, and the tile is up to 6 rows by one strip, in 12
- * accumulators, with 2 for the strip's row of W and 1 for the broadcast.
- * Each output is the same fused sum in the same order, so both paths give
- * the same bits (NaN payloads aside, as above).
+ * A CPU with AVX2 and FMA but no AVX-512 (AMD Zen 1 to 3; Intel's cores without
+ * AVX-512, server ones before Skylake-SP and most client ones) reads the same
+ * layout with 16 YMM registers: a block is taken as strips of 16 columns, and
+ * the tile is up to 6 rows by one strip, in 12 accumulators, with 2 for the
+ * strip's row of W and 1 for the broadcast. Each output is the same fused sum
+ * in the same order, so both paths give the same bits (NaN payloads aside, as
+ * above).
  */
 #include "CPerceptronCPU.h"
 

@@ -100,9 +100,10 @@ enum Serve {
     }
 
     /// The snapshots of `model` to time: its layers' kernels and, for Float
-    /// where something packs (the library's kernel or oneDNN), packed weights as `.packedWeights` chooses them here (by
-    /// timing each layer at the snapshot) and packed for every request
-    /// (forced), each with a line saying what it runs on.
+    /// where something packs (the library's kernel or oneDNN), packed weights
+    /// as `.packedWeights` chooses them here (by timing each layer at the
+    /// snapshot) and packed for every request (forced), each with a line saying
+    /// what it runs on.
     private static func servers<S: BLASScalar>(
         of model: some Layer<S>
     ) throws -> [(server: InferenceModel<S>, label: String, about: String)] {

@@ -42,28 +42,28 @@
 /// is split the same way whether its caller gets the worker threads or, while
 /// another call holds them, runs every part itself.
 ///
-/// **Packed weights.** With `kernels: .packedWeights`, the snapshot copies
-/// each `Float` ``Linear`` layer's weight once into blocked layouts that no
-/// request pays to make again, and those layers compute on them with the
-/// bias added in the product: requests of up to 64 rows on the library's own
-/// kernel (AVX-512F, or AVX2 with FMA; in every build), whose call costs
-/// little, and, in a build with the `OneDNN` trait, larger ones through
-/// oneDNN's matmul, whose call costs more but whose kernel is faster on many
-/// rows (without the trait, larger requests keep the layers' kernels). Packing still pays only for some
-/// models and sizes, so the snapshot times the model both ways, whole, at 1,
-/// 4, 16, 64 and 256 rows, and serves requests packed from the size where
+/// **Packed weights.** With `kernels: .packedWeights`, the snapshot copies each
+/// `Float` ``Linear`` layer's weight once into blocked layouts that no request
+/// pays to make again, and those layers compute on them with the bias added in
+/// the product: requests of up to 64 rows on the library's own kernel
+/// (AVX-512F, or AVX2 with FMA; in every build), whose call costs little, and,
+/// in a build with the `OneDNN` trait, larger ones through oneDNN's matmul,
+/// whose call costs more but whose kernel is faster on many rows (without the
+/// trait, larger requests keep the layers' kernels). Packing still pays only
+/// for some models and sizes, so the snapshot times the model both ways, whole,
+/// at 1, 4, 16, 64 and 256 rows, and serves requests packed from the size where
 /// packed measured faster at every size timed (``packedFromRows``); smaller
 /// requests, and every request where packed was never faster, run on the
 /// layers' own kernels with predict's bits, and so do requests larger than
-/// ``packedThroughRows`` where there is a largest. The packed results agree with
-/// ``Layer/predict(_:)`` to float32 rounding rather than bit for bit: the
+/// ``packedThroughRows`` where there is a largest. The packed results agree
+/// with ``Layer/predict(_:)`` to float32 rounding rather than bit for bit: the
 /// products sum their terms in another order. On a CPU without AVX-512F,
 /// oneDNN's kernel reads a plain weight itself (its `gemm:jit`), so only the
-/// library's kernel, on AVX2, packs; on a CPU with neither, nothing is
-/// packed. ``packedLayerCount`` tells how many layers are served
-/// packed (0 when packing never measured faster, or nothing could be packed),
-/// and ``BLAS/Configuration/packedWeightKernel`` whether the library's kernel
-/// runs on this CPU. The choice is a measurement, made once: two snapshots of one
+/// library's kernel, on AVX2, packs; on a CPU with neither, nothing is packed.
+/// ``packedLayerCount`` tells how many layers are served packed (0 when packing
+/// never measured faster, or nothing could be packed), and
+/// ``BLAS/Configuration/packedWeightKernel`` whether the library's kernel runs
+/// on this CPU. The choice is a measurement, made once: two snapshots of one
 /// model may choose differently on a busy machine, and each keeps its choice.
 /// `perceptron-bench --serve` times the layers, the snapshot as it chose and
 /// every layer packed, side by side.
@@ -109,11 +109,11 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     }
 
     /// How many ``Linear`` layers compute on packed weights, for the requests
-    /// of ``packedFromRows`` through ``packedThroughRows`` rows: 0 unless the snapshot was made with
-    /// ``Kernels/packedWeights`` on a CPU where weights can be packed
-    /// (``BLAS/Configuration/packedWeightKernel``, and with the `OneDNN`
-    /// trait ``BLAS/OneDNNConfiguration/packsInferenceWeights``) and packing
-    /// measured faster for some request size.
+    /// of ``packedFromRows`` through ``packedThroughRows`` rows: 0 unless the
+    /// snapshot was made with ``Kernels/packedWeights`` on a CPU where weights
+    /// can be packed (``BLAS/Configuration/packedWeightKernel``, and with the
+    /// `OneDNN` trait ``BLAS/OneDNNConfiguration/packsInferenceWeights``) and
+    /// packing measured faster for some request size.
     public var packedLayerCount: Int { packed?.root.packedLayerCount ?? 0 }
 
     /// The smallest request, in rows, served from packed weights, or `nil`
@@ -132,8 +132,9 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
 
     /// The kernel each packed weight runs on, in the model's order: for each
     /// layer, `perceptron:avx512f` or `perceptron:avx2` (the library's kernel,
-    /// for requests of a few rows, on the instructions it runs on here) and oneDNN's implementations, such as `brg:avx512_core` (a
-    /// layer in bfloat16 has one for float32 and one for bfloat16).
+    /// for requests of a few rows, on the instructions it runs on here) and
+    /// oneDNN's implementations, such as `brg:avx512_core` (a layer in bfloat16
+    /// has one for float32 and one for bfloat16).
     @_spi(Benchmarking)
     public var packedImplementations: [String] { packed?.root.packedImplementations ?? [] }
 

@@ -16,10 +16,11 @@ enum PanelGEMM {
     /// Whether this CPU runs the kernel: AVX-512F, or AVX2 with FMA.
     static let isSupported = perceptron_panel_gemm_is_supported()
 
-    /// The most rows a product on a panel weight has; a larger request goes
-    /// to oneDNN's packed weight where there is one. Up to here the kernel's one pass over the
-    /// weight per 6 rows keeps pace with oneDNN's blocked kernel and saves its
-    /// call; past it, oneDNN's blocking for the caches pays for the call.
+    /// The most rows a product on a panel weight has; a larger request goes to
+    /// oneDNN's packed weight where there is one. Up to here the kernel's one
+    /// pass over the weight per 6 rows keeps pace with oneDNN's blocked kernel
+    /// and saves its call; past it, oneDNN's blocking for the caches pays for
+    /// the call.
     static let rowLimit = 64
 
     /// The name ``InferenceModel`` reports for a weight packed here, after

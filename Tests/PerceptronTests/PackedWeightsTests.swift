@@ -19,11 +19,11 @@ var hasOneDNN: Bool { BLAS.configuration.oneDNN != nil }
 extension ProcessWideBLASSettings {
     @Suite("InferenceModel with packed weights")
     struct PackedWeightsTests {
-        /// Runs `body` with packing forced and `threads` threads, every product split that can be.
         /// Whether a `Float` layer is packed when packing is forced: oneDNN
         /// packs any weight, and the library's kernel runs on AVX-512F or AVX2.
         static var packs: Bool { hasOneDNN || PanelGEMM.isSupported }
 
+        /// Runs `body` with packing forced and `threads` threads, every product split that can be.
         static func withPackingForced<R>(threads: Int = 1, _ body: () throws -> R) rethrows -> R {
             let saved = (BLAS.forcesWeightPacking, BLAS.threadCount, BLAS.parallelThreshold)
             defer { (BLAS.forcesWeightPacking, BLAS.threadCount, BLAS.parallelThreshold) = saved }
@@ -67,6 +67,13 @@ extension ProcessWideBLASSettings {
                 layer.bias = Tensor(shape: [m], randomIn: -1...1, using: &generator)
                 let server = try InferenceModel(layer, kernels: .packedWeights)
                 #expect(server.packedImplementations.contains(PanelGEMM.kernelName) == PanelGEMM.isSupported)
+                // Forced, every request a packed weight can take is served packed: past the
+                // library's kernel only if oneDNN packed one too (not in a build without it).
+                let packsLarger = WeightPacking.packsLargerRequests(server.packedImplementations)
+                #expect(packsLarger == hasOneDNN, "\(server.packedImplementations)")
+                if server.packedLayerCount > 0 {
+                    #expect(server.packedThroughRows == (packsLarger ? nil : PanelGEMM.rowLimit))
+                }
                 for rows in [1, 7, PanelGEMM.rowLimit, PanelGEMM.rowLimit + 1, 200] {
                     let x = Tensor<Float>(shape: [rows, f], randomIn: -2...2, using: &generator)
                     let z = try server(x)
@@ -76,6 +83,10 @@ extension ProcessWideBLASSettings {
                         let fused = PanelGEMMTests.fusedReference(
                             x.scalars, layer.weight.scalars, bias: layer.bias!.scalars, m: rows, k: f, n: m)
                         #expect(z.scalars.map(\.bitPattern) == fused.map(\.bitPattern), "\(rows) rows: the library's kernel, bit for bit")
+                    }
+                    if rows > PanelGEMM.rowLimit, !packsLarger {
+                        // No packed weight takes this size: the layer's own kernels, predict's bits.
+                        #expect(bits(z) == bits(try layer.predict(x)), "\(rows) rows: past the library's kernel, the layer's own")
                     }
                 }
             }
@@ -166,6 +177,7 @@ extension ProcessWideBLASSettings {
                 var generator = SeededRandomNumberGenerator(seed: 25)
                 let layer = Linear<Float>(inputFeatures: 16, outputFeatures: 8, using: &generator)
                 let server = try InferenceModel(layer, kernels: .packedWeights)
+                #expect(server.packedLayerCount == (Self.packs ? 1 : 0))
                 let x = Tensor<Float>(shape: [4, 16], randomIn: -1...1, using: &generator)
                 let before = bits(try server(x))
                 let reference = NaiveLinear.forward(x: x.doubles, w: layer.weight.doubles, b: layer.bias?.doubles, n: 4, f: 16, m: 8)
@@ -219,7 +231,7 @@ extension ProcessWideBLASSettings {
             let throughRows = server.packedThroughRows ?? Int.max
             #expect(server.packedFromRows.map(WeightPacking.timedRows.contains) ?? true, "\(String(describing: server.packedFromRows))")
             #expect(server.packedThroughRows.map { $0 == PanelGEMM.rowLimit } ?? true, "packed requests end only where the kernel changes")
-            if server.packedFromRows != nil, !server.packedImplementations.contains(where: { $0 != PanelGEMM.kernelName }) {
+            if server.packedFromRows != nil, !WeightPacking.packsLargerRequests(server.packedImplementations) {
                 // The library's kernel alone (no oneDNN, or oneDNN packing nothing, as on AVX2): nothing larger is served packed.
                 #expect(server.packedThroughRows == PanelGEMM.rowLimit, "\(server.packedImplementations)")
             }
@@ -283,6 +295,11 @@ extension ProcessWideBLASSettings {
             // Packed faster at every size timed: served up to the limit, not past it.
             let timings = small.map { (rows: $0, layers: 1.0, packed: 0.9) }
             #expect(WeightPacking.packedRows(timings, kernelChangesAfter: limit) == Rows(from: 1, through: limit))
+            // Only oneDNN's packed weights serve the larger requests.
+            #expect(!WeightPacking.packsLargerRequests([]))
+            #expect(!WeightPacking.packsLargerRequests([PanelGEMM.kernelName, PanelGEMM.kernelName]))
+            #expect(WeightPacking.packsLargerRequests([PanelGEMM.kernelName, "gemm:jit"]))
+            #expect(WeightPacking.packsLargerRequests(["brg:avx512_core"]))
         }
 
         @Test("refusals: a model of Double")

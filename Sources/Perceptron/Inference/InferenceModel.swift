@@ -183,7 +183,7 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
             // Only oneDNN's packed weights serve requests past the library's
             // kernel (on AVX2, say, oneDNN packs none): without them, larger
             // requests run on the layers' kernels, packed snapshot or not.
-            let packsLarger = implementations.contains { $0 != PanelGEMM.kernelName }
+            let packsLarger = WeightPacking.packsLargerRequests(implementations)
             if packedRoot.packedLayerCount > 0,
                let rows = WeightPacking.packedRows(
                    packed: packedRoot, layers: root, kernelChangesAfter: limit, packsLargerRequests: packsLarger) {

@@ -3,10 +3,12 @@ import Synchronization
 // Which requests an InferenceModel serves from packed weights.
 //
 // Packing pays only for some models and sizes. Requests of a few rows run on
-// the library's own kernel, whose call costs little; larger ones on oneDNN's
-// matmul, whose call costs more (it gathers its arguments into a map on every
-// call, and its code path is long) but whose kernel is faster on many rows;
-// and either can lose to OpenBLAS on the layers' own kernels for some shapes.
+// the library's own kernel, whose call costs little; larger ones, with the
+// OneDNN trait, on oneDNN's matmul, whose call costs more (it gathers its
+// arguments into a map on every call, and its code path is long) but whose
+// kernel is faster on many rows (without oneDNN's packed weights they keep
+// the layers' kernels); and either can lose to OpenBLAS on the layers' own
+// kernels for some shapes.
 // So a snapshot asked for packed weights is timed, whole, against the same
 // model on its layers' own kernels, at a few request sizes, and serves packed
 // from the size where packed measured faster at every size timed. Timed
@@ -16,8 +18,8 @@ import Synchronization
 
 /// What decides which requests an ``InferenceModel`` serves from packed weights.
 enum WeightPacking {
-    /// Whether every weight oneDNN can pack is packed and serves every
-    /// request, plain layouts included and without timing
+    /// Whether every weight that can be packed is packed (for oneDNN, plain
+    /// layouts included) and serves every request it can, without timing
     /// (`BLAS.forcesWeightPacking`): the same route on every CPU and every
     /// run, so that tests reach it anywhere.
     static let isForced = Atomic<Bool>(false)
@@ -92,7 +94,9 @@ enum WeightPacking {
         packed: LayerSnapshot<Scalar>, layers: LayerSnapshot<Scalar>, kernelChangesAfter limit: Int?,
         packsLargerRequests: Bool = true
     ) -> PackedRows? {
-        if isForced.load(ordering: .relaxed) { return PackedRows(from: 0, through: nil) }
+        if isForced.load(ordering: .relaxed) {
+            return PackedRows(from: 0, through: packsLargerRequests ? nil : limit)
+        }
         guard let features = layers.inputFeatures, features > 0 else { return nil }
         var timings: [(rows: Int, layers: Double, packed: Double)] = []
         for rows in rowsToTime(kernelChangesAfter: limit, packsLargerRequests: packsLargerRequests) {
@@ -105,6 +109,13 @@ enum WeightPacking {
             if max(layersTime, packedTime) > longestTimedCall { break }
         }
         return packedRows(timings, kernelChangesAfter: limit)
+    }
+
+    /// Whether any of a packed snapshot's kernels (`implementations`, as
+    /// ``LayerSnapshot/packedImplementations`` lists them) serves requests
+    /// past the library's kernel's row limit: only oneDNN's packed weights do.
+    static func packsLargerRequests(_ implementations: [String]) -> Bool {
+        implementations.contains { $0 != PanelGEMM.kernelName }
     }
 
     /// The sizes of ``timedRows`` worth timing: all of them, but none past

@@ -28,13 +28,13 @@ struct ErrorLocationTests {
         }
     }
 
-    @Test func withoutLocationIsTheErrorInsideEveryLayer() throws {
+    @Test func underlyingErrorIsTheErrorInsideEveryLayer() throws {
         let inner = Sequential<Double>([Tanh(), Linear(inputFeatures: 3, outputFeatures: 1)])
         let model = Sequential<Double>([Linear(inputFeatures: 2, outputFeatures: 5), inner])
         let error = #expect(throws: PerceptronError.self) { try model.predict(Tensor(shape: [1, 2])) }
-        #expect(error?.withoutLocation == .featureMismatch(expected: 3, actual: 5, shape: [1, 5]))
+        #expect(error?.underlyingError == .featureMismatch(expected: 3, actual: 5, shape: [1, 5]))
         let bare = PerceptronError.featureMismatch(expected: 3, actual: 5, shape: [1, 5])
-        #expect(bare.withoutLocation == bare)
+        #expect(bare.underlyingError == bare)
     }
 
     @Test func aBackwardErrorNamesTheLayerToo() throws {

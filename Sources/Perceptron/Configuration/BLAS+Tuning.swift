@@ -64,10 +64,11 @@ extension BLAS {
 extension BLAS {
     /// Whether an ``InferenceModel`` made with
     /// ``InferenceModel/Kernels/packedWeights`` packs every `Float` weight it
-    /// can, plain layouts included, and serves every request from it,
-    /// instead of packing where it measures faster: the same route on every
-    /// CPU and every run, so that it can be tested and timed anywhere. It has
-    /// no effect in a build without the `OneDNN` trait.
+    /// can (for oneDNN, plain layouts included) and serves every request a
+    /// packed weight can take from it, instead of packing where it measures
+    /// faster: the same route on every CPU and every run, so that it can be
+    /// tested and timed anywhere. Without the `OneDNN` trait that is the
+    /// library's kernel, for requests of up to 64 rows.
     @_spi(Benchmarking)
     public static var forcesWeightPacking: Bool {
         get { WeightPacking.isForced.load(ordering: .relaxed) }

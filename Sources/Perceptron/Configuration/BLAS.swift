@@ -39,7 +39,9 @@ public enum BLAS {
         }
     }
 
-    /// What the running OpenBLAS reports about itself, and how Perceptron uses it.
+    /// What the running OpenBLAS reports about itself and how Perceptron uses
+    /// it, with the library's other kernels: its packed-weight kernel and,
+    /// with the `OneDNN` trait, oneDNN.
     public struct Configuration: Sendable, Equatable, CustomStringConvertible {
         /// The library's version, for example `"0.3.21"`.
         public var version: String

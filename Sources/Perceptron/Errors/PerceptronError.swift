@@ -109,9 +109,9 @@ public indirect enum PerceptronError: Error, Equatable, Sendable, CustomStringCo
     /// The error itself, without the ``inLayer(index:type:error:)`` cases
     /// around it that say where in a model it was thrown: what to match to
     /// handle a kind of error wherever in a model it came from, as in
-    /// `if case .precisionUnavailable = error.withoutLocation { … }`.
+    /// `if case .precisionUnavailable = error.underlyingError { … }`.
     /// An error not thrown inside a ``Sequential`` is its own.
-    public var withoutLocation: PerceptronError {
+    public var underlyingError: PerceptronError {
         var error = self
         while case let .inLayer(_, _, inner) = error { error = inner }
         return error

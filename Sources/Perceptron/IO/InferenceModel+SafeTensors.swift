@@ -19,8 +19,9 @@ extension InferenceModel {
     /// layer's ``Linear/precision``; to serve a model in bfloat16, rebuild it
     /// with ``Sequential/init(contentsOf:)``, set its ``Sequential/precision``
     /// and take ``init(_:kernels:)`` of it. With `kernels: .packedWeights`,
-    /// its weights are packed for oneDNN as ``init(_:kernels:)`` packs them,
-    /// and agree with predict to rounding.
+    /// its weights are packed as ``init(_:kernels:)`` packs them (for the
+    /// library's kernel, and with the `OneDNN` trait for oneDNN), and the
+    /// requests served packed agree with predict to rounding.
     ///
     /// - Throws: every error ``Sequential/init(contentsOf:)`` throws: for a
     ///   file that cannot be read as safetensors, one that records no

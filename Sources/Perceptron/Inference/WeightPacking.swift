@@ -82,7 +82,9 @@ enum WeightPacking {
     }
 
     /// The requests `packed` serves rather than `layers` (the same model on
-    /// its layers' kernels): every one from 0 rows when packing is forced;
+    /// its layers' kernels): when packing is forced, every one from 0 rows
+    /// that a packed weight can take (through `kernelChangesAfter` rows
+    /// without `packsLargerRequests`);
     /// `nil` when packed never measured faster, or when the model cannot be
     /// timed (its input width is unknown, or a call throws, as a layer in
     /// bfloat16 does on a CPU without bfloat16). Requests of up to

@@ -34,8 +34,6 @@
  */
 #include "CPerceptronCPU.h"
 
-#include <stdatomic.h>
-
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -203,21 +201,13 @@ static bool path_supported(int path) {
     return false;
 }
 
-static atomic_int g_path = -1; /* not chosen yet */
-
+/* The features are detected once (perceptron_cpu_features caches them), so
+ * choosing the path again on each call costs a copy of them, not a CPUID. */
 int perceptron_panel_gemm_path(void) {
-    int path = atomic_load_explicit(&g_path, memory_order_relaxed);
-    if (path < 0) {
-        /* Every thread that gets here computes the same answer. */
-        path = path_supported(PERCEPTRON_PANEL_PATH_AVX512F) ? PERCEPTRON_PANEL_PATH_AVX512F
-             : path_supported(PERCEPTRON_PANEL_PATH_AVX2)    ? PERCEPTRON_PANEL_PATH_AVX2
-                                                             : PERCEPTRON_PANEL_PATH_NONE;
-        atomic_store_explicit(&g_path, path, memory_order_relaxed);
-    }
-    return path;
+    return path_supported(PERCEPTRON_PANEL_PATH_AVX512F) ? PERCEPTRON_PANEL_PATH_AVX512F
+         : path_supported(PERCEPTRON_PANEL_PATH_AVX2)    ? PERCEPTRON_PANEL_PATH_AVX2
+                                                         : PERCEPTRON_PANEL_PATH_NONE;
 }
-
-bool perceptron_panel_gemm_is_supported(void) { return perceptron_panel_gemm_path() != PERCEPTRON_PANEL_PATH_NONE; }
 
 int64_t perceptron_panel_weight_floats(int64_t k, int64_t n) {
     /* Refuse before any sum can overflow: n + 15 and k + 1 below. */
@@ -258,12 +248,5 @@ bool perceptron_panel_gemm_on(int path, int64_t m, int64_t k, int64_t n, const f
 
 bool perceptron_panel_gemm(int64_t m, int64_t k, int64_t n, const float *a, int64_t lda, const float *packed,
                            float *c, int64_t ldc) {
-    if (m < 0 || k < 0 || n <= 0) return false;
-    switch (perceptron_panel_gemm_path()) {
-#if defined(__x86_64__)
-    case PERCEPTRON_PANEL_PATH_AVX512F: panel_gemm_avx512(m, k, n, a, lda, packed, c, ldc); return true;
-    case PERCEPTRON_PANEL_PATH_AVX2: panel_gemm_avx2(m, k, n, a, lda, packed, c, ldc); return true;
-#endif
-    default: return false;
-    }
+    return perceptron_panel_gemm_on(perceptron_panel_gemm_path(), m, k, n, a, lda, packed, c, ldc);
 }

@@ -152,7 +152,7 @@ extension ProcessWideBLASSettings {
             let expected = Path.avx512f.runsHere ? Path.avx512f : Path.avx2.runsHere ? Path.avx2 : nil
             #expect(path == (expected?.code ?? Int32(PERCEPTRON_PANEL_PATH_NONE)))
             #expect(PanelGEMM.isSupported == (expected != nil))
-            #expect(PanelGEMM.kernelName == "perceptron:\(expected.map(\.rawValue) ?? "unsupported")")
+            #expect(PanelGEMM.kernelName == expected.map { "perceptron:\($0.rawValue)" })
         }
 
         @Test("a NaN or an infinity in a row of the input reaches that row's outputs and no other")

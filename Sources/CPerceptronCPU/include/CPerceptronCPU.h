@@ -250,11 +250,9 @@ void perceptron_panel_weight_pack(const float *w, int64_t ldw, const float *bias
 bool perceptron_panel_gemm(int64_t m, int64_t k, int64_t n, const float *a, int64_t lda, const float *packed,
                            float *c, int64_t ldc);
 
-/* The path perceptron_panel_gemm takes on this CPU (PERCEPTRON_PANEL_PATH_*). */
+/* The path perceptron_panel_gemm takes on this CPU (PERCEPTRON_PANEL_PATH_*;
+ * NONE where it refuses). */
 int perceptron_panel_gemm_path(void);
-
-/* Whether this CPU runs perceptron_panel_gemm: its path is not NONE. */
-bool perceptron_panel_gemm_is_supported(void);
 
 /* The product on a named path (so that tests can compare them): false, and
  * C untouched, if this CPU cannot run it or the sizes are refused. */

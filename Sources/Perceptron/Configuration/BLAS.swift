@@ -89,7 +89,7 @@ public enum BLAS {
             kernelSelection: state.kernelSelection,
             threadCount: ProductSplit.threads.load(ordering: .relaxed),
             usesSmallMatrixKernels: state.usesSmallKernels,
-            packedWeightKernel: PanelGEMM.isSupported ? PanelGEMM.kernelName : nil,
+            packedWeightKernel: PanelGEMM.kernelName,
             oneDNN: oneDNNConfiguration)
     }
 

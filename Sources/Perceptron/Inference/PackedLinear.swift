@@ -62,7 +62,7 @@ final class PackedLinear: Sendable {
     /// The kernels the packed weights run on: ``PanelGEMM/kernelName`` and
     /// the oneDNN implementations, such as `brg:avx512_core`.
     var implementations: [String] {
-        let library = panels == nil ? [] : [PanelGEMM.kernelName]
+        let library = panels == nil ? [] : [PanelGEMM.kernelName].compactMap { $0 }
         #if OneDNN
         return library + [float32, bfloat16].compactMap { $0?.implementation }
         #else

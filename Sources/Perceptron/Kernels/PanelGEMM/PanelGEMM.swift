@@ -13,8 +13,12 @@ import CPerceptronCPU
 /// trait, and to the layers' own kernels without it.
 /// The C code is `panel_gemm.c` in CPerceptronCPU; this is its one door.
 enum PanelGEMM {
+    /// The instructions the kernel runs on here (`PERCEPTRON_PANEL_PATH_*`),
+    /// read once: every product takes it.
+    static let path = perceptron_panel_gemm_path()
+
     /// Whether this CPU runs the kernel: AVX-512F, or AVX2 with FMA.
-    static let isSupported = perceptron_panel_gemm_is_supported()
+    static var isSupported: Bool { kernelName != nil }
 
     /// The most rows a product on a panel weight has; a larger request goes to
     /// oneDNN's packed weight where there is one. Up to here the kernel's one
@@ -23,14 +27,14 @@ enum PanelGEMM {
     /// the call.
     static let rowLimit = 64
 
-    /// The name ``InferenceModel`` reports for a weight packed here, after
-    /// the instructions this CPU runs the kernel on: `perceptron:avx512f` or
-    /// `perceptron:avx2` (the same layout and the same bits), and
-    /// `perceptron:unsupported` on a CPU where it does not run (and packs nothing).
-    static let kernelName = switch perceptron_panel_gemm_path() {
+    /// The name ``InferenceModel`` and ``BLAS/Configuration/packedWeightKernel``
+    /// report for the kernel, after the instructions it runs on here:
+    /// `perceptron:avx512f` or `perceptron:avx2` (the same layout and the same
+    /// bits); `nil` on a CPU where it does not run, and packs nothing.
+    static let kernelName: String? = switch path {
     case Int32(PERCEPTRON_PANEL_PATH_AVX512F): "perceptron:avx512f"
     case Int32(PERCEPTRON_PANEL_PATH_AVX2): "perceptron:avx2"
-    default: "perceptron:unsupported"
+    default: nil
     }
 
     /// A `Float` ``Linear`` layer's weight and bias, packed once into the
@@ -83,7 +87,7 @@ enum PanelGEMM {
         func computeWhole() {
             let (k, n) = (Int64(weight.inputFeatures), Int64(weight.outputFeatures))
             // It fails only for sizes the product cannot have, or on a CPU the weight was not packed on.
-            guard perceptron_panel_gemm(Int64(m), k, n, input, k, weight.data, output, n) else {
+            guard perceptron_panel_gemm_on(PanelGEMM.path, Int64(m), k, n, input, k, weight.data, output, n) else {
                 fatalError("PanelGEMM: \(m) rows times a packed \(k) × \(n) weight were refused")
             }
         }

@@ -178,15 +178,7 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
         var packed: (root: LayerSnapshot<Scalar>, rows: WeightPacking.PackedRows)? = nil
         if kernels == .packedWeights {
             let packedRoot = try root.packingWeights()
-            let implementations = packedRoot.packedImplementations
-            let limit = implementations.contains(PanelGEMM.kernelName) ? PanelGEMM.rowLimit : nil
-            // Only oneDNN's packed weights serve requests past the library's
-            // kernel (on AVX2, say, oneDNN packs none): without them, larger
-            // requests run on the layers' kernels, packed snapshot or not.
-            let packsLarger = WeightPacking.packsLargerRequests(implementations)
-            if packedRoot.packedLayerCount > 0,
-               let rows = WeightPacking.packedRows(
-                   packed: packedRoot, layers: root, kernelChangesAfter: limit, packsLargerRequests: packsLarger) {
+            if packedRoot.packedLayerCount > 0, let rows = WeightPacking.packedRows(packed: packedRoot, layers: root) {
                 packed = (packedRoot, rows)
             }
         }

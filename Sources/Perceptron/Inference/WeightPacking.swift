@@ -83,25 +83,25 @@ enum WeightPacking {
 
     /// The requests `packed` serves rather than `layers` (the same model on
     /// its layers' kernels): when packing is forced, every one from 0 rows
-    /// that a packed weight can take (through `kernelChangesAfter` rows
-    /// without `packsLargerRequests`);
-    /// `nil` when packed never measured faster, or when the model cannot be
-    /// timed (its input width is unknown, or a call throws, as a layer in
-    /// bfloat16 does on a CPU without bfloat16). Requests of up to
-    /// `kernelChangesAfter` rows run on another kernel than larger ones;
-    /// without `packsLargerRequests` no packed weight serves the larger ones
-    /// (they would run on the layers' kernels either way), so they are not
-    /// timed and not served packed.
-    static func packedRows<Scalar>(
-        packed: LayerSnapshot<Scalar>, layers: LayerSnapshot<Scalar>, kernelChangesAfter limit: Int?,
-        packsLargerRequests: Bool = true
-    ) -> PackedRows? {
+    /// that a packed weight can take; `nil` when packed never measured
+    /// faster, or when the model cannot be timed (its input width is unknown,
+    /// or a call throws, as a layer in bfloat16 does on a CPU without
+    /// bfloat16).
+    ///
+    /// Where the library's kernel packed, requests of up to its row limit
+    /// run on it and larger ones on oneDNN's packed weights; where oneDNN
+    /// packed none (on AVX2, or without the trait), larger requests run on the
+    /// layers' kernels either way, so they are not timed and not served packed.
+    static func packedRows<Scalar>(packed: LayerSnapshot<Scalar>, layers: LayerSnapshot<Scalar>) -> PackedRows? {
+        let implementations = packed.packedImplementations
+        let limit = implementations.contains { $0 == PanelGEMM.kernelName } ? PanelGEMM.rowLimit : nil
+        let packsLarger = packsLargerRequests(implementations)
         if isForced.load(ordering: .relaxed) {
-            return PackedRows(from: 0, through: packsLargerRequests ? nil : limit)
+            return PackedRows(from: 0, through: packsLarger ? nil : limit)
         }
         guard let features = layers.inputFeatures, features > 0 else { return nil }
         var timings: [(rows: Int, layers: Double, packed: Double)] = []
-        for rows in rowsToTime(kernelChangesAfter: limit, packsLargerRequests: packsLargerRequests) {
+        for rows in rowsToTime(kernelChangesAfter: limit, packsLargerRequests: packsLarger) {
             let input = Tensor<Scalar>(shape: [rows, features], repeating: 1 / 2)
             guard let (layersTime, packedTime) = try? fastest(
                 { () throws(PerceptronError) in _ = try layers.predict(input) },

@@ -130,10 +130,21 @@ extension ProcessWideBLASSettings {
                 let a = (0..<(m * k)).map { _ in Float.random(in: -2...2, using: &generator) } + [0]
                 let w = (0..<(k * n)).map { _ in Float.random(in: -1...1, using: &generator) } + [0]
                 let b = (0..<n).map { _ in Float.random(in: -1...1, using: &generator) }
-                var packed = [Float](repeating: .nan, count: Int(perceptron_panel_weight_floats(Int64(k), Int64(n))))
-                perceptron_panel_weight_pack(w, Int64(n), b, Int64(k), Int64(n), &packed)
+                // Packed as a served model's weight is; on a CPU with no path there is
+                // none, and a placeholder stands in for what the refusal never reads.
+                let weight = w.withUnsafeBufferPointer { w in
+                    b.withUnsafeBufferPointer { b in
+                        PanelGEMM.Weight(weight: w.baseAddress!, bias: b.baseAddress!, inputFeatures: Int32(k), outputFeatures: Int32(n))
+                    }
+                }
+                let placeholder: [Float] = [0]
                 var z = [Float](repeating: 7, count: m * n + 1)
-                let ran = perceptron_panel_gemm_on(path.code, Int64(m), Int64(k), Int64(n), a, Int64(k), packed, &z, Int64(n))
+                let ran = withExtendedLifetime(weight) {
+                    placeholder.withUnsafeBufferPointer { placeholder in
+                        perceptron_panel_gemm_on(path.code, Int64(m), Int64(k), Int64(n), a, Int64(k),
+                                                 weight.map { UnsafePointer($0.data) } ?? placeholder.baseAddress!, &z, Int64(n))
+                    }
+                }
                 let what = "\(m)×\(k) by \(k)×\(n) on \(path)"
                 #expect(ran == path.runsHere, "\(what): ran \(ran)")
                 #expect(z.removeLast() == 7, "\(what): written past the result")

@@ -94,31 +94,39 @@ LAYER_NORM_EPSILON = 1e-5
 BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".build", "release", "perceptron-bench")
 
 
-def run_bench(arguments, environment=None):
-    """One run of perceptron-bench with `arguments` and --json; returns the JSON it wrote."""
+def bench_process(arguments, environment=None, capture_stderr=False):
+    """One run of perceptron-bench with `arguments` and --json: its exit status, its standard error
+    when `capture_stderr` (else it reaches the terminal), and the JSON it wrote (None if it failed)."""
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "report.json")
         env = dict(os.environ)
         env.update(environment or {})
-        status = subprocess.run([BENCH, *arguments, "--json", path], env=env, stdout=subprocess.DEVNULL).returncode
-        if status != 0:
-            sys.exit(f"perceptron-bench {' '.join(arguments)} failed (exit status {status}); its message is above")
+        run = subprocess.run([BENCH, *arguments, "--json", path], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE if capture_stderr else None, text=True)
+        if run.returncode != 0:
+            return run.returncode, run.stderr, None
         with open(path) as report:
-            return json.load(report)
+            return 0, run.stderr, json.load(report)
+
+
+def run_bench(arguments, environment=None):
+    """One run of perceptron-bench with `arguments` and --json; returns the JSON it wrote."""
+    status, _, report = bench_process(arguments, environment)
+    if status != 0:
+        sys.exit(f"perceptron-bench {' '.join(arguments)} failed (exit status {status}); its message is above")
+    return report
 
 
 def bfloat16_refusal():
     """perceptron-bench's message when this CPU cannot run Perceptron's layers in bfloat16, else None."""
-    with tempfile.TemporaryDirectory() as folder:
-        run = subprocess.run([BENCH, "--steps", "--precision", "bfloat16", "--shape", "32,64,64", "--json",
-                              os.path.join(folder, "report.json")], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
-    if run.returncode == 0:
+    status, stderr, _ = bench_process(["--steps", "--precision", "bfloat16", "--shape", "32,64,64"],
+                                      capture_stderr=True)
+    if status == 0:
         return None
-    if run.returncode < 0 or "bfloat16" not in run.stderr:
+    if status < 0 or "bfloat16" not in stderr:
         # A crash, or another failure: not a refusal to report as the CPU's.
-        sys.exit(f"perceptron-bench failed while asked for bfloat16 (exit status {run.returncode}): {run.stderr.strip()}")
-    return run.stderr.strip().removeprefix("perceptron-bench: ")
+        sys.exit(f"perceptron-bench failed while asked for bfloat16 (exit status {status}): {stderr.strip()}")
+    return stderr.strip().removeprefix("perceptron-bench: ")
 
 
 def perceptron_round(dtype, threads, shape=None, environment=None):

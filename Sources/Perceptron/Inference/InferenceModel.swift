@@ -51,8 +51,10 @@
 /// whose call costs more but whose kernel is faster on many rows (without the
 /// trait, larger requests keep the layers' kernels). Packing still pays only
 /// for some models and sizes, so the snapshot times the model both ways, whole,
-/// at 1, 4, 16, 64 and 256 rows, and serves requests packed from the size where
-/// packed measured faster at every size timed (``packedFromRows``); smaller
+/// at 1, 4, 16, 64 and 256 rows (only up to 64 where no packed weight takes
+/// larger requests), deciding up to 64 rows and above it each on its own, and
+/// serves requests packed from the size where packed measured faster at every
+/// size timed on that side (``packedFromRows``); smaller
 /// requests, and every request where packed was never faster, run on the
 /// layers' own kernels with predict's bits, and so do requests larger than
 /// ``packedThroughRows`` where there is a largest. The packed results agree

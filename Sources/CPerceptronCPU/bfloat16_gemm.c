@@ -25,7 +25,10 @@
  * that C is read and written once per 1024 values of k (every k of the
  * layers' products fits in one or two passes); at most NC columns of B
  * packed at once, so that the packed block stays near the size of L2 (2 MiB
- * at most); at most MC rows of transposed A packed at once. Per row of six
+ * at most); at most MC rows of A at once, so that a packed block of
+ * transposed A (MC words a pair), the next one being prefetched and a layer's
+ * packed B fit in an L2 of 1 MiB together (twice MC overflowed it, and the
+ * weight gradient X̃ᵀ·G̃ of a large batch ran about 2 % slower). Per row of six
  * of A, all the packed panels of B are swept, so that the six rows of A
  * stay in L1. On an AMD EPYC (Zen 4, 2 threads) these measured as fast as
  * oneDNN 2.6.3's kernels for the same products.
@@ -62,7 +65,7 @@ enum {
     NR = 64,         /* columns of C per micro-kernel: four ZMM */
     KC_PAIRS = 512,  /* pairs of k per pass over C */
     NC = 1024,       /* columns of B packed at once */
-    MC = 192,        /* rows of transposed A packed at once */
+    MC = 96,         /* rows of A (packed, when transposed) per block */
 };
 
 /* ---------------------------------------------------------- workspace ---- */

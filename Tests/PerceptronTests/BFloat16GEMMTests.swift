@@ -10,8 +10,8 @@ import Testing
 //
 // The shapes cross every block of the kernel: more than 1024 values of k (two
 // passes over C, the last with an odd k's lone value), more than 1024 columns
-// (two packed blocks of B, the last a short panel), more than 192 rows (two
-// packed blocks of a transposed A, the last not a whole tile of 6 rows), and
+// (two packed blocks of B, the last a short panel), 200 rows (blocks of 96,
+// 96 and 8 rows of A, packed when transposed, the last a tile of 6 and one of 2), and
 // leading dimensions longer than the rows they hold; and A given in float32,
 // which the kernel rounds as it reads it. On a CPU without AVX512_BF16 the
 // kernel must refuse, writing nothing.

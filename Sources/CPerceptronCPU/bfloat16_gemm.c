@@ -42,6 +42,14 @@
  * call: a steady stream of products allocates nothing. They are freed when
  * the thread ends.
  *
+ * A product whose C is large (STREAM_BYTES or more) and written once, in a
+ * single pass with β = 0, writes its whole, aligned vectors of C with
+ * streaming stores, past the caches: C is too large to stay in them for
+ * whatever reads it next, and an ordinary store would first read each line
+ * of C from memory only to overwrite it. On Zen 4 this made ∇X = G̃·W̃ᵀ of a
+ * layer of 784 inputs on a batch of 8192 (25 MiB of C) about 6 % faster, and
+ * the weight gradient computed beside it faster too (less traffic to share).
+ *
  * Arithmetic: each output is the float32 sum of exact products of bfloat16
  * values, added in pairs and then along k in order, pass by pass; VDPBF16PS
  * treats subnormal inputs and results as zero and rounds to nearest even, as
@@ -67,6 +75,9 @@ enum {
     NC = 1024,       /* columns of B packed at once */
     MC = 96,         /* rows of A (packed, when transposed) per block */
 };
+
+/* The size of C, in bytes, from which a single-pass product with β = 0 streams it. */
+#define STREAM_BYTES (8.0 * 1024 * 1024)
 
 /* ---------------------------------------------------------- workspace ---- */
 
@@ -258,6 +269,7 @@ typedef struct {
     bool first;        /* the first pass: C ← α·acc + β·C + bias; later ones C ← α·acc + C */
     float alpha, beta;
     const float *bias; /* at the tile's first column, or NULL */
+    bool streams;      /* whole, aligned vectors of C are written with streaming stores */
 } store_t;
 
 /*
@@ -308,7 +320,11 @@ static inline void tile(const int mr, const int nv, __mmask16 last, int64_t pair
                 if (s.beta != 0) x = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mask, out), x);
                 if (s.bias != NULL) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask, s.bias + 16 * v));
             }
-            _mm512_mask_storeu_ps(out, mask, x);
+            if (s.streams && mask == (__mmask16)0xFFFF && ((uintptr_t)out & 63) == 0) {
+                _mm512_stream_ps(out, x);
+            } else {
+                _mm512_mask_storeu_ps(out, mask, x);
+            }
         }
     }
 }
@@ -336,6 +352,7 @@ static bool gemm_avx512bf16(const perceptron_bfloat16_product_t *P) {
     const int64_t block_columns = n < NC ? n : NC;
     const int64_t block_panels = (block_columns + NR - 1) / NR;
     const int64_t a_rows = m < MC ? m : MC;
+    const bool streams = perceptron_bfloat16_gemm_streams(P);
     workspace_t *w = workspace((size_t)(block_pairs * block_panels * NR),
                                P->transpose_a ? (size_t)(block_pairs * a_rows) : 0);
     if (w == NULL) return false;
@@ -393,7 +410,7 @@ static bool gemm_avx512bf16(const perceptron_bfloat16_product_t *P) {
                         const int nv = (int)((columns + 15) / 16);
                         const store_t s = {
                             .first = p0 == 0, .alpha = P->alpha, .beta = P->beta,
-                            .bias = P->bias != NULL ? P->bias + j : NULL,
+                            .bias = P->bias != NULL ? P->bias + j : NULL, .streams = streams,
                         };
                         any_tile(mr, nv, first_lanes(columns - 16 * (nv - 1)), whole_pairs, half_pair,
                                  a + ir * row_bytes, row_bytes, pair_bytes, w->b + panel * pairs * NR,
@@ -403,6 +420,8 @@ static bool gemm_avx512bf16(const perceptron_bfloat16_product_t *P) {
             }
         }
     }
+    /* Streaming stores are weakly ordered: make them visible before whatever reads C. */
+    if (streams) _mm_sfence();
     return true;
 }
 #endif /* __x86_64__ */
@@ -414,6 +433,17 @@ bool perceptron_bfloat16_gemm_is_supported(void) {
     perceptron_cpu_features_t f = perceptron_cpu_features();
     return f.avx512f && f.avx512bw && f.avx512vl && f.avx512_bf16;
 #else
+    return false;
+#endif
+}
+
+bool perceptron_bfloat16_gemm_streams(const perceptron_bfloat16_product_t *product) {
+#if defined(__x86_64__)
+    const int64_t all_pairs = (product->k + 1) / 2;
+    return product->beta == 0 && all_pairs <= KC_PAIRS
+        && (double)product->m * (double)product->n * sizeof(float) >= STREAM_BYTES;
+#else
+    (void)product;
     return false;
 #endif
 }

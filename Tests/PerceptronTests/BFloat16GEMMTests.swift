@@ -12,8 +12,10 @@ import Testing
 // passes over C, the last with an odd k's lone value), more than 1024 columns
 // (two packed blocks of B, the last a short panel), 200 rows (blocks of 96,
 // 96 and 8 rows of A, packed when transposed, the last a tile of 6 and one of 2), and
-// leading dimensions longer than the rows they hold; and A given in float32,
-// which the kernel rounds as it reads it. On a CPU without AVX512_BF16 the
+// leading dimensions longer than the rows they hold; A given in float32,
+// which the kernel rounds as it reads it; and a C large enough to be written
+// with streaming stores, on a 64-byte boundary and off it, beside the large
+// products that must not stream it. On a CPU without AVX512_BF16 the
 // kernel must refuse, writing nothing.
 
 @Suite("bfloat16 GEMM kernel")
@@ -28,10 +30,15 @@ struct BFloat16GEMMTests {
         var samples: Int? = nil
         /// A given in float32, for the kernel to round as it reads it (`unrounded_a`).
         var roundsA = false
+        /// Where C starts, in floats past a 64-byte boundary: 0 lets streaming stores reach it.
+        var offsetOfC = 0
+        /// Whether the kernel is to write C with streaming stores (a large C, one pass, β = 0).
+        var streams = false
 
         var testDescription: String {
             "\(m)×\(k)\(transposeA ? "ᵀ" : "") by \(k)×\(n)\(transposeB ? "ᵀ" : ""), α \(alpha), β \(beta)"
                 + (bias ? ", bias" : "") + (padding > 0 ? ", padded rows" : "") + (roundsA ? ", A rounded as read" : "")
+                + (streams ? ", C streamed\(offsetOfC > 0 ? " but misaligned" : "")" : "")
         }
     }
 
@@ -44,6 +51,12 @@ struct BFloat16GEMMTests {
     } + [
         Case(m: 9, n: 40, k: 31, bias: true, roundsA: true),
         Case(m: 200, n: 1030, k: 1027, transposeB: true, padding: 5, samples: 400, roundsA: true),
+    ] + [0, 1].map { offset in
+        // 2100 × 1024 floats is past the 8 MiB from which C is streamed; misaligned, every vector falls back.
+        Case(m: 2100, n: 1024, k: 129, transposeB: true, bias: true, samples: 400, offsetOfC: offset, streams: true)
+    } + [
+        Case(m: 2100, n: 1024, k: 129, beta: 1, samples: 400),   // β ≠ 0 reads C: not streamed
+        Case(m: 2100, n: 1024, k: 1100, samples: 200),           // two passes over C: not streamed
     ]
 
     /// Random bfloat16 bit patterns: the upper halves of floats in -1...1.
@@ -82,11 +95,16 @@ struct BFloat16GEMMTests {
         let bias: [Float]? = c.bias ? randomScalars(c.n, using: &generator) : nil
         // β = 0 must not read C: NaN there is overwritten.
         let initial: [Float] = c.beta == 0 ? Array(repeating: .nan, count: c.m * ldc) : randomScalars(c.m * ldc, using: &generator)
-        var out = initial
+        // C in a buffer on a 64-byte boundary, as a tensor's is, offsetOfC floats in.
+        let storageOfC = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: (initial.count + c.offsetOfC) * MemoryLayout<Float>.stride, alignment: 64)
+        defer { storageOfC.deallocate() }
+        let outPointer = storageOfC.bindMemory(to: Float.self).baseAddress! + c.offsetOfC
+        outPointer.initialize(from: initial, count: initial.count)
+        var streams = false
 
         let ran = a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
-                out.withUnsafeMutableBufferPointer { out in
                     unrounded.withUnsafeBufferPointer { unrounded in
                         rounded.withUnsafeMutableBufferPointer { rounded in
                             withOptionalPointer(bias) { bias in
@@ -94,16 +112,18 @@ struct BFloat16GEMMTests {
                                     transpose_a: c.transposeA, transpose_b: c.transposeB,
                                     m: Int64(c.m), n: Int64(c.n), k: Int64(c.k), alpha: c.alpha,
                                     a: c.roundsA ? nil : a.baseAddress, lda: Int64(lda), b: b.baseAddress, ldb: Int64(ldb),
-                                    beta: c.beta, c: out.baseAddress, ldc: Int64(ldc), bias: bias,
+                                    beta: c.beta, c: outPointer, ldc: Int64(ldc), bias: bias,
                                     unrounded_a: c.roundsA ? unrounded.baseAddress : nil,
                                     rounded_a: c.roundsA ? rounded.baseAddress : nil)
+                                streams = perceptron_bfloat16_gemm_streams(&product)
                                 return perceptron_bfloat16_gemm(&product)
                             }
                         }
                     }
-                }
             }
         }
+        let out = Array(UnsafeBufferPointer(start: outPointer, count: initial.count))
+        #expect(streams == c.streams, "whether C is written with streaming stores")
         guard BFloat16GEMM.isSupported else {
             #expect(!ran, "a CPU without AVX512_BF16 refuses")
             #expect(out.elementsEqual(initial) { $0.bitPattern == $1.bitPattern }, "and writes nothing")

@@ -384,6 +384,35 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
             #expect(!ProductSplit.runsInTurn(weightGradient: weightGradient), "(\(shape.n), \(shape.f), \(shape.m)) on Perceptron's kernel")
         }
     }
+
+    /// Products `(m, n, k)`, and how many parts each splits into on two threads
+    /// at the default threshold (2¹⁹ multiply-adds for float32) on Perceptron's
+    /// kernel (from 2²⁰) and on oneDNN (from 2²⁴).
+    static let bfloat16Splits: [(m: Int32, n: Int32, k: Int32, perceptron: Int, oneDNN: Int)] = [
+        (64, 64, 128, 1, 1), (64, 128, 128, 2, 1), (128, 128, 128, 2, 1), (256, 256, 256, 2, 2), (255, 256, 256, 2, 1),
+    ]
+
+    @Test("a bfloat16 product shares threads from twice the float32 size on Perceptron's kernel, from 32 times on oneDNN",
+          arguments: bfloat16Splits)
+    func bfloat16SplitSizes(_ c: (m: Int32, n: Int32, k: Int32, perceptron: Int, oneDNN: Int)) {
+        let saved = (BLAS.threadCount, BLAS.parallelThreshold, BLAS.bfloat16Backend)
+        defer { (BLAS.threadCount, BLAS.parallelThreshold, BLAS.bfloat16Backend) = saved }
+        BLAS.threadCount = 2
+        BLAS.parallelThreshold = 1 << 19
+        // The rule reads only the sizes: the buffers are never touched.
+        let operand = UnsafeMutablePointer<UInt16>.allocate(capacity: 1)
+        let result = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        defer {
+            operand.deallocate()
+            result.deallocate()
+        }
+        let product = MixedPrecisionProduct(m: c.m, n: c.n, k: c.k, operand, operand, beta: 0, result)
+        for (backend, expected) in [(BLAS.BFloat16Backend.perceptron, c.perceptron), (.oneDNN, c.oneDNN)] {
+            BLAS.bfloat16Backend = backend
+            #expect(ProductSplit.partCount(rows: product.splitExtent, multiplyAdds: product.splitWork) == expected,
+                    "\(c.m) × \(c.n) × \(c.k) on \(backend)")
+        }
+    }
 }
 
 // Splitting by columns reads process-wide settings too.

@@ -190,11 +190,14 @@ extension RowSplittableProduct {
 }
 
 extension StridedProduct: RowSplittableProduct {
-    /// The multiply-adds, or for a bfloat16 product on oneDNN a
-    /// ``ProductSplit/mixedPrecisionFactor``-th of them: its arithmetic is
-    /// faster and each part pays oneDNN's longer call, so it splits later.
+    /// The multiply-adds, or for a bfloat16 product a fraction of them: its
+    /// arithmetic is faster, so it splits later; on oneDNN, whose each part
+    /// pays a longer call, much later (``ProductSplit/mixedPrecisionFactor``
+    /// against ``ProductSplit/perceptronMixedPrecisionFactor``).
     var splitWork: Double {
-        Operand.self == UInt16.self ? multiplyAdds / Double(ProductSplit.mixedPrecisionFactor) : multiplyAdds
+        guard Operand.self == UInt16.self else { return multiplyAdds }
+        let factor = MixedPrecision.backend == .oneDNN ? ProductSplit.mixedPrecisionFactor : ProductSplit.perceptronMixedPrecisionFactor
+        return multiplyAdds / Double(factor)
     }
 
     func computeWhole() { Kernels.computeWhole(self) }

@@ -26,11 +26,20 @@ enum ProductSplit {
     /// How many times more multiply-adds a bfloat16 product on oneDNN needs
     /// than a float32 one before splitting it (or pairing two) pays: its
     /// arithmetic is twice as fast, and each part pays oneDNN's longer call.
-    /// With AVX512_BF16, a bfloat16 layer step on two threads measured slower
-    /// than on one at 2²² multiply-adds a product and faster at 2²⁴
-    /// (`perceptron-bench --bf16-crossover`, with `--threads 1` and without),
-    /// so bfloat16 products share threads from 2²⁴ (2¹⁹ · 32).
+    /// With AVX512_BF16, a bfloat16 layer step on oneDNN on two threads
+    /// measured slower than on one at 2²² multiply-adds a product and faster
+    /// at 2²⁴ (`perceptron-bench --bf16-crossover`, with `--threads 1` and
+    /// without), so its bfloat16 products share threads from 2²⁴ (2¹⁹ · 32).
     static let mixedPrecisionFactor = 32
+
+    /// The same for a bfloat16 product on Perceptron's own kernel, whose call
+    /// costs no more than OpenBLAS's: only its arithmetic, twice as fast,
+    /// makes it split later. At 32 too, a bfloat16 layer step on two threads
+    /// ran whole on one from (64, 128, 128) to (128, 128, 128), where float32
+    /// already split, and measured 0.84–1.27 of the float32 step there; with
+    /// 2 it measured 0.69–0.85, and 0.68 against 0.79 at (64, 256, 256) (an
+    /// AMD EPYC, Zen 4, `perceptron-bench --bf16-crossover`).
+    static let perceptronMixedPrecisionFactor = 2
 
     /// Whether two independent products run side by side on half the threads each.
     static let pairsIndependentProducts = Atomic<Bool>(true)

@@ -316,6 +316,30 @@ struct MixedPrecisionRefusalTests {
         #expect(error.map { "\($0)" }?.contains("swift build --traits OneDNN") == true)
         #endif
     }
+
+    @Test("Precision.isAvailable is true exactly where a Float layer's pass in that precision does not refuse it",
+          arguments: Precision.allCases)
+    func availability(_ precision: Precision) throws {
+        let layer = Linear<Float>(inputFeatures: 64, outputFeatures: 64)
+        layer.precision = precision
+        // 64 rows: large enough that, where bfloat16 runs, the products do run in it.
+        let x = Tensor<Float>(shape: [64, 64])
+        let refusal: String?
+        do throws(PerceptronError) {
+            _ = try layer(x)
+            refusal = nil
+        } catch {
+            guard case .precisionUnavailable(_, let reason) = error else { throw error }
+            refusal = reason
+        }
+        if let refusal {
+            #expect(!precision.isAvailable, "\(precision) was refused (\(refusal)), so it is not available")
+            #expect(precision == .bfloat16, "float32 is never refused")
+        } else {
+            #expect(precision.isAvailable, "\(precision) ran, so it is available")
+            #expect(try layer.computesInBFloat16(rows: 64) == (precision == .bfloat16))
+        }
+    }
 }
 
 @Suite("Mixed precision: the product boundary")

@@ -82,9 +82,12 @@ public final class Linear<Scalar: BLASScalar>: Layer {
     public var precision: Precision = .float32
 
     /// Whether a pass over a batch of `rows` rows computes this layer's three
-    /// products in bfloat16: `false` in float32, and in bfloat16 for a batch
-    /// below the threshold in force (``BLAS/OneDNNConfiguration/bfloat16Threshold``),
-    /// whose products then run in float32.
+    /// products in bfloat16.
+    ///
+    /// `false` when ``precision`` is ``Precision/float32``. When it is
+    /// ``Precision/bfloat16``, `true` unless the batch is too small for
+    /// bfloat16 to pay: products below the threshold in force
+    /// (``BLAS/OneDNNConfiguration/bfloat16Threshold``) run in float32.
     ///
     /// A model in bfloat16 can mix the two: on a batch of 32, a 64 → 64 layer
     /// may compute in bfloat16 and a 64 → 10 layer after it in float32. Ask

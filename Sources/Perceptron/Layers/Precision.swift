@@ -18,6 +18,30 @@ public enum Precision: String, Sendable, Hashable, CaseIterable, CustomStringCon
     /// the article "Mixed precision" for which products it speeds up.
     case bfloat16
 
+    /// Whether `Float` layers can compute in this precision in this process.
+    ///
+    /// Always `true` for ``float32``. For ``bfloat16``, `true` where the
+    /// library was built with its `OneDNN` trait and the CPU has bfloat16
+    /// instructions: exactly where a `Linear<Float>` pass in bfloat16 does not
+    /// throw ``PerceptronError/precisionUnavailable(what:reason:)``, whose
+    /// reason (also ``BLAS/OneDNNConfiguration/bfloat16Unavailability``) says
+    /// what is missing. Check it before setting a model's precision, on a
+    /// machine that may lack bfloat16:
+    ///
+    /// ```swift
+    /// model.precision = Precision.bfloat16.isAvailable ? .bfloat16 : .float32
+    /// ```
+    ///
+    /// It does not say whether a given layer computes in bfloat16 on a given
+    /// batch (small products stay in float32, where bfloat16 would not pay):
+    /// ``Linear/computesInBFloat16(rows:)`` does.
+    public var isAvailable: Bool {
+        switch self {
+        case .float32: true
+        case .bfloat16: MixedPrecision.unavailability == nil
+        }
+    }
+
     /// `float32` or `bfloat16`.
     public var description: String { rawValue }
 }

@@ -38,6 +38,14 @@
  * compute, the rows the next block's packing will read are prefetched into
  * L2, a share before each row of tiles.
  *
+ * Rounding an A given in float32 (unrounded_a) reads a block of it from
+ * memory just before the block's tiles; so those tiles prefetch the next
+ * block's floats, one cache line per pair of k, spread over the block, and the
+ * next rounding finds them in cache (the forward product of a layer of 784
+ * inputs on a batch of 8192 ran 2–6 % faster on Zen 4). Only the tiles of
+ * such a product carry the prefetch, a variant chosen at compile time: a test
+ * in every tile's inner loop cost the other products 1–2 %.
+ *
  * The packing buffers belong to the calling thread and are kept for its next
  * call: a steady stream of products allocates nothing. They are freed when
  * the thread ends.
@@ -277,20 +285,23 @@ typedef struct {
  * `pair_bytes` apart) times `pairs` pairs of the packed panel b. With
  * `half_pair`, one more pair follows of which only the low half of A's word
  * exists (an odd k, A read in place). `last` masks the columns of the last ZMM.
+ * With `prefetches`, the pairs' first `ahead_lines` iterations each prefetch one
+ * cache line from `ahead` on (the floats the next block rounds).
  * mr and nv are constants at every call and every loop over them is unrolled,
  * so the accumulators are registers: a loop left rolled (the compiler's size
  * limits leave the store loop so) indexes acc, which then lives on the stack,
  * zeroed by a memset and written and read back at every call.
  */
 GEMM_TARGET __attribute__((always_inline))
-static inline void tile(const int mr, const int nv, __mmask16 last, int64_t pairs, bool half_pair,
+static inline void tile(const int mr, const int nv, const bool prefetches, __mmask16 last, int64_t pairs, bool half_pair,
                         const char *a, int64_t row_bytes, int64_t pair_bytes,
-                        const uint32_t *b, float *c, int64_t ldc, store_t s) {
+                        const uint32_t *b, float *c, int64_t ldc, store_t s, const char *ahead, int64_t ahead_lines) {
     __m512 acc[MR][4];
     UNROLLED for (int r = 0; r < mr; r++) {
         UNROLLED for (int v = 0; v < nv; v++) acc[r][v] = _mm512_setzero_ps();
     }
     for (int64_t p = 0; p < pairs; p++) {
+        if (prefetches && p < ahead_lines) _mm_prefetch(ahead + 64 * p, _MM_HINT_T0);
         __m512bh bv[4];
         UNROLLED for (int v = 0; v < nv; v++) bv[v] = (__m512bh)_mm512_load_si512(b + p * NR + 16 * v);
         UNROLLED for (int r = 0; r < mr; r++) {
@@ -329,16 +340,23 @@ static inline void tile(const int mr, const int nv, __mmask16 last, int64_t pair
     }
 }
 
-#define TILE(R, V) \
-    case (R) * 8 + (V): tile(R, V, last, pairs, half_pair, a, row_bytes, pair_bytes, b, c, ldc, s); break;
-#define TILES(R) TILE(R, 4) TILE(R, 3) TILE(R, 2) TILE(R, 1)
+#define TILE(R, V, P) \
+    case (R) * 8 + (V): tile(R, V, P, last, pairs, half_pair, a, row_bytes, pair_bytes, b, c, ldc, s, ahead, ahead_lines); break;
+#define TILES(R, P) TILE(R, 4, P) TILE(R, 3, P) TILE(R, 2, P) TILE(R, 1, P)
 
 GEMM_TARGET
 static void any_tile(int mr, int nv, __mmask16 last, int64_t pairs, bool half_pair,
                      const char *a, int64_t row_bytes, int64_t pair_bytes,
-                     const uint32_t *b, float *c, int64_t ldc, store_t s) {
+                     const uint32_t *b, float *c, int64_t ldc, store_t s, const char *ahead, int64_t ahead_lines) {
+    if (ahead_lines > 0) {
+        switch (mr * 8 + nv) {
+            TILES(6, true) TILES(5, true) TILES(4, true) TILES(3, true) TILES(2, true) TILES(1, true)
+            default: break;
+        }
+        return;
+    }
     switch (mr * 8 + nv) {
-        TILES(6) TILES(5) TILES(4) TILES(3) TILES(2) TILES(1)
+        TILES(6, false) TILES(5, false) TILES(4, false) TILES(3, false) TILES(2, false) TILES(1, false)
         default: break;
     }
 }
@@ -402,6 +420,19 @@ static bool gemm_avx512bf16(const perceptron_bfloat16_product_t *P) {
                     else if (p0 + KC_PAIRS < all_pairs) ahead = block_of_transposed_a(P, 0, p0 + KC_PAIRS, calls);
                     else if (j0 + NC < n) ahead = block_of_transposed_a(P, 0, 0, calls);
                 }
+                /* Rounding A as it reads it: the floats of the next block's rows, a share per tile. */
+                const char *floats_ahead = NULL;
+                int64_t lines_ahead = 0, lines_per_tile = 0;
+                if (P->unrounded_a != NULL && j0 == 0 && i0 + MC < m) {
+                    const int64_t first = 2 * p0, count = (k - first < 2 * pairs ? k - first : 2 * pairs);
+                    const int64_t next = i0 + MC, rows = m - next < MC ? m - next : MC;
+                    const uintptr_t start = (uintptr_t)(P->unrounded_a + next * P->lda + first) & ~(uintptr_t)63;
+                    const uintptr_t end = (uintptr_t)(P->unrounded_a + (next + rows - 1) * P->lda + first + count);
+                    floats_ahead = (const char *)start;
+                    lines_ahead = (int64_t)((end - start + 63) / 64);
+                    const int64_t tiles = (mc + MR - 1) / MR * ((nc + NR - 1) / NR);
+                    lines_per_tile = (lines_ahead + tiles - 1) / tiles;
+                }
                 for (int64_t ir = 0; ir < mc; ir += MR) {
                     const int mr = (int)(mc - ir < MR ? mc - ir : MR);
                     prefetch_some(&ahead);
@@ -414,7 +445,12 @@ static bool gemm_avx512bf16(const perceptron_bfloat16_product_t *P) {
                         };
                         any_tile(mr, nv, first_lanes(columns - 16 * (nv - 1)), whole_pairs, half_pair,
                                  a + ir * row_bytes, row_bytes, pair_bytes, w->b + panel * pairs * NR,
-                                 P->c + (i0 + ir) * P->ldc + j, P->ldc, s);
+                                 P->c + (i0 + ir) * P->ldc + j, P->ldc, s,
+                                 floats_ahead, lines_ahead < lines_per_tile ? lines_ahead : lines_per_tile);
+                        if (lines_ahead > 0) {
+                            floats_ahead += 64 * lines_per_tile;
+                            lines_ahead -= lines_per_tile;
+                        }
                     }
                 }
             }

@@ -26,9 +26,10 @@
  * layers' products fits in one or two passes); at most NC columns of B
  * packed at once, so that the packed block stays near the size of L2 (2 MiB
  * at most); at most MC rows of A at once, so that a packed block of
- * transposed A (MC words a pair), the next one being prefetched and a layer's
- * packed B fit in an L2 of 1 MiB together (twice MC overflowed it, and the
- * weight gradient X̃ᵀ·G̃ of a large batch ran about 2 % slower). Per row of six
+ * transposed A (MC words a pair), the next one being prefetched and the
+ * packed B of a layer's weight gradient (256 KiB for 128 outputs) fit in an
+ * L2 of 1 MiB together (twice MC overflowed it, and X̃ᵀ·G̃ of a batch of 8192
+ * through 784 → 128 ran about 2 % slower). Per row of six
  * of A, all the packed panels of B are swept, so that the six rows of A
  * stay in L1. On an AMD EPYC (Zen 4, 2 threads) these measured as fast as
  * oneDNN 2.6.3's kernels for the same products.
@@ -50,13 +51,14 @@
  * call: a steady stream of products allocates nothing. They are freed when
  * the thread ends.
  *
- * A product whose C is large (STREAM_BYTES or more) and written once, in a
- * single pass with β = 0, writes its whole, aligned vectors of C with
- * streaming stores, past the caches: C is too large to stay in them for
- * whatever reads it next, and an ordinary store would first read each line
- * of C from memory only to overwrite it. On Zen 4 this made ∇X = G̃·W̃ᵀ of a
- * layer of 784 inputs on a batch of 8192 (25 MiB of C) about 6 % faster, and
- * the weight gradient computed beside it faster too (less traffic to share).
+ * A call whose C is large (STREAM_BYTES or more: each part of a split
+ * product decides for itself) and written once, in a single pass with β = 0,
+ * writes its whole vectors of C that lie on 64-byte boundaries with streaming
+ * stores, past the caches: an ordinary store would first read each line of C
+ * from memory only to overwrite it, and a C this large is more than any L2
+ * and a large share of an L3. On Zen 4 this made ∇X = G̃·W̃ᵀ of a layer of 784
+ * inputs on a batch of 8192 (24.5 MiB of C) about 6 % faster, and the weight
+ * gradient computed beside it faster too (less memory traffic to share).
  *
  * Arithmetic: each output is the float32 sum of exact products of bfloat16
  * values, added in pairs and then along k in order, pass by pass; VDPBF16PS
@@ -475,6 +477,7 @@ bool perceptron_bfloat16_gemm_is_supported(void) {
 
 bool perceptron_bfloat16_gemm_streams(const perceptron_bfloat16_product_t *product) {
 #if defined(__x86_64__)
+    if (product->m <= 0 || product->n <= 0 || product->k <= 0 || !perceptron_bfloat16_gemm_is_supported()) return false;
     const int64_t all_pairs = (product->k + 1) / 2;
     return product->beta == 0 && all_pairs <= KC_PAIRS
         && (double)product->m * (double)product->n * sizeof(float) >= STREAM_BYTES;

@@ -316,30 +316,6 @@ struct MixedPrecisionRefusalTests {
         #expect(error.map { "\($0)" }?.contains("swift build --traits OneDNN") == true)
         #endif
     }
-
-    @Test("Precision.isAvailable is true exactly where a Float layer's pass in that precision does not refuse it",
-          arguments: Precision.allCases)
-    func availability(_ precision: Precision) throws {
-        let layer = Linear<Float>(inputFeatures: 64, outputFeatures: 64)
-        layer.precision = precision
-        // 64 rows: large enough that, where bfloat16 runs, the products do run in it.
-        let x = Tensor<Float>(shape: [64, 64])
-        let refusal: String?
-        do throws(PerceptronError) {
-            _ = try layer(x)
-            refusal = nil
-        } catch {
-            guard case .precisionUnavailable(_, let reason) = error else { throw error }
-            refusal = reason
-        }
-        if let refusal {
-            #expect(!precision.isAvailable, "\(precision) was refused (\(refusal)), so it is not available")
-            #expect(precision == .bfloat16, "float32 is never refused")
-        } else {
-            #expect(precision.isAvailable, "\(precision) ran, so it is available")
-            #expect(try layer.computesInBFloat16(rows: 64) == (precision == .bfloat16))
-        }
-    }
 }
 
 @Suite("Mixed precision: the product boundary")
@@ -409,11 +385,38 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
         }
     }
 
+    @Test("Precision.isAvailable is true exactly where a Float layer's pass in that precision does not refuse it",
+          arguments: Precision.allCases)
+    func availability(_ precision: Precision) throws {
+        let layer = Linear<Float>(inputFeatures: 64, outputFeatures: 64)
+        layer.precision = precision
+        let x = Tensor<Float>(shape: [64, 64])
+        let refusal: String?
+        do throws(PerceptronError) {
+            _ = try layer(x)
+            refusal = nil
+        } catch {
+            guard case .precisionUnavailable(_, let reason) = error else { throw error }
+            refusal = reason
+        }
+        if let refusal {
+            #expect(!precision.isAvailable, "\(precision) was refused (\(refusal)), so it is not available")
+            #expect(precision == .bfloat16, "float32 is never refused")
+        } else {
+            #expect(precision.isAvailable, "\(precision) ran, so it is available")
+            // And it computed in bfloat16 where the threshold in force lets it (never, where bfloat16 does not pay).
+            let threshold = precision == .bfloat16 ? BLAS.configuration.oneDNN?.bfloat16Threshold : nil
+            #expect(try layer.computesInBFloat16(rows: 64) == threshold.map { 64 * 64 * 64 >= $0 } ?? false)
+        }
+    }
+
     /// Products `(m, n, k)`, and how many parts each splits into on two threads
     /// at the default threshold (2¹⁹ multiply-adds for float32) on Perceptron's
-    /// kernel (from 2²⁰) and on oneDNN (from 2²⁴).
+    /// kernel (from 2²⁰) and on oneDNN (from 2²⁴); two such products, as a
+    /// layer's backward pair, share the threads from half those sizes.
     static let bfloat16Splits: [(m: Int32, n: Int32, k: Int32, perceptron: Int, oneDNN: Int)] = [
-        (64, 64, 128, 1, 1), (64, 128, 128, 2, 1), (128, 128, 128, 2, 1), (256, 256, 256, 2, 2), (255, 256, 256, 2, 1),
+        (32, 64, 128, 1, 1), (64, 64, 128, 1, 1), (64, 128, 128, 2, 1), (128, 128, 128, 2, 1),
+        (128, 256, 256, 2, 1), (256, 256, 256, 2, 2), (255, 256, 256, 2, 1),
     ]
 
     @Test("a bfloat16 product shares threads from twice the float32 size on Perceptron's kernel, from 32 times on oneDNN",
@@ -431,10 +434,17 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
             result.deallocate()
         }
         let product = MixedPrecisionProduct(m: c.m, n: c.n, k: c.k, operand, operand, beta: 0, result)
-        for (backend, expected) in [(BLAS.BFloat16Backend.perceptron, c.perceptron), (.oneDNN, c.oneDNN)] {
+        let halved = MixedPrecisionProduct(m: c.m / 2, n: c.n, k: c.k, operand, operand, beta: 0, result)
+        // Perceptron's kernel can be chosen only on a CPU with AVX512_BF16; the rule reads only the choice.
+        let cases = (BFloat16GEMM.isSupported ? [(BLAS.BFloat16Backend.perceptron, c.perceptron)] : []) + [(.oneDNN, c.oneDNN)]
+        for (backend, expected) in cases {
             BLAS.bfloat16Backend = backend
             #expect(ProductSplit.partCount(rows: product.splitExtent, multiplyAdds: product.splitWork) == expected,
                     "\(c.m) × \(c.n) × \(c.k) on \(backend)")
+            // A pair of products of half the size shares the threads where one whole product splits.
+            let paired = ProductSplit.pairedPartCounts(
+                firstRows: halved.splitExtent, secondRows: halved.splitExtent, multiplyAdds: halved.splitWork + halved.splitWork)
+            #expect((paired != nil) == (expected > 1), "two of \(c.m / 2) × \(c.n) × \(c.k) on \(backend)")
         }
     }
 }

@@ -213,10 +213,11 @@ typedef struct {
 
 bool perceptron_bfloat16_gemm(const perceptron_bfloat16_product_t *product);
 
-/* Whether perceptron_bfloat16_gemm writes C with streaming stores, past the
- * caches: for a C of 8 MiB or more written in one pass (k of at most 1024)
- * with beta = 0. Only its whole vectors on 64-byte boundaries are streamed;
- * the values written are the same either way. */
+/* Whether perceptron_bfloat16_gemm(product) writes C with streaming stores,
+ * past the caches: where it runs at all (false where it would refuse), for a
+ * C of 8 MiB or more (m x n floats of this call) written in one pass (k of at
+ * most 1024) with beta = 0. Only its whole vectors on 64-byte boundaries are
+ * streamed; the values written are the same either way. */
 bool perceptron_bfloat16_gemm_streams(const perceptron_bfloat16_product_t *product);
 
 /* Whether this CPU runs perceptron_bfloat16_gemm (AVX512_BF16 with AVX-512F/BW/VL). */

@@ -4,8 +4,11 @@
 
 extension BLAS {
     /// Products with fewer multiply-adds (`m·n·k`) than this run whole on the
-    /// calling thread; larger ones are split across ``threadCount`` threads.
-    /// Values below 0 are treated as 0.
+    /// calling thread; larger ones are split across ``threadCount`` threads,
+    /// and two independent products share them from half this size each. A
+    /// bfloat16 product counts as a fraction of its multiply-adds: half on
+    /// Perceptron's kernel, a 32nd on oneDNN, so it splits from twice (32
+    /// times) this size. Values below 0 are treated as 0.
     @_spi(Benchmarking)
     public static var parallelThreshold: Int {
         get { ProductSplit.threshold.load(ordering: .relaxed) }

@@ -85,9 +85,11 @@ public final class Linear<Scalar: BLASScalar>: Layer {
     /// products in bfloat16.
     ///
     /// `false` when ``precision`` is ``Precision/float32``. When it is
-    /// ``Precision/bfloat16``, `true` unless the batch is too small for
-    /// bfloat16 to pay: products below the threshold in force
-    /// (``BLAS/OneDNNConfiguration/bfloat16Threshold``) run in float32.
+    /// ``Precision/bfloat16``, `true` where the layer's products (`rows·f·m`
+    /// multiply-adds each) reach the threshold in force
+    /// (``BLAS/OneDNNConfiguration/bfloat16Threshold``); below it, for an
+    /// empty batch, and on a CPU where bfloat16 never pays (a `nil`
+    /// threshold), the products run in float32 and this is `false`.
     ///
     /// A model in bfloat16 can mix the two: on a batch of 32, a 64 → 64 layer
     /// may compute in bfloat16 and a 64 → 10 layer after it in float32. Ask

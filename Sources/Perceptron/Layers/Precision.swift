@@ -18,23 +18,29 @@ public enum Precision: String, Sendable, Hashable, CaseIterable, CustomStringCon
     /// the article "Mixed precision" for which products it speeds up.
     case bfloat16
 
-    /// Whether `Float` layers can compute in this precision in this process.
+    /// Whether a `Float` layer's passes run in this precision in this process
+    /// rather than throwing.
     ///
     /// Always `true` for ``float32``. For ``bfloat16``, `true` where the
-    /// library was built with its `OneDNN` trait and the CPU has bfloat16
-    /// instructions: exactly where a `Linear<Float>` pass in bfloat16 does not
-    /// throw ``PerceptronError/precisionUnavailable(what:reason:)``, whose
-    /// reason (also ``BLAS/OneDNNConfiguration/bfloat16Unavailability``) says
-    /// what is missing. Check it before setting a model's precision, on a
-    /// machine that may lack bfloat16:
+    /// library was built with its `OneDNN` trait, oneDNN started, and the
+    /// instruction set it reports has bfloat16 instructions: exactly where a
+    /// `Linear<Float>` pass in bfloat16 does not throw
+    /// ``PerceptronError/precisionUnavailable(what:reason:)``, whose reason
+    /// says what is missing (with the trait, so does
+    /// ``BLAS/OneDNNConfiguration/bfloat16Unavailability``). A
+    /// `Linear<Double>` refuses bfloat16 whatever this says. Check it before
+    /// setting a `Float` model's precision, on a machine that may lack
+    /// bfloat16:
     ///
     /// ```swift
     /// model.precision = Precision.bfloat16.isAvailable ? .bfloat16 : .float32
     /// ```
     ///
-    /// It does not say whether a given layer computes in bfloat16 on a given
-    /// batch (small products stay in float32, where bfloat16 would not pay):
-    /// ``Linear/computesInBFloat16(rows:)`` does.
+    /// It does not say whether a layer computes in bfloat16 on a given batch:
+    /// products too small for bfloat16 to pay stay in float32, and on a CPU
+    /// where it never pays (``BLAS/OneDNNConfiguration/bfloat16Threshold`` is
+    /// `nil`: AVX512_BF16 on Intel cores without AMX) all of them do;
+    /// ``Linear/computesInBFloat16(rows:)`` says.
     public var isAvailable: Bool {
         switch self {
         case .float32: true

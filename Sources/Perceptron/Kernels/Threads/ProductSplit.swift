@@ -32,13 +32,13 @@ enum ProductSplit {
     /// without), so its bfloat16 products share threads from 2²⁴ (2¹⁹ · 32).
     static let mixedPrecisionFactor = 32
 
-    /// The same for a bfloat16 product on Perceptron's own kernel, whose call
-    /// costs no more than OpenBLAS's: only its arithmetic, twice as fast,
-    /// makes it split later. At 32 too, a bfloat16 layer step on two threads
-    /// ran whole on one from (64, 128, 128) to (128, 128, 128), where float32
-    /// already split, and measured 0.84–1.27 of the float32 step there; with
-    /// 2 it measured 0.69–0.85, and 0.68 against 0.79 at (64, 256, 256) (an
-    /// AMD EPYC, Zen 4, `perceptron-bench --bf16-crossover`).
+    /// The same for a bfloat16 product on Perceptron's own kernel, which has
+    /// no primitive to look up per call: its arithmetic, twice as fast, makes
+    /// it split later. With oneDNN's 32 on this kernel, a bfloat16 layer step
+    /// on two threads ran whole on one at (64, 128, 128) and (128, 128, 128),
+    /// where float32 already split, and measured 0.81–1.27 of the float32 step
+    /// there over four runs; with 2, 0.68–0.86 over three (an AMD EPYC, Zen 4,
+    /// `perceptron-bench --bf16-crossover`).
     static let perceptronMixedPrecisionFactor = 2
 
     /// Whether two independent products run side by side on half the threads each.

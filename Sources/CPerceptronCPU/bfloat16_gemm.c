@@ -287,8 +287,8 @@ typedef struct {
  * `pair_bytes` apart) times `pairs` pairs of the packed panel b. With
  * `half_pair`, one more pair follows of which only the low half of A's word
  * exists (an odd k, A read in place). `last` masks the columns of the last ZMM.
- * With `prefetches`, the pairs' first `ahead_lines` iterations each prefetch one
- * cache line from `ahead` on (the floats the next block rounds).
+ * With `prefetches`, the pairs' first `next_lines` iterations each prefetch one
+ * cache line from `next_floats` on (the floats the next block rounds).
  * mr and nv are constants at every call and every loop over them is unrolled,
  * so the accumulators are registers: a loop left rolled (the compiler's size
  * limits leave the store loop so) indexes acc, which then lives on the stack,
@@ -297,13 +297,13 @@ typedef struct {
 GEMM_TARGET __attribute__((always_inline))
 static inline void tile(const int mr, const int nv, const bool prefetches, __mmask16 last, int64_t pairs, bool half_pair,
                         const char *a, int64_t row_bytes, int64_t pair_bytes,
-                        const uint32_t *b, float *c, int64_t ldc, store_t s, const char *ahead, int64_t ahead_lines) {
+                        const uint32_t *b, float *c, int64_t ldc, store_t s, const char *next_floats, int64_t next_lines) {
     __m512 acc[MR][4];
     UNROLLED for (int r = 0; r < mr; r++) {
         UNROLLED for (int v = 0; v < nv; v++) acc[r][v] = _mm512_setzero_ps();
     }
     for (int64_t p = 0; p < pairs; p++) {
-        if (prefetches && p < ahead_lines) _mm_prefetch(ahead + 64 * p, _MM_HINT_T0);
+        if (prefetches && p < next_lines) _mm_prefetch(next_floats + 64 * p, _MM_HINT_T0);
         __m512bh bv[4];
         UNROLLED for (int v = 0; v < nv; v++) bv[v] = (__m512bh)_mm512_load_si512(b + p * NR + 16 * v);
         UNROLLED for (int r = 0; r < mr; r++) {
@@ -343,14 +343,14 @@ static inline void tile(const int mr, const int nv, const bool prefetches, __mma
 }
 
 #define TILE(R, V, P) \
-    case (R) * 8 + (V): tile(R, V, P, last, pairs, half_pair, a, row_bytes, pair_bytes, b, c, ldc, s, ahead, ahead_lines); break;
+    case (R) * 8 + (V): tile(R, V, P, last, pairs, half_pair, a, row_bytes, pair_bytes, b, c, ldc, s, next_floats, next_lines); break;
 #define TILES(R, P) TILE(R, 4, P) TILE(R, 3, P) TILE(R, 2, P) TILE(R, 1, P)
 
 GEMM_TARGET
 static void any_tile(int mr, int nv, __mmask16 last, int64_t pairs, bool half_pair,
                      const char *a, int64_t row_bytes, int64_t pair_bytes,
-                     const uint32_t *b, float *c, int64_t ldc, store_t s, const char *ahead, int64_t ahead_lines) {
-    if (ahead_lines > 0) {
+                     const uint32_t *b, float *c, int64_t ldc, store_t s, const char *next_floats, int64_t next_lines) {
+    if (next_lines > 0) {
         switch (mr * 8 + nv) {
             TILES(6, true) TILES(5, true) TILES(4, true) TILES(3, true) TILES(2, true) TILES(1, true)
             default: break;

@@ -345,25 +345,26 @@ static inline void tile(const int mr, const int nv, const bool prefetches, __mma
 #define TILE(R, V, P) \
     case (R) * 8 + (V): tile(R, V, P, last, pairs, half_pair, a, row_bytes, pair_bytes, b, c, ldc, s, next_floats, next_lines); break;
 #define TILES(R, P) TILE(R, 4, P) TILE(R, 3, P) TILE(R, 2, P) TILE(R, 1, P)
+#define ANY_TILE(P) \
+    switch (mr * 8 + nv) { TILES(6, P) TILES(5, P) TILES(4, P) TILES(3, P) TILES(2, P) TILES(1, P) default: break; }
 
 GEMM_TARGET
 static void any_tile(int mr, int nv, __mmask16 last, int64_t pairs, bool half_pair,
                      const char *a, int64_t row_bytes, int64_t pair_bytes,
                      const uint32_t *b, float *c, int64_t ldc, store_t s, const char *next_floats, int64_t next_lines) {
     if (next_lines > 0) {
-        switch (mr * 8 + nv) {
-            TILES(6, true) TILES(5, true) TILES(4, true) TILES(3, true) TILES(2, true) TILES(1, true)
-            default: break;
-        }
-        return;
-    }
-    switch (mr * 8 + nv) {
-        TILES(6, false) TILES(5, false) TILES(4, false) TILES(3, false) TILES(2, false) TILES(1, false)
-        default: break;
+        ANY_TILE(true)
+    } else {
+        ANY_TILE(false)
     }
 }
 
 /* -------------------------------------------------------------- loops ---- */
+
+/* Whether a product the kernel runs writes C with streaming stores (see above). */
+static bool streams_c(const perceptron_bfloat16_product_t *P) {
+    return P->beta == 0 && (P->k + 1) / 2 <= KC_PAIRS && (double)P->m * (double)P->n * sizeof(float) >= STREAM_BYTES;
+}
 
 GEMM_TARGET
 static bool gemm_avx512bf16(const perceptron_bfloat16_product_t *P) {
@@ -372,7 +373,7 @@ static bool gemm_avx512bf16(const perceptron_bfloat16_product_t *P) {
     const int64_t block_columns = n < NC ? n : NC;
     const int64_t block_panels = (block_columns + NR - 1) / NR;
     const int64_t a_rows = m < MC ? m : MC;
-    const bool streams = perceptron_bfloat16_gemm_streams(P);
+    const bool streams = streams_c(P);
     workspace_t *w = workspace((size_t)(block_pairs * block_panels * NR),
                                P->transpose_a ? (size_t)(block_pairs * a_rows) : 0);
     if (w == NULL) return false;
@@ -381,6 +382,8 @@ static bool gemm_avx512bf16(const perceptron_bfloat16_product_t *P) {
         const int64_t nc = n - j0 < NC ? n - j0 : NC;
         for (int64_t p0 = 0; p0 < all_pairs; p0 += KC_PAIRS) {
             const int64_t pairs = all_pairs - p0 < KC_PAIRS ? all_pairs - p0 : KC_PAIRS;
+            /* The values of k this pass covers: first_k ..< first_k + k_count. */
+            const int64_t first_k = 2 * p0, k_count = k - first_k < 2 * pairs ? k - first_k : 2 * pairs;
             pack_b(P, j0, nc, p0, pairs, w->b);
             for (int64_t i0 = 0; i0 < m; i0 += MC) {
                 const int64_t mc = m - i0 < MC ? m - i0 : MC;
@@ -397,10 +400,9 @@ static bool gemm_avx512bf16(const perceptron_bfloat16_product_t *P) {
                     if (P->unrounded_a != NULL) {
                         /* Round this block's values of A, read once from memory, into rounded_a
                          * (in the first block of columns; the others find them there). */
-                        const int64_t first = 2 * p0, count = (k - first < 2 * pairs ? k - first : 2 * pairs);
                         for (int64_t i = i0; j0 == 0 && i < i0 + mc; i++) {
-                            perceptron_float_to_bfloat16(P->unrounded_a + i * P->lda + first,
-                                                         P->rounded_a + i * P->lda + first, (size_t)count);
+                            perceptron_float_to_bfloat16(P->unrounded_a + i * P->lda + first_k,
+                                                         P->rounded_a + i * P->lda + first_k, (size_t)k_count);
                         }
                         source = P->rounded_a;
                     }
@@ -426,10 +428,9 @@ static bool gemm_avx512bf16(const perceptron_bfloat16_product_t *P) {
                 const char *floats_ahead = NULL;
                 int64_t lines_ahead = 0, lines_per_tile = 0;
                 if (P->unrounded_a != NULL && j0 == 0 && i0 + MC < m) {
-                    const int64_t first = 2 * p0, count = (k - first < 2 * pairs ? k - first : 2 * pairs);
                     const int64_t next = i0 + MC, rows = m - next < MC ? m - next : MC;
-                    const uintptr_t start = (uintptr_t)(P->unrounded_a + next * P->lda + first) & ~(uintptr_t)63;
-                    const uintptr_t end = (uintptr_t)(P->unrounded_a + (next + rows - 1) * P->lda + first + count);
+                    const uintptr_t start = (uintptr_t)(P->unrounded_a + next * P->lda + first_k) & ~(uintptr_t)63;
+                    const uintptr_t end = (uintptr_t)(P->unrounded_a + (next + rows - 1) * P->lda + first_k + k_count);
                     floats_ahead = (const char *)start;
                     lines_ahead = (int64_t)((end - start + 63) / 64);
                     const int64_t tiles = (mc + MR - 1) / MR * ((nc + NR - 1) / NR);
@@ -475,12 +476,17 @@ bool perceptron_bfloat16_gemm_is_supported(void) {
 #endif
 }
 
+#if defined(__x86_64__)
+/* Whether perceptron_bfloat16_gemm refuses `product`, before any work. */
+static bool refuses(const perceptron_bfloat16_product_t *product) {
+    if (product->m <= 0 || product->n <= 0 || product->k <= 0 || !perceptron_bfloat16_gemm_is_supported()) return true;
+    return product->unrounded_a != NULL && (product->transpose_a || product->rounded_a == NULL);
+}
+#endif
+
 bool perceptron_bfloat16_gemm_streams(const perceptron_bfloat16_product_t *product) {
 #if defined(__x86_64__)
-    if (product->m <= 0 || product->n <= 0 || product->k <= 0 || !perceptron_bfloat16_gemm_is_supported()) return false;
-    const int64_t all_pairs = (product->k + 1) / 2;
-    return product->beta == 0 && all_pairs <= KC_PAIRS
-        && (double)product->m * (double)product->n * sizeof(float) >= STREAM_BYTES;
+    return !refuses(product) && streams_c(product);
 #else
     (void)product;
     return false;
@@ -489,9 +495,7 @@ bool perceptron_bfloat16_gemm_streams(const perceptron_bfloat16_product_t *produ
 
 bool perceptron_bfloat16_gemm(const perceptron_bfloat16_product_t *product) {
 #if defined(__x86_64__)
-    if (product->m <= 0 || product->n <= 0 || product->k <= 0 || !perceptron_bfloat16_gemm_is_supported()) return false;
-    if (product->unrounded_a != NULL && (product->transpose_a || product->rounded_a == NULL)) return false;
-    return gemm_avx512bf16(product);
+    return !refuses(product) && gemm_avx512bf16(product);
 #else
     (void)product;
     return false;

@@ -33,14 +33,6 @@ func roundedToBFloat16(_ x: Float) -> Float {
     return (truncated.bitPattern >> 16) & 1 == 0 ? truncated : away
 }
 
-/// Why a Linear<Float> in bfloat16 throws in this process, or `nil` when it runs.
-var bfloat16Unavailability: String? {
-    guard let oneDNN = BLAS.configuration.oneDNN else {
-        return "Perceptron was built without its OneDNN trait"
-    }
-    return oneDNN.bfloat16Unavailability
-}
-
 extension ProcessWideBLASSettings {
     @Suite("Mixed precision")
     struct MixedPrecisionTests {
@@ -81,7 +73,7 @@ extension ProcessWideBLASSettings {
                 layer.precision = .bfloat16
                 let x = try Tensor<Float>(shape: [n, f], scalars: randomScalars(n * f, using: &generator))
                 let g = try Tensor<Float>(shape: [n, m], scalars: randomScalars(n * m, using: &generator))
-                if let reason = bfloat16Unavailability {
+                if let reason = Precision.bfloat16.unavailability {
                     let error = #expect(throws: PerceptronError.self) { try layer(x) }
                     #expect(error.map { "\($0)" }?.contains(reason) == true, "\(error.map { "\($0)" } ?? "no error")")
                     return
@@ -146,7 +138,7 @@ extension ProcessWideBLASSettings {
             let g = try Tensor<Float>(shape: [10, 16], scalars: randomScalars(160, using: &generator))
             BLAS.mixedPrecisionThreshold = 10 * 24 * 16 + 1
             #expect(try float32.computesInBFloat16(rows: 10) == false)
-            if let reason = bfloat16Unavailability {
+            if let reason = Precision.bfloat16.unavailability {
                 // Unavailable is refused whatever the size: a model must not
                 // run in bfloat16 on one batch size and throw on another.
                 let error = #expect(throws: PerceptronError.self) { try bfloat16(x) }
@@ -241,7 +233,7 @@ extension ProcessWideBLASSettings {
         func predictMatchesForward(_ nested: (model: Sequential<Float>, linears: [Linear<Float>], x: Tensor<Float>)) throws {
             let (model, linears, x) = nested
             #expect(linears.allSatisfy { $0.precision == .bfloat16 }, "Sequential.precision reaches nested layers")
-            if bfloat16Unavailability != nil {
+            if Precision.bfloat16.unavailability != nil {
                 #expect(throws: PerceptronError.self) { try model.predict(x) }
                 return
             }
@@ -269,7 +261,7 @@ extension ProcessWideBLASSettings {
                 let loaded = try Self.nestedModel(seed: 22).model
                 try loaded.load(from: url)
                 #expect(Self.linears(of: loaded).allSatisfy { $0.precision == .bfloat16 })
-                if bfloat16Unavailability != nil {
+                if Precision.bfloat16.unavailability != nil {
                     #expect(throws: PerceptronError.self) { try model.predict(x) }
                     return
                 }
@@ -401,9 +393,11 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
         }
         if let refusal {
             #expect(!precision.isAvailable, "\(precision) was refused (\(refusal)), so it is not available")
+            #expect(precision.unavailability == refusal, "and the property gives the pass's reason")
             #expect(precision == .bfloat16, "float32 is never refused")
         } else {
             #expect(precision.isAvailable, "\(precision) ran, so it is available")
+            #expect(precision.unavailability == nil)
             // And it computed in bfloat16 where the threshold in force lets it (never, where bfloat16 does not pay).
             let threshold = precision == .bfloat16 ? BLAS.configuration.oneDNN?.bfloat16Threshold : nil
             #expect(try layer.computesInBFloat16(rows: 64) == threshold.map { 64 * 64 * 64 >= $0 } ?? false)
@@ -454,7 +448,7 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
     @Test("on Perceptron's kernel, a product wider than tall splits by columns and gives the whole product's bits",
           arguments: [(false, false), (true, false), (false, true), (true, true)])
     func columnSplitKeepsTheBits(_ transposes: (a: Bool, b: Bool)) throws {
-        guard BFloat16GEMM.isSupported, bfloat16Unavailability == nil else { return }
+        guard BFloat16GEMM.isSupported, Precision.bfloat16.isAvailable else { return }
         let saved = (BLAS.threadCount, BLAS.parallelThreshold, BLAS.bfloat16Backend)
         defer { (BLAS.threadCount, BLAS.parallelThreshold, BLAS.bfloat16Backend) = saved }
         BLAS.bfloat16Backend = .perceptron

@@ -200,7 +200,7 @@ extension ProcessWideBLASSettings {
                 layer.precision = .bfloat16
                 let server = try InferenceModel(layer, kernels: .packedWeights)
                 let x = try Tensor<Float>(shape: [n, f], scalars: randomScalars(n * f, using: &generator))
-                if let reason = bfloat16Unavailability {
+                if let reason = Precision.bfloat16.unavailability {
                     let error = #expect(throws: PerceptronError.self) { try server(x) }
                     #expect(error.map { "\($0)" }?.contains(reason) == true)
                     return

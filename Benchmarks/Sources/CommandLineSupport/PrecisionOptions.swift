@@ -45,13 +45,8 @@ public struct PrecisionOptions: ParsableArguments {
             throw ValidationError("--bf16-threshold needs --precision bf16")
         }
         // Where bfloat16 runs, the CPU has AVX512_BF16 (AMX comes with it), which Perceptron's kernel needs.
-        if kernel != nil {
-            guard let oneDNN = BLAS.configuration.oneDNN else {
-                throw ValidationError("--bf16-kernel: bfloat16 cannot run in a build without the OneDNN trait")
-            }
-            if let reason = oneDNN.bfloat16Unavailability {
-                throw ValidationError("--bf16-kernel: bfloat16 cannot run here (\(reason))")
-            }
+        if kernel != nil, let reason = Precision.bfloat16.unavailability {
+            throw ValidationError("--bf16-kernel: bfloat16 cannot run here (\(reason))")
         }
     }
 

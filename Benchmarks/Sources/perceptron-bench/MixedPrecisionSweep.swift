@@ -16,11 +16,7 @@ enum MixedPrecisionSweep {
     ]
 
     static func run(quick: Bool) -> Int32 {
-        guard let oneDNN = BLAS.configuration.oneDNN else {
-            printError("--bf16-crossover: this build has no OneDNN trait (swift build --traits OneDNN)")
-            return 1
-        }
-        if let reason = oneDNN.bfloat16Unavailability {
+        if let reason = Precision.bfloat16.unavailability {
             printError("--bf16-crossover: \(reason)")
             return 1
         }

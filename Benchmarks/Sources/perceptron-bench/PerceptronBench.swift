@@ -44,8 +44,7 @@ struct PerceptronBench: ParsableCommand {
     private func measure() -> Int32 {
         if let seconds = options.soakSeconds { return Soak.run(seconds: seconds, dtype: options.dtype) }
         options.precisionOptions.apply()
-        if options.precision == .bfloat16, let reason = BLAS.configuration.oneDNN?.bfloat16Unavailability
-            ?? (BLAS.configuration.oneDNN == nil ? "this build has no OneDNN trait (swift build --traits OneDNN)" : nil) {
+        if let reason = options.precision.unavailability {
             printError("--precision bfloat16: \(reason)")
             return 1
         }

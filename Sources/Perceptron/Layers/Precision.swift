@@ -41,10 +41,17 @@ public enum Precision: String, Sendable, Hashable, CaseIterable, CustomStringCon
     /// where it never pays (``BLAS/OneDNNConfiguration/bfloat16Threshold`` is
     /// `nil`: AVX512_BF16 on Intel cores without AMX) all of them do;
     /// ``Linear/computesInBFloat16(rows:)`` says.
-    public var isAvailable: Bool {
+    public var isAvailable: Bool { unavailability == nil }
+
+    /// Why a `Float` layer's passes cannot run in this precision in this
+    /// process, or `nil` where they can (``isAvailable``): the reason a
+    /// pass's ``PerceptronError/precisionUnavailable(what:reason:)`` gives,
+    /// such as how to enable the `OneDNN` trait in a build without it, for a
+    /// program to print before it falls back to ``float32``.
+    public var unavailability: String? {
         switch self {
-        case .float32: true
-        case .bfloat16: MixedPrecision.unavailability == nil
+        case .float32: nil
+        case .bfloat16: MixedPrecision.unavailability
         }
     }
 

@@ -190,14 +190,12 @@ extension RowSplittableProduct {
 }
 
 extension StridedProduct: RowSplittableProduct {
-    /// The multiply-adds, or for a bfloat16 product a fraction of them: its
-    /// arithmetic is faster, so it splits later; on oneDNN, whose each part
-    /// pays a longer call, much later (``ProductSplit/mixedPrecisionFactor``
-    /// against ``ProductSplit/perceptronMixedPrecisionFactor``).
+    /// The multiply-adds, or for a bfloat16 product the fraction
+    /// ``ProductSplit/mixedPrecisionFactor(on:)`` gives on its backend: its
+    /// arithmetic is faster, so it splits later.
     var splitWork: Double {
         guard Operand.self == UInt16.self else { return multiplyAdds }
-        let factor = MixedPrecision.backend == .oneDNN ? ProductSplit.mixedPrecisionFactor : ProductSplit.perceptronMixedPrecisionFactor
-        return multiplyAdds / Double(factor)
+        return multiplyAdds / Double(ProductSplit.mixedPrecisionFactor(on: MixedPrecision.backend))
     }
 
     func computeWhole() { Kernels.computeWhole(self) }

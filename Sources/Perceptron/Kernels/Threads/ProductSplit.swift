@@ -23,23 +23,28 @@ enum ProductSplit {
     /// measures the crossover on a given machine.
     static let threshold = Atomic<Int>(1 << 19)
 
-    /// How many times more multiply-adds a bfloat16 product on oneDNN needs
-    /// than a float32 one before splitting it (or pairing two) pays: its
-    /// arithmetic is twice as fast, and each part pays oneDNN's longer call.
-    /// With AVX512_BF16, a bfloat16 layer step on oneDNN on two threads
-    /// measured slower than on one at 2²² multiply-adds a product and faster
-    /// at 2²⁴ (`perceptron-bench --bf16-crossover`, with `--threads 1` and
-    /// without), so its bfloat16 products share threads from 2²⁴ (2¹⁹ · 32).
-    static let mixedPrecisionFactor = 32
-
-    /// The same for a bfloat16 product on Perceptron's own kernel, which has
-    /// no primitive to look up per call: its arithmetic, twice as fast, makes
-    /// it split later. With oneDNN's 32 on this kernel, a bfloat16 layer step
-    /// on two threads ran whole on one at (64, 128, 128) and (128, 128, 128),
-    /// where float32 already split, and measured 0.81–1.27 of the float32 step
-    /// there over four runs; with 2, 0.68–0.86 over three (an AMD EPYC, Zen 4,
-    /// `perceptron-bench --bf16-crossover`).
-    static let perceptronMixedPrecisionFactor = 2
+    /// How many times more multiply-adds a bfloat16 product on `backend`
+    /// needs than a float32 one before splitting it (or pairing two) pays.
+    static func mixedPrecisionFactor(on backend: BLAS.BFloat16Backend) -> Int {
+        switch backend {
+        case .oneDNN:
+            // Its arithmetic is twice as fast, and each part pays oneDNN's
+            // longer call. With AVX512_BF16, a bfloat16 layer step on oneDNN on
+            // two threads measured slower than on one at 2²² multiply-adds a
+            // product and faster at 2²⁴ (`perceptron-bench --bf16-crossover`,
+            // with `--threads 1` and without): it shares threads from 2¹⁹ · 32.
+            32
+        case .perceptron:
+            // No primitive to look up per call: only the arithmetic, twice as
+            // fast, makes it split later. With oneDNN's 32 on this kernel, a
+            // bfloat16 layer step on two threads ran whole on one at
+            // (64, 128, 128) and (128, 128, 128), where float32 already split,
+            // and measured 0.81–1.27 of the float32 step there over four runs;
+            // with 2, 0.68–0.86 over three (an AMD EPYC, Zen 4,
+            // `perceptron-bench --bf16-crossover`).
+            2
+        }
+    }
 
     /// Whether two independent products run side by side on half the threads each.
     static let pairsIndependentProducts = Atomic<Bool>(true)

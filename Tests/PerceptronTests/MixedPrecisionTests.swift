@@ -33,6 +33,16 @@ func roundedToBFloat16(_ x: Float) -> Float {
     return (truncated.bitPattern >> 16) & 1 == 0 ? truncated : away
 }
 
+/// A bfloat16 product of these sizes, for the rules that read only sizes:
+/// its operands and result are one placeholder each, never read or written.
+func sizesOnlyProduct(transposeA: Bool = false, m: Int32, n: Int32, k: Int32) -> MixedPrecisionProduct {
+    MixedPrecisionProduct(transposeA: transposeA, m: m, n: n, k: k, placeholderOperand, placeholderOperand,
+                          beta: 0, placeholderResult)
+}
+
+nonisolated(unsafe) private let placeholderOperand = UnsafeMutablePointer<UInt16>.allocate(capacity: 1)
+nonisolated(unsafe) private let placeholderResult = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+
 extension ProcessWideBLASSettings {
     @Suite("Mixed precision")
     struct MixedPrecisionTests {
@@ -358,15 +368,7 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
     func backwardRoute(_ shape: (n: Int32, f: Int32, m: Int32, inTurn: Bool)) {
         let saved = BLAS.bfloat16Backend
         defer { BLAS.bfloat16Backend = saved }
-        // The rule reads only the sizes: the buffers are never touched.
-        let operand = UnsafeMutablePointer<UInt16>.allocate(capacity: 1)
-        let result = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-        defer {
-            operand.deallocate()
-            result.deallocate()
-        }
-        let weightGradient = MixedPrecisionProduct(
-            transposeA: true, m: shape.f, n: shape.m, k: shape.n, operand, operand, beta: 0, result)
+        let weightGradient = sizesOnlyProduct(transposeA: true, m: shape.f, n: shape.m, k: shape.n)
         #expect(BLAS.bfloat16InTurnThreshold == 1 << 28)
         BLAS.bfloat16Backend = .oneDNN
         #expect(ProductSplit.runsInTurn(weightGradient: weightGradient) == shape.inTurn,
@@ -420,15 +422,8 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
         defer { (BLAS.threadCount, BLAS.parallelThreshold, BLAS.bfloat16Backend) = saved }
         BLAS.threadCount = 2
         BLAS.parallelThreshold = 1 << 19
-        // The rule reads only the sizes: the buffers are never touched.
-        let operand = UnsafeMutablePointer<UInt16>.allocate(capacity: 1)
-        let result = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-        defer {
-            operand.deallocate()
-            result.deallocate()
-        }
-        let product = MixedPrecisionProduct(m: c.m, n: c.n, k: c.k, operand, operand, beta: 0, result)
-        let halved = MixedPrecisionProduct(m: c.m / 2, n: c.n, k: c.k, operand, operand, beta: 0, result)
+        let product = sizesOnlyProduct(m: c.m, n: c.n, k: c.k)
+        let halved = sizesOnlyProduct(m: c.m / 2, n: c.n, k: c.k)
         // Perceptron's kernel can be chosen only on a CPU with AVX512_BF16; the rule reads only the choice.
         let cases = (BFloat16GEMM.isSupported ? [(BLAS.BFloat16Backend.perceptron, c.perceptron)] : []) + [(.oneDNN, c.oneDNN)]
         for (backend, expected) in cases {

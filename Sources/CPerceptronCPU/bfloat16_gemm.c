@@ -482,22 +482,23 @@ static bool refuses(const perceptron_bfloat16_product_t *product) {
     if (product->m <= 0 || product->n <= 0 || product->k <= 0 || !perceptron_bfloat16_gemm_is_supported()) return true;
     return product->unrounded_a != NULL && (product->transpose_a || product->rounded_a == NULL);
 }
-#endif
 
 bool perceptron_bfloat16_gemm_streams(const perceptron_bfloat16_product_t *product) {
-#if defined(__x86_64__)
     return !refuses(product) && streams_c(product);
-#else
-    (void)product;
-    return false;
-#endif
 }
 
 bool perceptron_bfloat16_gemm(const perceptron_bfloat16_product_t *product) {
-#if defined(__x86_64__)
     return !refuses(product) && gemm_avx512bf16(product);
+}
 #else
+/* Elsewhere the kernel refuses every product. */
+bool perceptron_bfloat16_gemm_streams(const perceptron_bfloat16_product_t *product) {
     (void)product;
     return false;
-#endif
 }
+
+bool perceptron_bfloat16_gemm(const perceptron_bfloat16_product_t *product) {
+    (void)product;
+    return false;
+}
+#endif

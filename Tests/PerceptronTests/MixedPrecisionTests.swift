@@ -33,11 +33,14 @@ func roundedToBFloat16(_ x: Float) -> Float {
     return (truncated.bitPattern >> 16) & 1 == 0 ? truncated : away
 }
 
-/// A bfloat16 product of these sizes, for the rules that read only sizes:
-/// its operands and result are one placeholder each, never read or written.
-func sizesOnlyProduct(transposeA: Bool = false, m: Int32, n: Int32, k: Int32) -> MixedPrecisionProduct {
+/// A bfloat16 product of these sizes on `backend`, for the rules that read
+/// only sizes and the kernel: its operands and result are one placeholder
+/// each, never read or written.
+func sizesOnlyProduct(
+    transposeA: Bool = false, m: Int32, n: Int32, k: Int32, on backend: BLAS.BFloat16Backend
+) -> MixedPrecisionProduct {
     MixedPrecisionProduct(transposeA: transposeA, m: m, n: n, k: k, placeholderOperand, placeholderOperand,
-                          beta: 0, placeholderResult)
+                          beta: 0, placeholderResult, bfloat16Backend: backend)
 }
 
 nonisolated(unsafe) private let placeholderOperand = UnsafeMutablePointer<UInt16>.allocate(capacity: 1)
@@ -366,17 +369,12 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
     @Test("on oneDNN, a layer's bfloat16 backward products run in turn only when large and ∇W is taller than wide; on Perceptron's kernel, never",
           arguments: backwardRoutes)
     func backwardRoute(_ shape: (n: Int32, f: Int32, m: Int32, inTurn: Bool)) {
-        let saved = BLAS.bfloat16Backend
-        defer { BLAS.bfloat16Backend = saved }
-        let weightGradient = sizesOnlyProduct(transposeA: true, m: shape.f, n: shape.m, k: shape.n)
+        let weightGradient = { backend in sizesOnlyProduct(transposeA: true, m: shape.f, n: shape.m, k: shape.n, on: backend) }
         #expect(BLAS.bfloat16InTurnThreshold == 1 << 28)
-        BLAS.bfloat16Backend = .oneDNN
-        #expect(ProductSplit.runsInTurn(weightGradient: weightGradient) == shape.inTurn,
+        #expect(ProductSplit.runsInTurn(weightGradient: weightGradient(.oneDNN)) == shape.inTurn,
                 "(\(shape.n), \(shape.f), \(shape.m)) on oneDNN")
-        if BFloat16GEMM.isSupported {
-            BLAS.bfloat16Backend = .perceptron
-            #expect(!ProductSplit.runsInTurn(weightGradient: weightGradient), "(\(shape.n), \(shape.f), \(shape.m)) on Perceptron's kernel")
-        }
+        #expect(!ProductSplit.runsInTurn(weightGradient: weightGradient(.perceptron)),
+                "(\(shape.n), \(shape.f), \(shape.m)) on Perceptron's kernel")
     }
 
     @Test("Precision.isAvailable is true exactly where a Float layer's pass in that precision does not refuse it",
@@ -418,16 +416,14 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
     @Test("a bfloat16 product shares threads from twice the float32 size on Perceptron's kernel, from 32 times on oneDNN",
           arguments: bfloat16Splits)
     func bfloat16SplitSizes(_ c: (m: Int32, n: Int32, k: Int32, perceptron: Int, oneDNN: Int)) {
-        let saved = (BLAS.threadCount, BLAS.parallelThreshold, BLAS.bfloat16Backend)
-        defer { (BLAS.threadCount, BLAS.parallelThreshold, BLAS.bfloat16Backend) = saved }
+        let saved = (BLAS.threadCount, BLAS.parallelThreshold)
+        defer { (BLAS.threadCount, BLAS.parallelThreshold) = saved }
         BLAS.threadCount = 2
         BLAS.parallelThreshold = 1 << 19
-        let product = sizesOnlyProduct(m: c.m, n: c.n, k: c.k)
-        let halved = sizesOnlyProduct(m: c.m / 2, n: c.n, k: c.k)
-        // Perceptron's kernel can be chosen only on a CPU with AVX512_BF16; the rule reads only the choice.
-        let cases = (BFloat16GEMM.isSupported ? [(BLAS.BFloat16Backend.perceptron, c.perceptron)] : []) + [(.oneDNN, c.oneDNN)]
-        for (backend, expected) in cases {
-            BLAS.bfloat16Backend = backend
+        // The rule reads only the sizes and the product's kernel, which need not run on this CPU.
+        for (backend, expected) in [(BLAS.BFloat16Backend.perceptron, c.perceptron), (.oneDNN, c.oneDNN)] {
+            let product = sizesOnlyProduct(m: c.m, n: c.n, k: c.k, on: backend)
+            let halved = sizesOnlyProduct(m: c.m / 2, n: c.n, k: c.k, on: backend)
             #expect(ProductSplit.partCount(rows: product.splitExtent, multiplyAdds: product.splitWork) == expected,
                     "\(c.m) × \(c.n) × \(c.k) on \(backend)")
             // A pair of products of half the size shares the threads where one whole product splits.
@@ -478,6 +474,55 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
             let split = try product(threads: threads)
             #expect(split.map(\.bitPattern) == whole.map(\.bitPattern), "\(threads) threads, transposes \(transposes)")
         }
+    }
+}
+
+// A product is made for a kernel, and every block of it runs there.
+extension ProcessWideBLASSettings.MixedPrecisionTests {
+    @Test("a bfloat16 product runs on the kernel it was made for, even if the setting changes before it runs")
+    func productKeepsItsKernel() throws {
+        guard BFloat16GEMM.isSupported, Precision.bfloat16.isAvailable else { return }
+        let saved = (BLAS.threadCount, BLAS.parallelThreshold, BLAS.bfloat16Backend)
+        defer { (BLAS.threadCount, BLAS.parallelThreshold, BLAS.bfloat16Backend) = saved }
+        (BLAS.threadCount, BLAS.parallelThreshold) = (2, 0)
+
+        // A forward product as Perceptron's kernel takes it: A in float32,
+        // rounded by the kernel into `rounded` as it reads it, which oneDNN
+        // cannot do.
+        let (m, n, k) = (Int32(37), Int32(29), Int32(53))
+        var generator = SeededRandomNumberGenerator(seed: 23)
+        let a: [Float] = randomScalars(Int(m * k), using: &generator)
+        let b = BFloat16GEMMTests.randomBFloat16(Int(k * n), using: &generator)
+        func product(madeFor backend: BLAS.BFloat16Backend?, runWith setting: BLAS.BFloat16Backend) throws -> (c: [Float], rounded: [UInt16]) {
+            var (c, rounded) = ([Float](repeating: .nan, count: Int(m * n)), [UInt16](repeating: 0, count: a.count))
+            try a.withUnsafeBufferPointer { a in
+                try b.withUnsafeBufferPointer { b in
+                    try rounded.withUnsafeMutableBufferPointer { rounded in
+                        try c.withUnsafeMutableBufferPointer { c in
+                            var product = MixedPrecisionProduct(
+                                m: m, n: n, k: k, rounded.baseAddress!, b.baseAddress!, beta: 0, c.baseAddress!,
+                                bfloat16Backend: backend)
+                            product.unroundedA = a.baseAddress
+                            #expect(product.bfloat16Backend == backend ?? BLAS.bfloat16Backend)
+                            BLAS.bfloat16Backend = setting
+                            try Kernels.multiply(product)
+                        }
+                    }
+                }
+            }
+            return (c, rounded)
+        }
+        let expected = try product(madeFor: .perceptron, runWith: .perceptron)
+        #expect(expected.rounded == a.map { UInt16(roundedToBFloat16($0).bitPattern >> 16) })
+        // Made for Perceptron's kernel, then the setting turns to oneDNN: the
+        // product (split across two threads) still runs on Perceptron's.
+        let moved = try product(madeFor: .perceptron, runWith: .oneDNN)
+        #expect(moved.c.map(\.bitPattern) == expected.c.map(\.bitPattern))
+        #expect(moved.rounded == expected.rounded)
+        // Made without naming a kernel, it takes the one in force when made.
+        BLAS.bfloat16Backend = .perceptron
+        let automatic = try product(madeFor: nil, runWith: .oneDNN)
+        #expect(automatic.c.map(\.bitPattern) == expected.c.map(\.bitPattern))
     }
 }
 

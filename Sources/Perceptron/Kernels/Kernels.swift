@@ -194,8 +194,8 @@ extension StridedProduct: RowSplittableProduct {
     /// ``ProductSplit/mixedPrecisionFactor(on:)`` gives on its backend: its
     /// arithmetic is faster, so it splits later.
     var splitWork: Double {
-        guard Operand.self == UInt16.self else { return multiplyAdds }
-        return multiplyAdds / Double(ProductSplit.mixedPrecisionFactor(on: MixedPrecision.backend))
+        guard let bfloat16Backend else { return multiplyAdds }
+        return multiplyAdds / Double(ProductSplit.mixedPrecisionFactor(on: bfloat16Backend))
     }
 
     func computeWhole() { Kernels.computeWhole(self) }
@@ -209,7 +209,7 @@ extension StridedProduct: RowSplittableProduct {
     /// rounds `A` as it reads it (``unroundedA``) splits by rows, so that
     /// each value of `A` is rounded once, by one thread.
     var splitsByColumns: Bool {
-        Operand.self == UInt16.self && n > m && unroundedA == nil && MixedPrecision.backend == .perceptron
+        bfloat16Backend == .perceptron && n > m && unroundedA == nil
     }
 
     var splitExtent: Int32 { splitsByColumns ? n : m }

@@ -31,16 +31,27 @@ struct StridedProduct<Operand, Result: BLASScalar> {
     /// memory, then) a block at a time as it multiplies, so that `A` is read
     /// from memory once, while other blocks compute. `nil` otherwise.
     var unroundedA: UnsafePointer<Result>? = nil
+    /// For a bfloat16 product, the kernel that computes it (`nil` for a
+    /// float product). It is read once from the process-wide setting, when
+    /// the product is made, and every rule after that asks the product: how
+    /// it splits, which backend prepares and runs each block. So all blocks
+    /// of one product, on every thread, take the same route, even if
+    /// `BLAS.bfloat16Backend` changes while it runs.
+    let bfloat16Backend: BLAS.BFloat16Backend?
 
-    /// A product of contiguous operands, whose leading dimensions follow from their shapes.
+    /// A product of contiguous operands, whose leading dimensions follow from
+    /// their shapes; a bfloat16 one runs on `bfloat16Backend`, or where it is
+    /// `nil` on the kernel in force now (``MixedPrecision/backend``).
     init(
         transposeA: Bool = false, transposeB: Bool = false, m: Int32, n: Int32, k: Int32,
         alpha: Result = 1, _ a: UnsafePointer<Operand>, _ b: UnsafePointer<Operand>,
-        beta: Result, _ c: UnsafeMutablePointer<Result>, bias: UnsafePointer<Result>? = nil
+        beta: Result, _ c: UnsafeMutablePointer<Result>, bias: UnsafePointer<Result>? = nil,
+        bfloat16Backend: BLAS.BFloat16Backend? = nil
     ) {
         (self.transposeA, self.transposeB, self.m, self.n, self.k) = (transposeA, transposeB, m, n, k)
         (self.alpha, self.a, self.b, self.beta, self.c, self.bias) = (alpha, a, b, beta, c, bias)
         (lda, ldb, ldc) = (transposeA ? m : k, transposeB ? k : n, n)
+        self.bfloat16Backend = Operand.self == UInt16.self ? bfloat16Backend ?? MixedPrecision.backend : nil
     }
 
     /// Whether a backend gets to compute anything: no size is 0.

@@ -160,20 +160,22 @@ extension Kernels {
         OpenBLAS.setUp()
         guard product.hasWork else { return }
         #if OneDNN
-        if MixedPrecision.backend == .oneDNN { try OneDNN.prepare(product) }
+        if product.bfloat16Backend == .oneDNN { try OneDNN.prepare(product) }
         #else
         throw .precisionUnavailable(what: "a bfloat16 product", reason: MixedPrecision.unavailability ?? "")
         #endif
     }
 
-    /// Computes a bfloat16 product whole on the calling thread, on ``MixedPrecision/backend``.
+    /// Computes a bfloat16 product whole on the calling thread, on its
+    /// ``StridedProduct/bfloat16Backend``.
     static func multiplyMixed(_ product: MixedPrecisionProduct) {
         #if OneDNN
-        switch MixedPrecision.backend {
+        switch product.bfloat16Backend {
         case .perceptron: BFloat16GEMM.multiply(product)
         case .oneDNN:
             precondition(product.unroundedA == nil, "Kernels: oneDNN cannot round an operand as it reads it")
             OneDNN.multiply(product)
+        case nil: preconditionFailure("Kernels: a bfloat16 product was made without its kernel")
         }
         #else
         fatalError("Kernels: a bfloat16 product reached a build without the OneDNN trait")

@@ -53,9 +53,11 @@ extension Linear {
         bias: Tensor<Scalar>?, _ sizes: (n: Int32, f: Int32, m: Int32), into z: inout Tensor<Scalar>
     ) throws(PerceptronError) {
         let count = Int(sizes.n) * Int(sizes.f)
+        // Read once: the product is made for this kernel and computed on it.
+        let backend = MixedPrecision.backend
         // Perceptron's kernel rounds X as it reads it, a block at a time, so
         // that X is read from memory once; oneDNN's reads X̃, rounded first.
-        let roundsAsItReads = MixedPrecision.backend == .perceptron
+        let roundsAsItReads = backend == .perceptron
         // The bias goes to the kernel rather than into Z first (as the float32
         // route broadcasts it for OpenBLAS): Z is then written once, not
         // written, read back and written again.
@@ -64,7 +66,8 @@ extension Linear {
             try z.withUnsafeMutableScalars { (z) throws(PerceptronError) in
                 try Tensor.withUnsafeScalars(of: bias) { (b) throws(PerceptronError) in
                     var product = MixedPrecisionProduct(
-                        m: sizes.n, n: sizes.m, k: sizes.f, x̃, w̃, beta: 0, mutableFloats(z), bias: b.map(floats))
+                        m: sizes.n, n: sizes.m, k: sizes.f, x̃, w̃, beta: 0, mutableFloats(z), bias: b.map(floats),
+                        bfloat16Backend: backend)
                     if roundsAsItReads { product.unroundedA = floats(x) }
                     try Kernels.multiply(product)
                 }
@@ -86,6 +89,8 @@ extension Linear {
     ) throws(PerceptronError) {
         let (n, f, m) = sizes
         let (x̃, w̃) = (bfloat16.input.contents, bfloat16.weight.contents)
+        // Read once, so that the pair, and the rule that runs it side by side or in turn, agree.
+        let backend = MixedPrecision.backend
         let g̃ = outputGradient.withUnsafeScalars { g in
             bfloat16.outputGradient.round(Self.floats(g), count: Int(n) * Int(m))
         }
@@ -93,9 +98,11 @@ extension Linear {
             try dx.withUnsafeMutableScalars { (dx) throws(PerceptronError) in
                 try Kernels.multiply(
                     weightGradient: MixedPrecisionProduct(
-                        transposeA: true, m: f, n: m, k: n, x̃, g̃, beta: Float(beta), Self.mutableFloats(dw)),
+                        transposeA: true, m: f, n: m, k: n, x̃, g̃, beta: Float(beta), Self.mutableFloats(dw),
+                        bfloat16Backend: backend),
                     inputGradient: MixedPrecisionProduct(
-                        transposeB: true, m: n, n: f, k: m, g̃, w̃, beta: 0, Self.mutableFloats(dx)))
+                        transposeB: true, m: n, n: f, k: m, g̃, w̃, beta: 0, Self.mutableFloats(dx),
+                        bfloat16Backend: backend))
             }
         }
     }

@@ -85,7 +85,7 @@ enum ProductSplit {
     /// fast side by side as in turn, or up to 11 % faster (the same command
     /// with `--bf16-kernel perceptron` and `onednn`).
     static func runsInTurn(weightGradient: MixedPrecisionProduct) -> Bool {
-        MixedPrecision.backend == .oneDNN && weightGradient.m > weightGradient.n
+        weightGradient.bfloat16Backend == .oneDNN && weightGradient.m > weightGradient.n
             && weightGradient.multiplyAdds >= Double(mixedPrecisionInTurnThreshold.load(ordering: .relaxed))
     }
 

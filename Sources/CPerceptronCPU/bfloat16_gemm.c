@@ -70,6 +70,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -274,6 +275,23 @@ static inline void prefetch_some(prefetch_t *f) {
 
 /* ------------------------------------------------------- micro-kernel ---- */
 
+/* The pair of bfloat16 values at `p` (an element of A, which may lie at any
+ * even offset), as one 32-bit lane. memcpy rather than a cast, because the
+ * address need not be 4-byte aligned and A is uint16_t: the compiler folds
+ * it into the broadcast's memory operand all the same. */
+static inline int32_t pair_at(const char *p) {
+    int32_t pair;
+    memcpy(&pair, p, sizeof pair);
+    return pair;
+}
+
+/* The single bfloat16 value at `p`, for the last, unpaired element of k. */
+static inline uint16_t single_at(const char *p) {
+    uint16_t single;
+    memcpy(&single, p, sizeof single);
+    return single;
+}
+
 /* How one pass writes its tile of C. */
 typedef struct {
     bool first;        /* the first pass: C ← α·acc + β·C + bias; later ones C ← α·acc + C */
@@ -307,7 +325,7 @@ static inline void tile(const int mr, const int nv, const bool prefetches, __mma
         __m512bh bv[4];
         UNROLLED for (int v = 0; v < nv; v++) bv[v] = (__m512bh)_mm512_load_si512(b + p * NR + 16 * v);
         UNROLLED for (int r = 0; r < mr; r++) {
-            const __m512bh av = (__m512bh)_mm512_set1_epi32(*(const int32_t *)(a + r * row_bytes + p * pair_bytes));
+            const __m512bh av = (__m512bh)_mm512_set1_epi32(pair_at(a + r * row_bytes + p * pair_bytes));
             UNROLLED for (int v = 0; v < nv; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);
         }
     }
@@ -316,7 +334,7 @@ static inline void tile(const int mr, const int nv, const bool prefetches, __mma
         __m512bh bv[4];
         UNROLLED for (int v = 0; v < nv; v++) bv[v] = (__m512bh)_mm512_load_si512(b + p * NR + 16 * v);
         UNROLLED for (int r = 0; r < mr; r++) {
-            const __m512bh av = (__m512bh)_mm512_set1_epi32(*(const uint16_t *)(a + r * row_bytes + p * pair_bytes));
+            const __m512bh av = (__m512bh)_mm512_set1_epi32(single_at(a + r * row_bytes + p * pair_bytes));
             UNROLLED for (int v = 0; v < nv; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);
         }
     }

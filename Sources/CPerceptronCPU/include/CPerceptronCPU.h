@@ -182,12 +182,15 @@ bool perceptron_bfloat16_to_float_on(int path, const uint16_t *src, float *dst, 
  * matrix, as in CBLAS); C is m x n float32 with row length ldc. The products
  * of bfloat16 values are exact and accumulated in float32 (VDPBF16PS: pairs
  * along k, subnormal inputs and results treated as zero). beta = 0 never reads
- * C. The work runs on the calling thread, in buffers of that thread which are
- * kept for its next call and freed when it ends.
+ * C. alpha scales the sums as C is written; unlike BLAS, alpha = 0 does not
+ * skip the product, so a NaN or infinite operand still gives NaN there. The
+ * work runs on the calling thread, in buffers of that thread which are kept
+ * for its next call and freed when it ends.
  *
  * Returns false, having written nothing, when a size is not positive, when the
- * CPU lacks AVX512_BF16 (with AVX-512F/BW/VL), or when the thread's buffers
- * cannot grow (out of memory). Thread-safe; C must not overlap A, B or bias.
+ * CPU lacks AVX512_BF16 (with AVX-512F/BW/VL), when unrounded_a comes with a
+ * transposed A, or when the thread's buffers cannot grow (out of memory).
+ * Thread-safe; C must not overlap A, B or bias.
  */
 typedef struct {
     bool transpose_a, transpose_b;

@@ -51,7 +51,7 @@ extension BLAS {
 extension BLAS {
     /// The smallest product, in multiply-adds, that a layer in
     /// ``Precision/bfloat16`` computes in bfloat16 (0 sends every non-empty
-    /// one to oneDNN); `nil` restores the automatic choice for this CPU
+    /// one to the bfloat16 kernel, ``bfloat16Backend``); `nil` restores the automatic choice for this CPU
     /// (``OneDNNConfiguration/bfloat16Threshold``). It cannot make bfloat16
     /// available where it is not.
     @_spi(Benchmarking)

@@ -166,8 +166,8 @@ public struct InferenceModel<Scalar: BLASScalar>: Sendable {
     ///   to pack a weight. A layer in ``Precision/bfloat16`` on a CPU where
     ///   bfloat16 cannot run is taken, as its model is: each call then throws
     ///   ``PerceptronError/precisionUnavailable(what:reason:)``, as the
-    ///   model's ``Layer/predict(_:)`` does (``BLAS/OneDNNConfiguration/bfloat16Unavailability``
-    ///   tells beforehand).
+    ///   model's ``Layer/predict(_:)`` does (``Precision/isAvailable`` tells
+    ///   beforehand, in any build).
     public init(_ model: some Layer<Scalar>, kernels: Kernels = .layers) throws(PerceptronError) {
         if kernels == .packedWeights, Scalar.self != Float.self {
             throw .invalidArgument(

@@ -14,8 +14,8 @@ import CPerceptronCPU
 //    the CPU has bfloat16 instructions (oneDNN would otherwise emulate them
 //    with float32 arithmetic, at a fraction of float32's speed). Otherwise a
 //    bfloat16 layer throws `precisionUnavailable`, saying which is missing.
-// 2. bfloat16 must pay: a layer in bfloat16 is never slower than the same
-//    layer in float32. Small products, where rounding the operands and
+// 2. bfloat16 must pay: a layer in bfloat16 is not to be slower than the
+//    same layer in float32. Small products, where rounding the operands and
 //    calling the kernel cost more than the faster arithmetic saves, stay in
 //    float32 (`perceptron-bench --bf16-crossover` measures where the two
 //    cross). So do all products on CPUs whose bfloat16 dot product is no
@@ -154,8 +154,10 @@ extension Kernels {
     }
 
     /// Checks that `product` can run, and on oneDNN creates on this thread the
-    /// primitives of it and of the row blocks it may be split into, so that
-    /// an error surfaces here, thrown, before the product is split.
+    /// primitive of the whole product, so that a product oneDNN refuses
+    /// surfaces here, thrown, before it is split. The blocks' primitives
+    /// (the same product on fewer rows) are created by the threads that
+    /// compute them, each in its own cache, where a failure would trap.
     private static func prepare(_ product: MixedPrecisionProduct) throws(PerceptronError) {
         OpenBLAS.setUp()
         guard product.hasWork else { return }

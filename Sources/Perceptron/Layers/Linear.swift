@@ -67,9 +67,10 @@ public final class Linear<Scalar: BLASScalar>: Layer {
     /// and `∇b` and the bias are computed in float32. `W` is rounded once per
     /// forward pass and that copy serves its backward passes. A product too
     /// small for bfloat16 to pay, or any product on a CPU whose bfloat16
-    /// arithmetic is no faster than float32's, runs in float32, so a layer in
-    /// bfloat16 is never slower than in float32 (``BLAS/Configuration/oneDNN``
-    /// says which products run in bfloat16 here).
+    /// arithmetic is no faster than float32's, runs in float32, so that a
+    /// layer in bfloat16 is not slower than in float32; the thresholds were
+    /// measured on a few CPUs (the article "Mixed precision" says which), and
+    /// ``computesInBFloat16(rows:)`` says which batches run in bfloat16 here.
     ///
     /// A pass in bfloat16 throws ``PerceptronError/precisionUnavailable(what:reason:)``
     /// for `Linear<Double>`, in a build without the `OneDNN` trait, and on a

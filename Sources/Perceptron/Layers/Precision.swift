@@ -11,9 +11,10 @@ public enum Precision: String, Sendable, Hashable, CaseIterable, CustomStringCon
     /// bfloat16 operands (float32 rounded to nearest, ties to even, keeping 8
     /// bits of significand), float32 accumulation and result.
     ///
-    /// Each product's error is then bounded by about 2⁻⁸ of the sum of the
-    /// terms' magnitudes, rather than float32's 2⁻²⁴ per term; in exchange
-    /// a CPU with bfloat16 instructions multiplies faster. It needs the
+    /// Each product's error is then bounded by about 2·2⁻⁸ of the sum of the
+    /// terms' magnitudes (each term's two operands rounded), rather than
+    /// float32's 2⁻²⁴ per term, while its terms are normal float32 numbers;
+    /// in exchange a CPU with bfloat16 instructions multiplies faster. It needs the
     /// `OneDNN` trait and such a CPU, and applies to `Float` layers; see
     /// the article "Mixed precision" for which products it speeds up.
     case bfloat16
@@ -26,8 +27,7 @@ public enum Precision: String, Sendable, Hashable, CaseIterable, CustomStringCon
     /// instruction set it reports has bfloat16 instructions: exactly where a
     /// `Linear<Float>` pass in bfloat16 does not throw
     /// ``PerceptronError/precisionUnavailable(what:reason:)``, whose reason
-    /// says what is missing (with the trait, so does
-    /// ``BLAS/OneDNNConfiguration/bfloat16Unavailability``). A
+    /// says what is missing (``unavailability`` gives it beforehand). A
     /// `Linear<Double>` refuses bfloat16 whatever this says. Check it before
     /// setting a `Float` model's precision, on a machine that may lack
     /// bfloat16:

@@ -16,9 +16,9 @@ enum BFloat16GEMM {
 
     /// Computes `product` on the calling thread.
     ///
-    /// The caller has checked ``isSupported`` and that the product has work;
-    /// a failure here is of the environment (the packing buffers could not
-    /// grow), and traps.
+    /// The caller has checked ``isSupported`` and that the product has work,
+    /// and rounds `A` as it reads it only untransposed; a failure here is
+    /// then of the environment (the packing buffers could not grow), and traps.
     @inline(__always)
     static func multiply(_ product: MixedPrecisionProduct) {
         var arguments = perceptron_bfloat16_product_t(
@@ -28,7 +28,8 @@ enum BFloat16GEMM {
             beta: product.beta, c: product.c, ldc: Int64(product.ldc), bias: product.bias,
             unrounded_a: product.unroundedA, rounded_a: product.unroundedA.map { _ in UnsafeMutablePointer(mutating: product.a) })
         guard perceptron_bfloat16_gemm(&arguments) else {
-            fatalError("BFloat16GEMM: a bfloat16 product of \(product.m) × \(product.k) by \(product.k) × \(product.n) could not allocate its packing buffers")
+            fatalError("BFloat16GEMM: a bfloat16 product of \(product.m) × \(product.k) by \(product.k) × \(product.n) "
+                       + "was refused: its packing buffers could not grow, or the caller broke the kernel's contract")
         }
     }
 }

@@ -197,7 +197,7 @@ struct CheckpointErrorTests {
         let precision = #expect(throws: PerceptronError.self) {
             try Checkpoint.restore(model: double.model, optimizer: SGD<Double>(learningRate: 0.1, momentum: 0.9), from: url)
         }
-        #expect(precision == .checkpointMismatch(path: url.path, what: "the precision", saved: "Float", actual: "Double"))
+        #expect(precision == .checkpointMismatch(path: url.path, what: "the scalar type", saved: "Float", actual: "Double"))
     }
 
     // MARK: Files that are not checkpoints

@@ -93,8 +93,13 @@ import Foundation
 /// **Not saved:** gradients and what layers keep between passes (save after
 /// an optimizer step, not between a backward pass and the step that uses it),
 /// generators of your own (put their ``SeededRandomNumberGenerator/state`` in
-/// `state`), and generators of layers other than ``Dropout``, ``Sequential``
-/// and `DataParallel`, such as a ``Dropout`` inside a layer type of your own.
+/// `state`), generators of layers other than ``Dropout``, ``Sequential``
+/// and `DataParallel`, such as a ``Dropout`` inside a layer type of your own,
+/// and the layers' ``Linear/precision``, which is how a layer computes rather
+/// than one of its parameters: a restore leaves the model's precision as it
+/// is, so a run in ``Precision/bfloat16`` sets it on the new model, before
+/// or after the restore, as it did on the first (otherwise the resumed run
+/// computes in float32, without an error).
 ///
 /// **The file** is a safetensors file (see ``SafeTensors``), written
 /// atomically: after a failed or interrupted write the previous checkpoint is
@@ -187,7 +192,7 @@ public enum Checkpoint {
     ///   and ``PerceptronError/invalidCheckpoint(path:reason:)`` when it is not
     ///   a checkpoint or is malformed; ``PerceptronError/checkpointMismatch(path:what:saved:actual:)``
     ///   naming the first difference between what was saved and the objects
-    ///   given (the precision, a parameter's name or shape, a ``Dropout``
+    ///   given (the scalar type, `Float` or `Double`, a parameter's name or shape, a ``Dropout``
     ///   layer, the optimizer's type or settings, a layer's type or
     ///   hyperparameters, the schedule's type or settings, the batches'
     ///   layout, their shard count, the number of processes);

@@ -61,7 +61,7 @@ struct CheckpointReader<Scalar: BLASScalar> {
     private var readKeys: Set<String> = []
     private var readTensors: Set<String> = []
 
-    /// Checks that `file` is a checkpoint of this format and of `Scalar`'s precision.
+    /// Checks that `file` is a checkpoint of this format and of `Scalar`.
     init(_ file: SafeTensors<Scalar>, path: String) throws(PerceptronError) {
         (self.path, tensors, metadata) = (path, file.tensors, file.metadata)
         let key = CheckpointWriter<Scalar>.formatKey
@@ -75,7 +75,7 @@ struct CheckpointReader<Scalar: BLASScalar> {
                     + "but this library reads version \(CheckpointWriter<Scalar>.formatVersion)")
         }
         readKeys.insert(key)
-        try expect("the precision", saved: string("scalar"), actual: "\(Scalar.self)")
+        try expect("the scalar type", saved: string("scalar"), actual: "\(Scalar.self)")
     }
 
     // MARK: Values

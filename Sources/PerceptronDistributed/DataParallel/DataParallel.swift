@@ -36,10 +36,21 @@ import Perceptron
 /// total. So a loss that is a mean over its batch (every loss in Perceptron
 /// is) gives the gradient one process would compute on the whole global
 /// batch, even when the parts differ in size, as the last batch of a pass
-/// may. A process with an empty part contributes nothing. The result differs
-/// from one process's only by the order in which the samples' terms are
-/// summed, and is bit for bit the same from run to run with the same number
-/// of processes and threads.
+/// may. A process with an empty part contributes nothing. In float32 the
+/// result differs from one process's only by the order in which the samples'
+/// terms are summed, and is bit for bit the same from run to run with the same
+/// number of processes and threads.
+///
+/// **bfloat16.** A `DataParallel` has no precision of its own: set
+/// ``/Perceptron/Sequential/precision`` on the model before wrapping it (or
+/// on ``model``). Each process then rounds the operands of its own part, such
+/// as an output gradient that its loss scaled by its part's size, and decides
+/// from its part's rows whether a layer computes in bfloat16 at all
+/// (``/Perceptron/Linear/computesInBFloat16(rows:)``): with small parts, a
+/// layer may compute in float32 where one process on the whole batch would
+/// compute it in bfloat16. So the result differs from one process's by
+/// bfloat16's rounding too, not only by the order of the sums; it is still
+/// bit for bit the same from run to run.
 ///
 /// **Overlap.** The gradients are sent in buckets of about
 /// ``bucketCapacity`` bytes, last layers first, by non-blocking all-reduces
@@ -72,7 +83,7 @@ import Perceptron
 /// Every process must make the same calls in the same order (one forward and
 /// one backward pass per step); in a world of one, it is the model itself.
 public final class DataParallel<Model: Layer>: Layer {
-    /// The precision of the model.
+    /// The scalar type of the model, `Float` or `Double`.
     public typealias Scalar = Model.Scalar
 
     /// The model every process holds a replica of.

@@ -43,6 +43,12 @@ func sizesOnlyProduct(
                           beta: 0, placeholderResult, bfloat16Backend: backend)
 }
 
+/// Whether a layer's bfloat16 products can run on Perceptron's kernel here:
+/// the CPU has AVX512_BF16, and bfloat16 runs at all (the OneDNN trait).
+/// The tests of that kernel's routes need both; elsewhere they are skipped,
+/// and say so.
+let runsPerceptronsKernel = BFloat16GEMM.isSupported && Precision.bfloat16.isAvailable
+
 nonisolated(unsafe) private let placeholderOperand = UnsafeMutablePointer<UInt16>.allocate(capacity: 1)
 nonisolated(unsafe) private let placeholderResult = UnsafeMutablePointer<Float>.allocate(capacity: 1)
 
@@ -437,9 +443,9 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
 // Splitting by columns reads process-wide settings too.
 extension ProcessWideBLASSettings.MixedPrecisionTests {
     @Test("on Perceptron's kernel, a product wider than tall splits by columns and gives the whole product's bits",
+          .enabled(if: runsPerceptronsKernel, "needs Perceptron's bfloat16 kernel: AVX512_BF16 and the OneDNN trait"),
           arguments: [(false, false), (true, false), (false, true), (true, true)])
     func columnSplitKeepsTheBits(_ transposes: (a: Bool, b: Bool)) throws {
-        guard BFloat16GEMM.isSupported, Precision.bfloat16.isAvailable else { return }
         let saved = (BLAS.threadCount, BLAS.parallelThreshold, BLAS.bfloat16Backend)
         defer { (BLAS.threadCount, BLAS.parallelThreshold, BLAS.bfloat16Backend) = saved }
         BLAS.bfloat16Backend = .perceptron
@@ -479,9 +485,9 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
 
 // A product is made for a kernel, and every block of it runs there.
 extension ProcessWideBLASSettings.MixedPrecisionTests {
-    @Test("a bfloat16 product runs on the kernel it was made for, even if the setting changes before it runs")
+    @Test("a bfloat16 product runs on the kernel it was made for, even if the setting changes before it runs",
+          .enabled(if: runsPerceptronsKernel, "needs Perceptron's bfloat16 kernel: AVX512_BF16 and the OneDNN trait"))
     func productKeepsItsKernel() throws {
-        guard BFloat16GEMM.isSupported, Precision.bfloat16.isAvailable else { return }
         let saved = (BLAS.threadCount, BLAS.parallelThreshold, BLAS.bfloat16Backend)
         defer { (BLAS.threadCount, BLAS.parallelThreshold, BLAS.bfloat16Backend) = saved }
         (BLAS.threadCount, BLAS.parallelThreshold) = (2, 0)

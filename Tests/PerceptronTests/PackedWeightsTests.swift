@@ -197,8 +197,14 @@ extension ProcessWideBLASSettings {
                 let (n, f, m) = (24, 48, 40)
                 let layer = Linear<Float>(inputFeatures: f, outputFeatures: m, using: &generator)
                 layer.bias = Tensor(shape: [m], randomIn: -1...1, using: &generator)
+                let float32Kernels = try InferenceModel(layer, kernels: .packedWeights).packedImplementations
                 layer.precision = .bfloat16
                 let server = try InferenceModel(layer, kernels: .packedWeights)
+                // Where bfloat16 runs, packing is forced to pack the rounded
+                // weight for oneDNN beside the float32 ones, which this
+                // request (bfloat16 by the threshold of 0) is served from.
+                #expect(server.packedImplementations.count == float32Kernels.count + (Precision.bfloat16.isAvailable ? 1 : 0),
+                        "\(server.packedImplementations) against \(float32Kernels) in float32")
                 let x = try Tensor<Float>(shape: [n, f], scalars: randomScalars(n * f, using: &generator))
                 if let reason = Precision.bfloat16.unavailability {
                     let error = #expect(throws: PerceptronError.self) { try server(x) }

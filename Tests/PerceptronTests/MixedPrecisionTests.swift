@@ -361,6 +361,45 @@ struct MixedPrecisionProductTests {
     }
 }
 
+extension MixedPrecisionProductTests {
+    /// One-pair products `a·b` (k = 2) whose operands are not ordinary
+    /// numbers, and what the article "Mixed precision" says comes out.
+    static let specialOperands: [(a: [Float], b: [Float], expected: Float, what: String)] = [
+        ([.nan, 1], [1, 1], .nan, "NaN stays NaN"),
+        ([.infinity, 1], [1, 1], .infinity, "an infinity stays infinite"),
+        ([-.infinity, 1], [2, 1], -.infinity, "with its sign"),
+        ([.infinity, 1], [0, 1], .nan, "infinity times zero is NaN"),
+        // 2⁻¹³⁰ is subnormal in bfloat16 as in float32: the product takes it
+        // as zero, though 2⁻¹³⁰·2¹⁰⁰ = 2⁻³⁰ would be a normal float.
+        ([0x1p-130, 1], [0x1p100, 0], 0, "a subnormal operand counts as zero"),
+    ]
+
+    @Test("NaN and infinities pass through a bfloat16 product, and a subnormal operand counts as zero, on each kernel",
+          .enabled(if: Precision.bfloat16.isAvailable, "needs bfloat16: the OneDNN trait and a CPU with bfloat16 instructions"),
+          arguments: specialOperands)
+    func specialOperands(_ c: (a: [Float], b: [Float], expected: Float, what: String)) throws {
+        let bits = { (v: [Float]) in v.map { UInt16(roundedToBFloat16($0).bitPattern >> 16) } }
+        let (a, b) = (bits(c.a), bits(c.b))
+        // The rounding keeps each of them as it is: what is tested is the product.
+        #expect(zip(a, c.a).allSatisfy { Float(bitPattern: UInt32($0) << 16).bitPattern == $1.bitPattern || $1.isNaN })
+        for backend in (BFloat16GEMM.isSupported ? [BLAS.BFloat16Backend.perceptron] : []) + [.oneDNN] {
+            var result: [Float] = [42]
+            try a.withUnsafeBufferPointer { a in
+                try b.withUnsafeBufferPointer { b in
+                    try result.withUnsafeMutableBufferPointer { result in
+                        try Kernels.multiply(MixedPrecisionProduct(
+                            m: 1, n: 1, k: 2, a.baseAddress!, b.baseAddress!, beta: 0, result.baseAddress!,
+                            bfloat16Backend: backend))
+                    }
+                }
+            }
+            let got = result[0]
+            #expect(got.isNaN == c.expected.isNaN && (got.isNaN || got == c.expected),
+                    "\(c.what): \(c.a) · \(c.b) gave \(got) on \(backend)")
+        }
+    }
+}
+
 // The in-turn rule reads a process-wide setting that the tests above change.
 extension ProcessWideBLASSettings.MixedPrecisionTests {
     /// The layer shapes `(n, f, m)` of the rule's measurements and its

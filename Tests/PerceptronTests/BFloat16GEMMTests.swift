@@ -89,7 +89,7 @@ struct BFloat16GEMMTests {
         var unrounded: [Float] = []
         if c.roundsA {
             unrounded = randomScalars(aRows * lda, using: &generator).enumerated().map { $0.offset % lda < aColumns ? $0.element : .nan }
-            a = unrounded.enumerated().map { $0.offset % lda < aColumns ? UInt16(roundedToBFloat16($0.element).bitPattern >> 16) : 0x7FC0 }
+            a = unrounded.enumerated().map { $0.offset % lda < aColumns ? bfloat16Bits($0.element) : 0x7FC0 }
         }
         // What the kernel rounds into: NaN, so that values it does not write show.
         var rounded = [UInt16](repeating: 0x7FC0, count: c.roundsA ? a.count : 0)
@@ -107,21 +107,21 @@ struct BFloat16GEMMTests {
 
         let ran = a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
-                    unrounded.withUnsafeBufferPointer { unrounded in
-                        rounded.withUnsafeMutableBufferPointer { rounded in
-                            withOptionalPointer(bias) { bias in
-                                var product = perceptron_bfloat16_product_t(
-                                    transpose_a: c.transposeA, transpose_b: c.transposeB,
-                                    m: Int64(c.m), n: Int64(c.n), k: Int64(c.k), alpha: c.alpha,
-                                    a: c.roundsA ? nil : a.baseAddress, lda: Int64(lda), b: b.baseAddress, ldb: Int64(ldb),
-                                    beta: c.beta, c: outPointer, ldc: Int64(ldc), bias: bias,
-                                    unrounded_a: c.roundsA ? unrounded.baseAddress : nil,
-                                    rounded_a: c.roundsA ? rounded.baseAddress : nil)
-                                streams = perceptron_bfloat16_gemm_streams(&product)
-                                return perceptron_bfloat16_gemm(&product)
-                            }
+                unrounded.withUnsafeBufferPointer { unrounded in
+                    rounded.withUnsafeMutableBufferPointer { rounded in
+                        withOptionalPointer(bias) { bias in
+                            var product = perceptron_bfloat16_product_t(
+                                transpose_a: c.transposeA, transpose_b: c.transposeB,
+                                m: Int64(c.m), n: Int64(c.n), k: Int64(c.k), alpha: c.alpha,
+                                a: c.roundsA ? nil : a.baseAddress, lda: Int64(lda), b: b.baseAddress, ldb: Int64(ldb),
+                                beta: c.beta, c: outPointer, ldc: Int64(ldc), bias: bias,
+                                unrounded_a: c.roundsA ? unrounded.baseAddress : nil,
+                                rounded_a: c.roundsA ? rounded.baseAddress : nil)
+                            streams = perceptron_bfloat16_gemm_streams(&product)
+                            return perceptron_bfloat16_gemm(&product)
                         }
                     }
+                }
             }
         }
         let out = Array(UnsafeBufferPointer(start: outPointer, count: initial.count))

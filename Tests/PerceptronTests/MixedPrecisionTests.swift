@@ -33,6 +33,11 @@ func roundedToBFloat16(_ x: Float) -> Float {
     return (truncated.bitPattern >> 16) & 1 == 0 ? truncated : away
 }
 
+/// The bit pattern of `x` rounded to bfloat16 by ``roundedToBFloat16(_:)``.
+func bfloat16Bits(_ x: Float) -> UInt16 {
+    UInt16(roundedToBFloat16(x).bitPattern >> 16)
+}
+
 /// A bfloat16 product of these sizes on `backend`, for the rules that read
 /// only sizes and the kernel: its operands and result are one placeholder
 /// each, never read or written.
@@ -382,11 +387,10 @@ extension MixedPrecisionProductTests {
           .enabled(if: Precision.bfloat16.isAvailable, "needs bfloat16: the OneDNN trait and a CPU with bfloat16 instructions"),
           arguments: specialOperands)
     func specialOperands(_ c: (a: [Float], b: [Float], expected: Float, what: String)) throws {
-        let bits = { (v: [Float]) in v.map { UInt16(roundedToBFloat16($0).bitPattern >> 16) } }
-        let (a, b) = (bits(c.a), bits(c.b))
+        let (a, b) = (c.a.map(bfloat16Bits), c.b.map(bfloat16Bits))
         // The rounding keeps each of them as it is: what is tested is the product.
         #expect(zip(a, c.a).allSatisfy { Float(bitPattern: UInt32($0) << 16).bitPattern == $1.bitPattern || $1.isNaN })
-        for backend in (BFloat16GEMM.isSupported ? [BLAS.BFloat16Backend.perceptron] : []) + [.oneDNN] {
+        for backend in ProcessWideBLASSettings.MixedPrecisionTests.backends {
             var result: [Float] = [42]
             try a.withUnsafeBufferPointer { a in
                 try b.withUnsafeBufferPointer { b in
@@ -562,7 +566,7 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
             return (c, rounded)
         }
         let expected = try product(madeFor: .perceptron, runWith: .perceptron)
-        #expect(expected.rounded == a.map { UInt16(roundedToBFloat16($0).bitPattern >> 16) })
+        #expect(expected.rounded == a.map(bfloat16Bits))
         // Made for Perceptron's kernel, then the setting turns to oneDNN: the
         // product (split across two threads) still runs on Perceptron's.
         let moved = try product(madeFor: .perceptron, runWith: .oneDNN)
@@ -594,7 +598,7 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
         }
         guard let oneDNN = BLAS.configuration.oneDNN, oneDNN.bfloat16Threshold != nil else {
             // Where bfloat16 does not pay or cannot run, no kernel changes that.
-            for backend in [BLAS.BFloat16Backend.oneDNN] + (BFloat16GEMM.isSupported ? [.perceptron] : []) {
+            for backend in Self.backends {
                 BLAS.bfloat16Backend = backend
                 #expect(BLAS.configuration.oneDNN?.bfloat16Threshold == nil, "\(backend)")
             }

@@ -20,11 +20,13 @@ extension BLAS {
         /// float32. `nil` when every product runs in float32 because bfloat16
         /// is no faster on this CPU, or cannot run (``bfloat16Unavailability``).
         public var bfloat16Threshold: Int?
-        /// Why a layer in ``Precision/bfloat16`` throws here, or `nil` when it runs.
+        /// Why a layer in ``Precision/bfloat16`` throws here, or `nil` when it
+        /// runs: the value of ``Precision/unavailability``, which a program
+        /// asks instead, since it answers in a build without the trait too.
         public var bfloat16Unavailability: String?
         /// The kernel that computes bfloat16 products here: `"perceptron:avx512_bf16"`,
-        /// the library's own, on a CPU with AVX512_BF16 and no AMX, where it is
-        /// as fast as oneDNN's and allocates nothing; `"onednn"`, oneDNN's
+        /// the library's own, on a CPU with AVX512_BF16 and no AMX, where it
+        /// measured as fast as oneDNN's (AMD Zen 4) and allocates nothing; `"onednn"`, oneDNN's
         /// matmul, on a CPU with AMX, whose tile kernels are far faster.
         /// `nil` when no product runs in bfloat16 (``bfloat16Threshold`` is `nil`).
         public var bfloat16Kernel: String?

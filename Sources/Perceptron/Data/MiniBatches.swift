@@ -83,10 +83,11 @@ public final class MiniBatches<Scalar: BLASScalar>: Sequence {
     ///   - labels: one label per sample, `n` in all.
     ///   - batchSize: rows per batch, at least 1; larger than `n` gives one
     ///     batch of all rows per pass (none with `dropLast`).
-    ///   - shuffle: whether each pass visits the rows in a new random order;
-    ///     otherwise every pass keeps the rows' own order.
-    ///   - dropLast: whether to leave out a final batch shorter than `batchSize`.
-    ///   - seed: the seed of the generator that draws the orders.
+    ///   - shuffle: whether each pass visits the rows in a new random order
+    ///     (the default); otherwise every pass keeps the rows' own order.
+    ///   - dropLast: whether to leave out a final batch shorter than
+    ///     `batchSize` (by default it is kept).
+    ///   - seed: the seed of the generator that draws the orders, 0 by default.
     ///   - shard: which part of every batch to take, `0..<shardCount`: a
     ///     process's rank in data-parallel training.
     ///   - shardCount: how many parts every batch is cut into: the number of

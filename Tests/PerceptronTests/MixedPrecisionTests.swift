@@ -459,14 +459,14 @@ extension ProcessWideBLASSettings.MixedPrecisionTests {
 
     /// Products `(m, n, k)`, and how many parts each splits into on two threads
     /// at the default threshold (2¹⁹ multiply-adds for float32) on Perceptron's
-    /// kernel (from 2²⁰) and on oneDNN (from 2²⁴); two such products, as a
-    /// layer's backward pair, share the threads from half those sizes.
+    /// kernel (from 2¹⁹, as float32) and on oneDNN (from 2²⁴); two such
+    /// products, as a layer's backward pair, share the threads from half those sizes.
     static let bfloat16Splits: [(m: Int32, n: Int32, k: Int32, perceptron: Int, oneDNN: Int)] = [
-        (32, 64, 128, 1, 1), (64, 64, 128, 1, 1), (64, 128, 128, 2, 1), (128, 128, 128, 2, 1),
+        (32, 64, 128, 1, 1), (64, 64, 128, 2, 1), (64, 128, 128, 2, 1), (128, 128, 128, 2, 1),
         (128, 256, 256, 2, 1), (256, 256, 256, 2, 2), (255, 256, 256, 2, 1),
     ]
 
-    @Test("a bfloat16 product shares threads from twice the float32 size on Perceptron's kernel, from 32 times on oneDNN",
+    @Test("a bfloat16 product shares threads from the float32 size on Perceptron's kernel, from 32 times on oneDNN",
           arguments: bfloat16Splits)
     func bfloat16SplitSizes(_ c: (m: Int32, n: Int32, k: Int32, perceptron: Int, oneDNN: Int)) {
         let saved = (BLAS.threadCount, BLAS.parallelThreshold)

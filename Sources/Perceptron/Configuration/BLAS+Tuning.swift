@@ -6,9 +6,9 @@ extension BLAS {
     /// Products with fewer multiply-adds (`m·n·k`) than this run whole on the
     /// calling thread; larger ones are split across ``threadCount`` threads,
     /// and two independent products share them from half this size each. A
-    /// bfloat16 product counts as a fraction of its multiply-adds: half on
-    /// Perceptron's kernel, a 32nd on oneDNN, so it splits from twice (32
-    /// times) this size. Values below 0 are treated as 0.
+    /// bfloat16 product on Perceptron's kernel splits from the same size; on
+    /// oneDNN it counts as a 32nd of its multiply-adds, so it splits from 32
+    /// times this size. Values below 0 are treated as 0.
     @_spi(Benchmarking)
     public static var parallelThreshold: Int {
         get { ProductSplit.threshold.load(ordering: .relaxed) }

@@ -35,14 +35,16 @@ enum ProductSplit {
             // with `--threads 1` and without): it shares threads from 2¹⁹ · 32.
             32
         case .perceptron:
-            // No primitive to look up per call: only the arithmetic, twice as
-            // fast, makes it split later. With oneDNN's 32 on this kernel, a
-            // bfloat16 layer step on two threads ran whole on one at
-            // (64, 128, 128) and (128, 128, 128), where float32 already split,
-            // and measured 0.81–1.27 of the float32 step there over four runs;
-            // with 2, 0.68–0.86 over three (an AMD EPYC, Zen 4,
-            // `perceptron-bench --bf16-crossover`).
-            2
+            // No primitive to look up per call: it splits where float32 does.
+            // With a larger factor, a bfloat16 product ran whole where the
+            // float32 one split, and the step came out slower than float32's
+            // on an AMD EPYC (Zen 4, 2 threads, `perceptron-bench
+            // --bf16-crossover`): with 32, 0.81–1.27 at (64, 128, 128) and
+            // (128, 128, 128) over four runs; with 2, 1.09–1.71 at
+            // (32, 64, 256) and 1.03–1.18 at (128, 256, 10) over three runs.
+            // With 1, every shape measured below float32 in three runs:
+            // 0.81–0.93 and 0.69–0.77 there.
+            1
         }
     }
 

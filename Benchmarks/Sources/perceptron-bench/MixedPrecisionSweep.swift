@@ -13,6 +13,8 @@ enum MixedPrecisionSweep {
     static let shapes = [
         (8, 32, 32), (32, 32, 32), (32, 64, 64), (64, 64, 64), (64, 128, 128), (128, 128, 128),
         (64, 256, 256), (256, 256, 256), (256, 512, 512), (256, 784, 128), (1024, 1024, 1024), (8192, 784, 128),
+        // The layers of small models on a batch of 32 or 128, wider than tall or with few outputs.
+        (32, 64, 256), (32, 256, 10), (128, 256, 10),
     ]
 
     static func run(quick: Bool) -> Int32 {
